@@ -1,0 +1,61 @@
+# nubo: thin wrapper over Meson + Ninja. `make run` and `make test` are the
+# two commands a fresh Debian 12 machine needs; both install what is missing.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+PYTHON     ?= /usr/bin/python3
+# Seconds each fuzz target runs under `make fuzz`; `make test` runs a short smoke.
+FUZZ_SECONDS ?= 60
+
+MESON_FLAGS := $(if $(filter true,$(CI)),-Dwerror=true,)
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+           UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+.PHONY: all deps build build-asan build-fuzz run test unit integration lint fuzz bench clean
+
+all: build
+
+deps:
+	@scripts/deps
+
+build: deps
+	@test -f $(BUILD)/build.ninja || meson setup $(BUILD) $(MESON_FLAGS)
+	@ninja -C $(BUILD)
+
+build-asan: deps
+	@test -f $(ASAN_BUILD)/build.ninja || meson setup $(ASAN_BUILD) $(MESON_FLAGS) \
+		-Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false \
+		-Dc_args=-fno-sanitize-recover=all
+	@ninja -C $(ASAN_BUILD)
+
+build-fuzz: deps
+	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang meson setup $(FUZZ_BUILD) $(MESON_FLAGS) \
+		-Dfuzz=true -Dbuildtype=debugoptimized -Db_lundef=false
+	@ninja -C $(FUZZ_BUILD)
+
+run: build
+	@scripts/run $(BUILD)
+
+lint:
+	@scripts/lint
+
+unit: build build-asan
+	meson test -C $(BUILD) --print-errorlogs
+	$(SAN_ENV) meson test -C $(ASAN_BUILD) --print-errorlogs
+
+integration: build build-asan
+	NUBOD=$(CURDIR)/$(ASAN_BUILD)/nubod $(SAN_ENV) $(PYTHON) -m pytest -q tests/integration
+
+test: lint unit build-fuzz
+	scripts/fuzz --build $(FUZZ_BUILD) --smoke
+	NUBOD=$(CURDIR)/$(ASAN_BUILD)/nubod $(SAN_ENV) $(PYTHON) -m pytest -q tests/integration
+
+fuzz: build-fuzz
+	scripts/fuzz --build $(FUZZ_BUILD) --seconds $(FUZZ_SECONDS)
+
+bench: build
+	bench/run $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,69 @@
+/* api-priv.h: what the API's resource files share. Not for other modules. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "api.h"
+#include "lib/err.h"
+#include "lib/router.h"
+
+/* How long an Idempotency-Key's answer is kept. */
+#define API_IDEMPOTENCY_TTL_MS (24LL * 3600 * 1000)
+/* Default and largest page sizes of lists. */
+#define API_PAGE_DEFAULT 100
+#define API_PAGE_MAX 1000
+
+struct api {
+	struct api_opts opts;   /* copy; pointers borrowed */
+	struct router *router;  /* method + pattern -> const struct api_route * */
+};
+
+/* Everything one request's handler works with. */
+struct api_ctx {
+	struct api *api;
+	struct http_req *req;
+	struct router_match match;  /* route and path parameters */
+	struct store_conn *conn;    /* borrowed lazily by api_conn(), returned at the end */
+	struct err err;             /* the error to report */
+	json_t *body;               /* parsed body (api_body), freed at the end */
+};
+
+typedef void (*api_handler_fn)(struct api_ctx *ctx);
+
+struct api_route {
+	const char *method;
+	const char *pattern;
+	api_handler_fn fn;
+};
+
+/* The route tables of the resource files, each ended by a NULL method. */
+extern const struct api_route api_system_routes[];
+extern const struct api_route api_zone_routes[];
+
+/* The store connection for this request (borrowed on first use). */
+struct store_conn *api_conn(struct api_ctx *ctx);
+/* Path parameter name of the matched route (decoded), or NULL. */
+const char *api_param(struct api_ctx *ctx, const char *name);
+/* Parse the body as a JSON object whose keys are all in allowed. Returns a
+ * borrowed object, or NULL after answering the error. */
+json_t *api_body(struct api_ctx *ctx, const char *const allowed[]);
+/* Answer status with v as JSON (steals the reference). */
+void api_reply_json(struct api_ctx *ctx, unsigned status, json_t *v);
+/* Answer status with no body. */
+void api_reply_empty(struct api_ctx *ctx, unsigned status);
+/* Answer with the error in ctx->err (code, message, field). */
+void api_reply_error(struct api_ctx *ctx);
+/* Answer with an error built here (sets ctx->err first). */
+void api_fail(struct api_ctx *ctx, enum err_code code, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Read the list parameters `limit` and `cursor`: ret_after is the key the
+ * cursor points past (arena memory) or NULL. Returns 0, or -1 after
+ * answering a 400. */
+int api_page_params(struct api_ctx *ctx, size_t *ret_limit, const char **ret_after);
+/* Wrap items as {"items": items, "next": cursor or null}; last_key is the
+ * key of the last item when more follow, else NULL. Steals items. */
+json_t *api_list(json_t *items, const char *last_key);
+/* Read an optional query parameter; returns -1 after answering 400 when it
+ * is badly encoded. */
+int api_query(struct api_ctx *ctx, const char *name, const char **ret);

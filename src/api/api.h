@@ -1,0 +1,29 @@
+/* api: the native REST API (/v1/...) and /metrics. It routes a request to
+ * its handler, reads JSON bodies strictly, maps domain errors to HTTP
+ * statuses in one table, pages lists with opaque cursors, and replays
+ * answers to requests that carry an Idempotency-Key. It runs no SQL: it
+ * calls domain modules with a store connection it borrows per request. */
+#pragma once
+
+#include "lib/http.h"
+#include "lib/metrics.h"
+#include "store/store.h"
+
+struct api_opts {
+	struct store *store;      /* borrowed; outlives the api */
+	struct metrics *metrics;  /* borrowed; rendered at /metrics */
+	const char *version;      /* release version, e.g. "0.1.0" */
+	const char *commit;       /* source revision the binary was built from */
+};
+
+struct api;
+
+/* Build the API and its routing table. Caller frees with api_free(). */
+struct api *api_new(const struct api_opts *opts);
+/* Free the API. Accepts NULL. */
+void api_free(struct api *api);
+/* Answer one HTTP request (an http_handler_fn; userdata is the api). */
+void api_handle(struct http_req *req, void *userdata);
+/* Delete idempotency records older than their 24 h life. Returns how many
+ * were deleted, or a negative error. */
+int api_housekeep(struct api *api);

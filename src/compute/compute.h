@@ -1,0 +1,66 @@
+/* compute: where workloads run. For now zones: named failure and
+ * jurisdiction domains that hosts, networks and data will belong to. A
+ * zone's jurisdiction (an ISO 3166-1 alpha-2 country code) is how an
+ * operator shows, and later enforces, where data sits.
+ *
+ * Functions take a borrowed store connection; each one that writes runs in
+ * its own (possibly nested) transaction. Errors come back as -ERR_* codes
+ * with err filled for the caller to report. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/crypto.h"
+#include "lib/err.h"
+#include "lib/timeutil.h"
+#include "store/store.h"
+
+#define ZONE_NAME_MAX 63
+#define ZONE_DESCRIPTION_MAX 255 /* characters */
+
+struct zone {
+	char id[UUID_SIZE];                 /* UUID */
+	char name[ZONE_NAME_MAX + 1];       /* DNS label, unique */
+	char description[ZONE_DESCRIPTION_MAX * 4 + 1]; /* free text, UTF-8 */
+	char jurisdiction[3];               /* ISO 3166-1 alpha-2, upper case */
+	char created_at[TIME_RFC3339_SIZE]; /* RFC 3339 UTC */
+	char updated_at[TIME_RFC3339_SIZE]; /* RFC 3339 UTC */
+};
+
+/* Fields of a zone to create or change; NULL means "not given". */
+struct zone_spec {
+	const char *name;
+	const char *description;
+	const char *jurisdiction;
+};
+
+/* One page of zones, ordered by name. */
+struct zone_page {
+	struct zone *items; /* owned; free with zone_page_release() */
+	size_t n;           /* zones in items */
+	bool more;          /* zones follow the last one */
+};
+
+/* Check a zone name: a DNS label of 1-63 lower-case letters, digits and
+ * hyphens, not starting or ending with a hyphen. Returns 0 or -ERR_INVALID. */
+int zone_name_check(const char *name, struct err *err);
+/* Check a jurisdiction and write it upper-cased into out[3]. Returns 0 or
+ * -ERR_INVALID. */
+int zone_jurisdiction_check(const char *code, char out[3], struct err *err);
+/* Create a zone (name and jurisdiction required). Fills ret on success. */
+int zone_create(struct store_conn *c, const struct zone_spec *spec, struct zone *ret,
+		struct err *err);
+/* Find a zone by id or by name. -ERR_NOT_FOUND when there is none. */
+int zone_get(struct store_conn *c, const char *id_or_name, struct zone *ret, struct err *err);
+/* List up to limit zones whose name sorts after `after` (NULL: from the
+ * start), optionally only the one named `name`. Caller releases ret. */
+int zone_list(struct store_conn *c, const char *after, const char *name, size_t limit,
+	      struct zone_page *ret, struct err *err);
+/* Change the given fields of a zone. Fills ret with the updated zone. */
+int zone_update(struct store_conn *c, const char *id_or_name, const struct zone_spec *spec,
+		struct zone *ret, struct err *err);
+/* Delete a zone. -ERR_NOT_FOUND when there is none. */
+int zone_delete(struct store_conn *c, const char *id_or_name, struct err *err);
+/* Free a page's items. */
+void zone_page_release(struct zone_page *page);

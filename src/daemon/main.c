@@ -1,0 +1,269 @@
+/* nubod: the management server. Reads its settings (defaults < INI file <
+ * flags), opens the state store (applying migrations), serves the API on a
+ * thread pool, and runs a housekeeping thread. Signals are blocked in every
+ * thread and taken synchronously here with sigwait(): SIGTERM and SIGINT
+ * drain requests in flight and exit 0; SIGHUP reopens the log file. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "lib/config.h"
+#include "lib/http.h"
+#include "lib/log.h"
+#include "lib/metrics.h"
+#include "lib/util.h"
+#include "store/store.h"
+#include "version.h"
+
+#define HOUSEKEEP_INTERVAL_S 600
+
+struct nubod_config {
+	char *config;           /* INI file given with --config */
+	char *listen;           /* HOST:PORT of the API */
+	char *data_dir;         /* where the store and keys live */
+	char *store_url;        /* "sqlite:PATH"; empty: <data_dir>/nubo.db */
+	char *log_level;        /* debug, info, warn, error */
+	char *log_file;         /* path, or "-" for stderr */
+	uint64_t body_limit;    /* largest request body, bytes */
+	uint64_t threads;       /* HTTP worker threads */
+	uint64_t idle_timeout;  /* seconds before an idle connection is closed */
+	uint64_t drain_timeout; /* seconds to finish requests on SIGTERM */
+};
+
+#define OPT(sec, key, flag, type, field, def, min, max, help)                                   \
+	{ sec, key, flag, type, offsetof(struct nubod_config, field), def, min, max, help }
+
+static const struct config_opt options[] = {
+	OPT(NULL, NULL, "config", CONFIG_STRING, config, NULL, 0, 0,
+	    "read settings from this INI file (flags override it)"),
+	OPT("server", "listen", "listen", CONFIG_STRING, listen, "127.0.0.1:8080", 0, 0,
+	    "address and port of the API, HOST:PORT or [IPV6]:PORT"),
+	OPT("server", "data_dir", "data-dir", CONFIG_STRING, data_dir, NUBO_DEFAULT_DATA_DIR, 0, 0,
+	    "directory for the state store and server keys"),
+	OPT("server", "threads", "threads", CONFIG_UINT, threads, "4", 1, 256,
+	    "HTTP worker threads"),
+	OPT("server", "body_limit", "body-limit", CONFIG_SIZE, body_limit, "1M", 1024,
+	    1024ULL * 1024 * 1024, "largest request body accepted; larger ones get 413"),
+	OPT("server", "idle_timeout", "idle-timeout", CONFIG_UINT, idle_timeout, "60", 1, 3600,
+	    "seconds before an idle client connection is closed"),
+	OPT("server", "drain_timeout", "drain-timeout", CONFIG_UINT, drain_timeout, "8", 0, 60,
+	    "seconds to let requests in flight finish on SIGTERM"),
+	OPT("store", "url", "store", CONFIG_STRING, store_url, "", 0, 0,
+	    "state store: sqlite:PATH (empty: DATA_DIR/nubo.db)"),
+	OPT("log", "level", "log-level", CONFIG_STRING, log_level, "info", 0, 0,
+	    "least severe level logged: debug, info, warn or error"),
+	OPT("log", "file", "log-file", CONFIG_STRING, log_file, "-", 0, 0,
+	    "log to this file (reopened on SIGHUP); - for stderr"),
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: nubod [OPTION]...\n"
+		"The nubo management server: the REST API, the state store and the scheduler.\n\n"
+		"  --help      show this help and exit\n"
+		"  --version   show the version and exit\n");
+	config_help(options, ARRAY_SIZE(options), out);
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char *p = xstrdup(path);
+	int r = 0;
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			r = -errno;
+		*s = '/';
+		if (r < 0)
+			break;
+	}
+	if (r == 0 && mkdir(p, mode) < 0 && errno != EEXIST)
+		r = -errno;
+	free(p);
+	return r;
+}
+
+static int load_config(int argc, char **argv, struct nubod_config *cfg)
+{
+	struct err err = { 0 };
+	const char *file = config_find_arg(argc, argv, "config");
+	if (config_defaults(options, ARRAY_SIZE(options), cfg, &err) < 0 ||
+	    (file && config_load_file(options, ARRAY_SIZE(options), cfg, file, &err) < 0) ||
+	    config_load_args(options, ARRAY_SIZE(options), cfg, argc, argv, &err) < 0) {
+		fprintf(stderr, "nubod: %s\n", err.message);
+		return -1;
+	}
+	enum log_level level;
+	if (log_level_parse(cfg->log_level, &level) < 0) {
+		fprintf(stderr, "nubod: --log-level must be debug, info, warn or error\n");
+		return -1;
+	}
+	int r = log_open(cfg->log_file, level);
+	if (r < 0) {
+		fprintf(stderr, "nubod: cannot open log file %s: %s\n", cfg->log_file, strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
+/* Housekeeping: periodic clean-up that must not run on request threads. */
+struct housekeeper {
+	pthread_t thread;
+	pthread_mutex_t lock; /* protects stop */
+	pthread_cond_t wake;  /* signalled to stop */
+	bool stop;
+	struct api *api;
+};
+
+static void *housekeep_main(void *arg)
+{
+	struct housekeeper *h = arg;
+	pthread_setname_np(pthread_self(), "nubo-housekeep");
+	pthread_mutex_lock(&h->lock);
+	while (!h->stop) {
+		pthread_mutex_unlock(&h->lock);
+		int r = api_housekeep(h->api);
+		if (r < 0)
+			log_warn("housekeeping: purging idempotency keys failed (%d)", r);
+		else if (r > 0)
+			log_info("housekeeping: purged %d expired idempotency keys", r);
+		pthread_mutex_lock(&h->lock);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += HOUSEKEEP_INTERVAL_S;
+		while (!h->stop && pthread_cond_timedwait(&h->wake, &h->lock, &until) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+static void housekeep_stop(struct housekeeper *h)
+{
+	pthread_mutex_lock(&h->lock);
+	h->stop = true;
+	pthread_cond_signal(&h->wake);
+	pthread_mutex_unlock(&h->lock);
+	pthread_join(h->thread, NULL);
+}
+
+static int serve(const struct nubod_config *cfg, struct store *st, struct metrics *m,
+		 const sigset_t *sigs)
+{
+	struct api_opts aopts = { .store = st, .metrics = m, .version = NUBO_VERSION,
+				  .commit = NUBO_COMMIT };
+	struct api *api = api_new(&aopts);
+	struct http_server_opts hopts = {
+		.listen = cfg->listen, .threads = (unsigned)cfg->threads,
+		.body_limit = cfg->body_limit, .timeout_s = (unsigned)cfg->idle_timeout,
+		.handler = api_handle, .userdata = api, .metrics = m,
+	};
+	struct http_server *srv = NULL;
+	int r = http_server_start(&hopts, &srv);
+	if (r < 0) {
+		log_error("cannot listen on %s: %s", cfg->listen, strerror(-r));
+		api_free(api);
+		return 1;
+	}
+	char host[256], url[300];
+	uint16_t port;
+	http_parse_hostport(cfg->listen, host, sizeof(host), &port);
+	str_printf(url, sizeof(url), strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u", host,
+		   http_server_port(srv));
+	log_line(LOGL_INFO, "nubod ready", "url", url, "data_dir", cfg->data_dir, "version",
+		 NUBO_VERSION, NULL);
+
+	struct housekeeper hk = { .api = api, .lock = PTHREAD_MUTEX_INITIALIZER,
+				  .wake = PTHREAD_COND_INITIALIZER };
+	pthread_create(&hk.thread, NULL, housekeep_main, &hk);
+
+	for (;;) {
+		int sig = 0;
+		if (sigwait(sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			r = log_reopen();
+			log_info(r < 0 ? "SIGHUP: could not reopen the log file" : "SIGHUP: log reopened");
+			continue;
+		}
+		log_info("%s: draining requests (up to %llus)", sig == SIGINT ? "SIGINT" : "SIGTERM",
+			 (unsigned long long)cfg->drain_timeout);
+		break;
+	}
+	unsigned left = http_server_drain(srv, (unsigned)cfg->drain_timeout * 1000);
+	if (left)
+		log_warn("shutting down with %u requests still in flight", left);
+	http_server_free(srv);
+	housekeep_stop(&hk);
+	api_free(api);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("nubod %s (%s)\n", NUBO_VERSION, NUBO_COMMIT);
+			return 0;
+		}
+	}
+	/* Block the signals we wait for before any thread exists, so every
+	 * thread inherits the mask and only sigwait() below receives them. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct nubod_config cfg = { 0 };
+	int status = 1;
+	struct metrics *m = NULL;
+	struct store *st = NULL;
+	char *url = NULL;
+	if (load_config(argc, argv, &cfg) < 0)
+		goto out;
+	int r = mkdir_p(cfg.data_dir, 0750);
+	if (r < 0) {
+		log_error("cannot create data directory %s: %s", cfg.data_dir, strerror(-r));
+		goto out;
+	}
+	m = metrics_new();
+	char labels[128];
+	str_printf(labels, sizeof(labels), "version=\"%s\",commit=\"%s\"", NUBO_VERSION,
+		   NUBO_COMMIT);
+	metrics_describe(m, "nubo_build_info", METRIC_GAUGE, "Version of this nubod; always 1.");
+	metrics_gauge_set(m, "nubo_build_info", labels, 1);
+	url = *cfg.store_url ? xstrdup(cfg.store_url) : xasprintf("sqlite:%s/nubo.db", cfg.data_dir);
+	struct store_opts sopts = { .url = url, .pool_size = (unsigned)cfg.threads + 1,
+				    .busy_timeout_ms = 10000, .metrics = m };
+	struct err err = { 0 };
+	if (store_open(&sopts, &st, &err) < 0) {
+		log_error("%s", err.message);
+		goto out;
+	}
+	log_info("state store ready: schema version %d", store_schema_version(st));
+	status = serve(&cfg, st, m, &sigs);
+out:
+	store_free(st);
+	metrics_free(m);
+	free(url);
+	config_release(options, ARRAY_SIZE(options), &cfg);
+	log_close();
+	return status;
+}

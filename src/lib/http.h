@@ -1,0 +1,90 @@
+/* http: an HTTP/1.1 server over libmicrohttpd's thread pool. It reads the
+ * request body into memory up to a limit (larger bodies get the handler
+ * called with body_too_large set, at once when Content-Length tells),
+ * gives every request an id (X-Request-Id, taken from the client when it is
+ * well formed), and when the request ends writes one structured log line
+ * and updates request metrics. It knows nothing of routes or JSON: a single
+ * handler function answers every request. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "buf.h"
+#include "metrics.h"
+
+struct http_header {
+	struct http_header *next; /* next header; list lives in the arena */
+	const char *name;
+	const char *value;
+};
+
+struct http_req {
+	/* request: borrowed, valid until the handler returns */
+	const char *method;        /* "GET", "POST"... as the client sent it */
+	const char *path;          /* raw (still percent-encoded) path, no query */
+	struct buf body;           /* the body, at most the server's body limit */
+	bool body_too_large;       /* the body passed the limit; body is empty */
+	struct arena *arena;       /* per-request memory, freed when it ends */
+	char request_id[72];       /* this request's id, also sent back */
+	char peer[64];             /* client address as text */
+	/* set by the handler, for the request log line and metrics */
+	const char *route;         /* matched route pattern (arena or static) */
+	const char *tenant;        /* who made the request, or NULL */
+	/* response, set through http_resp_*() */
+	unsigned status;           /* HTTP status; 0 until a response is set */
+	char *resp_body;           /* owned, freed when the request ends */
+	size_t resp_len;           /* bytes in resp_body */
+	const char *resp_type;     /* Content-Type (static or arena) */
+	struct http_header *resp_headers; /* extra response headers */
+	/* private to http.c */
+	struct http_server *server;
+	void *conn;
+	double started;
+	size_t discarded;          /* bytes of an over-limit body thrown away */
+	bool dispatched;
+};
+
+/* Answers one request by setting a response on req. */
+typedef void (*http_handler_fn)(struct http_req *req, void *userdata);
+
+struct http_server_opts {
+	const char *listen;        /* "HOST:PORT"; "[::1]:PORT" for IPv6; port 0 picks one */
+	unsigned threads;          /* worker threads in the pool */
+	size_t body_limit;         /* largest request body accepted, bytes */
+	unsigned timeout_s;        /* idle connection timeout, seconds */
+	http_handler_fn handler;   /* answers every request */
+	void *userdata;            /* handed to handler */
+	struct metrics *metrics;   /* request metrics go here; may be NULL */
+};
+
+struct http_server;
+
+/* Start listening and serving. Returns 0 and a server the caller frees with
+ * http_server_free(), or a negative errno (bad address, port in use...). */
+int http_server_start(const struct http_server_opts *opts, struct http_server **ret);
+/* The port actually bound (useful with port 0). */
+uint16_t http_server_port(const struct http_server *s);
+/* Stop accepting connections, then wait up to timeout_ms for requests in
+ * flight to finish. Returns the number still in flight at the end. */
+unsigned http_server_drain(struct http_server *s, unsigned timeout_ms);
+/* Stop the server (closing what is left) and free it. Accepts NULL. */
+void http_server_free(struct http_server *s);
+
+/* Value of request header name (case-insensitive), or NULL. Borrowed. */
+const char *http_req_header(struct http_req *req, const char *name);
+/* Decoded value of query parameter name, or NULL when absent; *ret_bad is
+ * set when it is present but badly encoded. Arena memory. */
+const char *http_req_query(struct http_req *req, const char *name, bool *ret_bad);
+/* Set the response: status, content type and body (copied). */
+void http_resp_set(struct http_req *req, unsigned status, const char *type, const void *body,
+		   size_t len);
+/* Set the response, taking ownership of body (malloc'd). */
+void http_resp_take(struct http_req *req, unsigned status, const char *type, char *body,
+		    size_t len);
+/* Add a response header (name and value are copied). */
+void http_resp_header(struct http_req *req, const char *name, const char *value);
+/* Split "HOST:PORT" into host and port. Returns 0 or -EINVAL. */
+int http_parse_hostport(const char *s, char *host, size_t host_size, uint16_t *ret_port);
