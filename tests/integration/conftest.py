@@ -1,0 +1,178 @@
+"""Harness for black-box tests against a real nubod.
+
+The `nubod` fixture starts the built daemon (NUBOD, default build/nubod) on
+127.0.0.1 with port 0 and a fresh data dir, reads the bound URL from its
+"nubod ready" log line, waits for /v1/healthz, and stops it with SIGTERM
+afterwards. It fails the test when nubod does not exit 0 or its log holds a
+sanitizer report, and prints the log when a test fails. `client` is a small
+HTTP client bound to that nubod. Later capabilities add their fixtures here.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+NUBOD = os.environ.get("NUBOD", str(ROOT / "build" / "nubod"))
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "SUMMARY: UndefinedBehaviorSanitizer")
+READY = re.compile(r'msg="nubod ready" url=(\S+)')
+
+
+class Nubod:
+    """One nubod process with its own data dir and log file."""
+
+    def __init__(self, data_dir, log_path, extra_args=()):
+        self.data_dir = Path(data_dir)
+        self.log_path = Path(log_path)
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.url = None
+        # the "ready" line goes to --log-file when one is given
+        self.ready_path = self.log_path
+        if "--log-file" in self.extra_args:
+            self.ready_path = Path(self.extra_args[self.extra_args.index("--log-file") + 1])
+
+    def start(self, listen="127.0.0.1:0", wait=True, timeout=30):
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        args = [NUBOD, "--listen", listen, "--data-dir", str(self.data_dir)] + self.extra_args
+        self._log = open(self.log_path, "ab")
+        self._log_start = self.ready_path.stat().st_size if self.ready_path.exists() else 0
+        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
+        if wait:
+            self.wait_ready(timeout)
+        return self
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def wait_ready(self, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("nubod exited with %s:\n%s" % (self.proc.returncode, self.log()))
+            if not self.ready_path.exists():
+                time.sleep(0.02)
+                continue
+            with open(self.ready_path, "rb") as f:
+                f.seek(self._log_start)
+                m = READY.search(f.read().decode(errors="replace"))
+            if m:
+                self.url = m.group(1)
+                try:
+                    if requests.get(self.url + "/v1/healthz", timeout=2).status_code == 200:
+                        return
+                except requests.ConnectionError:
+                    pass
+            time.sleep(0.02)
+        raise RuntimeError("nubod not ready after %ss:\n%s" % (timeout, self.log()))
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        """Signal nubod and wait; returns its exit code."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self._log.close()
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+        self._log.close()
+
+    def sanitizer_reports(self):
+        return [l for l in self.log().splitlines() if any(m in l for m in SANITIZER_MARKERS)]
+
+
+class Client:
+    """Tiny JSON client: c.get("/v1/zones") -> requests.Response."""
+
+    def __init__(self, base):
+        self.base = base
+        self.s = requests.Session()
+
+    def request(self, method, path, body=None, raw=None, headers=None, **kw):
+        h = dict(headers or {})
+        data = raw
+        if body is not None:
+            data = json.dumps(body)
+            h.setdefault("Content-Type", "application/json")
+        return self.s.request(method, self.base + path, data=data, headers=h, timeout=30, **kw)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body, **kw)
+
+    def patch(self, path, body=None, **kw):
+        return self.request("PATCH", path, body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+
+
+@pytest.fixture
+def make_nubod(tmp_path, request):
+    """Factory: make_nubod(name="n", extra_args=()) -> a started Nubod.
+    Every nubod it made is stopped at teardown and checked for a clean exit."""
+    made = []
+
+    def make(name="nubod", extra_args=(), start=True, data_dir=None):
+        n = Nubod(data_dir or tmp_path / name / "data", tmp_path / (name + ".log"), extra_args)
+        made.append(n)
+        return n.start() if start else n
+
+    yield make
+    problems = []
+    for n in made:
+        if n.proc is None:
+            continue
+        code = n.stop()
+        if code not in (0, -9) and not getattr(n, "expect_failure", False):
+            problems.append("%s exited with %s" % (n.log_path.name, code))
+        problems += n.sanitizer_reports()
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    if failed or problems:
+        for n in made:
+            print("\n===== %s =====\n%s" % (n.log_path, n.log()[-20000:]))
+    assert not problems, problems
+
+
+@pytest.fixture
+def nubod(make_nubod):
+    return make_nubod()
+
+
+@pytest.fixture
+def client(nubod):
+    return Client(nubod.url)
+
+
+def assert_error(resp, status, code=None, field=None):
+    """Check that resp is a JSON API error of the given shape."""
+    assert resp.status_code == status, resp.text
+    assert resp.headers["Content-Type"].startswith("application/json")
+    err = resp.json()["error"]
+    assert err["message"]
+    assert err["request_id"] == resp.headers["X-Request-Id"]
+    if code is not None:
+        assert err["code"] == code, err
+    if field is not None:
+        assert err.get("field") == field, err
+    return err
