@@ -67,7 +67,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: nubod [OPTION]...\n"
-		"The nubo management server: the REST API, the state store and the scheduler.\n\n"
+		"The nubo management server: the REST API and the state store.\n\n"
 		"  --help      show this help and exit\n"
 		"  --version   show the version and exit\n");
 	config_help(options, ARRAY_SIZE(options), out);
