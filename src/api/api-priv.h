@@ -6,6 +6,7 @@
 
 #include "api.h"
 #include "lib/err.h"
+#include "lib/ratelimit.h"
 #include "lib/router.h"
 
 /* How long an Idempotency-Key's answer is kept. */
@@ -15,8 +16,18 @@
 #define API_PAGE_MAX 1000
 
 struct api {
-	struct api_opts opts;   /* copy; pointers borrowed */
-	struct router *router;  /* method + pattern -> const struct api_route * */
+	struct api_opts opts;        /* copy; pointers borrowed */
+	struct router *router;       /* method + pattern -> const struct api_route * */
+	struct ratelimit *login_user;/* failed logins per user name */
+	struct ratelimit *login_addr;/* failed logins per client address */
+};
+
+/* Who may call a route (checked before the handler runs). */
+enum api_access {
+	API_PUBLIC,   /* anyone, authenticated or not */
+	API_USER,     /* any authenticated principal; the handler checks more */
+	API_SYSADMIN, /* system administrators only */
+	API_METRICS,  /* public unless the configuration restricts /metrics */
 };
 
 /* Everything one request's handler works with. */
@@ -27,6 +38,14 @@ struct api_ctx {
 	struct store_conn *conn;    /* borrowed lazily by api_conn(), returned at the end */
 	struct err err;             /* the error to report */
 	json_t *body;               /* parsed body (api_body), freed at the end */
+	bool authenticated;         /* principal is valid */
+	struct principal principal; /* who makes the request */
+	/* for the audit event of a mutating request, set by handlers */
+	const char *audit_type;     /* resource type, e.g. "zone" */
+	char audit_id[128];         /* resource id; defaults to the {id} parameter */
+	char audit_user[USER_NAME_MAX + 1]; /* user name when not authenticated (login) */
+	char audit_user_id[UUID_SIZE];      /* user id when not authenticated (login) */
+	char audit_project[UUID_SIZE];      /* project the action concerns */
 };
 
 typedef void (*api_handler_fn)(struct api_ctx *ctx);
@@ -35,11 +54,22 @@ struct api_route {
 	const char *method;
 	const char *pattern;
 	api_handler_fn fn;
+	enum api_access access;
+	const char *action;  /* audit action of a mutating route, e.g. "zone.create" */
+	unsigned flags;      /* API_F_* */
 };
+
+/* The answer holds a secret: never stored for Idempotency-Key replay. */
+#define API_F_SECRET 1u
 
 /* The route tables of the resource files, each ended by a NULL method. */
 extern const struct api_route api_system_routes[];
 extern const struct api_route api_zone_routes[];
+extern const struct api_route api_auth_routes[];
+extern const struct api_route api_user_routes[];
+extern const struct api_route api_project_routes[];
+extern const struct api_route api_access_key_routes[];
+extern const struct api_route api_audit_routes[];
 
 /* The store connection for this request (borrowed on first use). */
 struct store_conn *api_conn(struct api_ctx *ctx);
@@ -48,8 +78,12 @@ const char *api_param(struct api_ctx *ctx, const char *name);
 /* Parse the body as a JSON object whose keys are all in allowed. Returns a
  * borrowed object, or NULL after answering the error. */
 json_t *api_body(struct api_ctx *ctx, const char *const allowed[]);
+/* Like api_body, but an empty body counts as {}. */
+json_t *api_body_optional(struct api_ctx *ctx, const char *const allowed[]);
 /* Answer status with v as JSON (steals the reference). */
 void api_reply_json(struct api_ctx *ctx, unsigned status, json_t *v);
+/* Answer 201 with v, a Location of prefix/id, and id as the audited id. */
+void api_reply_created(struct api_ctx *ctx, const char *prefix, const char *id, json_t *v);
 /* Answer status with no body. */
 void api_reply_empty(struct api_ctx *ctx, unsigned status);
 /* Answer with the error in ctx->err (code, message, field). */
@@ -67,3 +101,10 @@ json_t *api_list(json_t *items, const char *last_key);
 /* Read an optional query parameter; returns -1 after answering 400 when it
  * is badly encoded. */
 int api_query(struct api_ctx *ctx, const char *name, const char **ret);
+/* Resolve project id_or_name and check that the caller holds at least
+ * min_role in it. Answers 404 (not visible: no role at all) or 403 (role
+ * too low) and returns -1; else fills ret and returns 0. */
+int api_project_access(struct api_ctx *ctx, const char *id_or_name, enum role min_role,
+		       struct project *ret);
+/* True when the caller is a system administrator. */
+bool api_is_sysadmin(const struct api_ctx *ctx);

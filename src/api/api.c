@@ -1,12 +1,18 @@
 /* api: see api.h.
  *
  * A request's life: match the route (404 / 405 / 400 for a bad path),
- * refuse an over-limit body (413), then run the handler. A POST with an
- * Idempotency-Key runs inside one store transaction together with the
- * lookup and the saving of its answer: either the work and its stored
- * answer are both committed, or neither is, so a retry after any failure
- * is safe. Two concurrent requests with one key serialise on the store's
- * write lock; the second finds the first one's answer. */
+ * refuse an over-limit body (413), authenticate (bearer token, SigV4
+ * header or presigned query), check the route's access rule, then run the
+ * handler.
+ *
+ * Reads run as they come. A mutating request (a route with an audit
+ * action) runs inside one store transaction together with its audit event
+ * and, when it carries an Idempotency-Key, the lookup and saving of its
+ * answer: either the work, its audit event and its stored answer are all
+ * committed, or none is. When the handler fails, its work is rolled back
+ * and the failure is audited (and, below 500, stored for replay) in a
+ * transaction of its own. Two concurrent requests with one key serialise
+ * on the store's write lock; the second finds the first one's answer. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +22,7 @@
 #include "lib/crypto.h"
 #include "lib/jsonreq.h"
 #include "lib/log.h"
+#include "lib/sigv4.h"
 #include "lib/timeutil.h"
 #include "lib/util.h"
 
@@ -23,15 +30,18 @@ static const unsigned status_of[ERR__COUNT] = {
 	[ERR_NONE] = 200,        [ERR_INVALID] = 400,     [ERR_MALFORMED] = 400,
 	[ERR_NOT_FOUND] = 404,   [ERR_CONFLICT] = 409,    [ERR_TOO_LARGE] = 413,
 	[ERR_UNAUTHORIZED] = 401,[ERR_FORBIDDEN] = 403,   [ERR_QUOTA] = 403,
-	[ERR_IDEMPOTENCY] = 422, [ERR_BUSY] = 503,        [ERR_UNAVAILABLE] = 503,
-	[ERR_INTERNAL] = 500,
+	[ERR_IDEMPOTENCY] = 422, [ERR_RATE_LIMITED] = 429,
+	[ERR_BUSY] = 503,        [ERR_UNAVAILABLE] = 503, [ERR_INTERNAL] = 500,
 };
 
 static const char json_ctype[] = "application/json";
 
 struct api *api_new(const struct api_opts *opts)
 {
-	static const struct api_route *const tables[] = { api_system_routes, api_zone_routes };
+	static const struct api_route *const tables[] = {
+		api_system_routes, api_zone_routes,        api_auth_routes, api_user_routes,
+		api_project_routes, api_access_key_routes, api_audit_routes,
+	};
 	struct api *api = xcalloc(1, sizeof(*api));
 	api->opts = *opts;
 	api->router = router_new();
@@ -41,6 +51,15 @@ struct api *api_new(const struct api_opts *opts)
 				fprintf(stderr, "nubo: bad route %s %s\n", r->method, r->pattern);
 				abort();
 			}
+	/* 5 free failures per user, then 1 s doubling up to 5 min; addresses
+	 * get more room because many users may share one (NAT). */
+	struct ratelimit_opts user = { .free_failures = 5, .base_delay_ms = 1000,
+				       .max_delay_ms = 300000, .window_ms = 900000,
+				       .max_keys = 100000 };
+	struct ratelimit_opts addr = user;
+	addr.free_failures = 20;
+	api->login_user = ratelimit_new(&user);
+	api->login_addr = ratelimit_new(&addr);
 	return api;
 }
 
@@ -49,6 +68,8 @@ void api_free(struct api *api)
 	if (!api)
 		return;
 	router_free(api->router);
+	ratelimit_free(api->login_user);
+	ratelimit_free(api->login_addr);
 	free(api);
 }
 
@@ -64,6 +85,11 @@ const char *api_param(struct api_ctx *ctx, const char *name)
 	return router_param(&ctx->match, name);
 }
 
+bool api_is_sysadmin(const struct api_ctx *ctx)
+{
+	return ctx->authenticated && ctx->principal.system_admin;
+}
+
 void api_reply_json(struct api_ctx *ctx, unsigned status, json_t *v)
 {
 	size_t len;
@@ -71,6 +97,15 @@ void api_reply_json(struct api_ctx *ctx, unsigned status, json_t *v)
 	json_decref(v);
 	http_resp_take(ctx->req, status, json_ctype, s, len);
 	http_resp_header(ctx->req, "Cache-Control", "no-store");
+}
+
+void api_reply_created(struct api_ctx *ctx, const char *prefix, const char *id, json_t *v)
+{
+	char loc[256];
+	str_printf(loc, sizeof(loc), "%s/%s", prefix, id);
+	http_resp_header(ctx->req, "Location", loc);
+	str_copy(ctx->audit_id, sizeof(ctx->audit_id), id);
+	api_reply_json(ctx, 201, v);
 }
 
 void api_reply_empty(struct api_ctx *ctx, unsigned status)
@@ -97,6 +132,8 @@ void api_reply_error(struct api_ctx *ctx)
 	enum err_code code = e->code == ERR_NONE ? ERR_INTERNAL : e->code;
 	if (code == ERR_BUSY || code == ERR_UNAVAILABLE)
 		http_resp_header(ctx->req, "Retry-After", "1");
+	if (code == ERR_UNAUTHORIZED)
+		http_resp_header(ctx->req, "WWW-Authenticate", "Bearer realm=\"nubo\"");
 	send_error(ctx, status_of[code], err_code_name(code), e->field,
 		   e->message[0] ? e->message : "internal error");
 }
@@ -121,6 +158,15 @@ json_t *api_body(struct api_ctx *ctx, const char *const allowed[])
 		return NULL;
 	}
 	return ctx->body;
+}
+
+json_t *api_body_optional(struct api_ctx *ctx, const char *const allowed[])
+{
+	if (ctx->req->body.len == 0) {
+		ctx->body = json_object();
+		return ctx->body;
+	}
+	return api_body(ctx, allowed);
 }
 
 int api_query(struct api_ctx *ctx, const char *name, const char **ret)
@@ -185,6 +231,143 @@ json_t *api_list(json_t *items, const char *last_key)
 	return json_pack("{s:o, s:o}", "items", items, "next", next);
 }
 
+int api_project_access(struct api_ctx *ctx, const char *id_or_name, enum role min_role,
+		       struct project *ret)
+{
+	struct store_conn *c = api_conn(ctx);
+	enum role role = ROLE_NONE;
+	int r = project_get(c, id_or_name, ret, &ctx->err);
+	if (r == 0)
+		r = principal_role_in(c, &ctx->principal, ret->id, &role, &ctx->err);
+	if (r == 0 && role == ROLE_NONE)
+		r = err_set(&ctx->err, ERR_NOT_FOUND, "", "no project '%.80s'", id_or_name);
+	if (r == 0 && role < min_role)
+		r = err_set(&ctx->err, ERR_FORBIDDEN, "",
+			    "this needs the %s role in project '%s'; you have %s",
+			    role_name(min_role), ret->name, role_name(role));
+	if (r < 0) {
+		api_reply_error(ctx);
+		return -1;
+	}
+	str_copy(ctx->audit_project, sizeof(ctx->audit_project), ret->id);
+	return 0;
+}
+
+/* ---- authentication ---- */
+
+static const char *header_of(void *ctx, const char *name)
+{
+	return http_req_header(ctx, name);
+}
+
+/* The hex SHA-256 the client says it signed, checked against the body. */
+static int payload_hash(struct api_ctx *ctx, char out[SHA256_HEX_SIZE])
+{
+	struct http_req *req = ctx->req;
+	sha256_hex(req->body.data ? req->body.data : "", req->body.len, out);
+	const char *claimed = http_req_header(req, "X-Amz-Content-SHA256");
+	if (!claimed)
+		return 0;
+	if (strcmp(claimed, SIGV4_UNSIGNED_PAYLOAD) == 0) {
+		str_copy(out, SHA256_HEX_SIZE, claimed);
+		return 0;
+	}
+	if (strcmp(claimed, out) != 0)
+		return err_set(&ctx->err, ERR_INVALID, "X-Amz-Content-SHA256",
+			       "X-Amz-Content-SHA256 does not match the body");
+	return 0;
+}
+
+static int auth_signed(struct api_ctx *ctx, const struct sigv4_auth *a)
+{
+	struct http_req *req = ctx->req;
+	if (strcmp(a->service, "nubo") != 0)
+		return err_set(&ctx->err, ERR_UNAUTHORIZED, "Authorization",
+			       "the credential scope's service must be 'nubo' for this API");
+	char hash[SHA256_HEX_SIZE];
+	int r = payload_hash(ctx, hash);
+	if (r < 0)
+		return r;
+	struct sigv4_request sr = { .method = req->method, .path = req->path,
+				    .header = header_of, .header_ctx = req,
+				    .payload_hash = hash };
+	sr.nquery = http_req_query_raw(req, &sr.query);
+	return auth_sigv4(api_conn(ctx), ctx->api->opts.identity, &sr, a, time_now_ms(),
+			  &ctx->principal, &ctx->err);
+}
+
+/* Authenticate from the Authorization header or a presigned query. 0 when
+ * authenticated or anonymous; -1 after answering 401. */
+static int authenticate(struct api_ctx *ctx)
+{
+	struct http_req *req = ctx->req;
+	const char *authz = http_req_header(req, "Authorization");
+	const char *why = "";
+	struct sigv4_auth a;
+	int r;
+	if (authz && str_starts_with(authz, "Bearer ")) {
+		const char *tok = authz + strlen("Bearer ");
+		while (*tok == ' ')
+			tok++;
+		r = auth_token(api_conn(ctx), tok, &ctx->principal, &ctx->err);
+	} else if (authz && str_starts_with(authz, SIGV4_ALGORITHM " ")) {
+		r = sigv4_parse_header(authz, &a, &why);
+		if (r == 0) {
+			const char *d = http_req_header(req, "X-Amz-Date");
+			if (!d || !str_copy(a.amz_date, sizeof(a.amz_date), d))
+				r = err_set(&ctx->err, ERR_UNAUTHORIZED, "X-Amz-Date",
+					    "a signed request needs an X-Amz-Date header");
+			else
+				r = auth_signed(ctx, &a);
+		} else {
+			r = err_set(&ctx->err, ERR_UNAUTHORIZED, "Authorization", "%s", why);
+		}
+	} else if (authz) {
+		r = err_set(&ctx->err, ERR_UNAUTHORIZED, "Authorization",
+			    "use 'Authorization: Bearer <token>' or AWS Signature V4");
+	} else {
+		const struct http_kv *q;
+		size_t nq = http_req_query_raw(req, &q);
+		r = sigv4_parse_query(q, nq, &a, &why);
+		if (r == -ENOENT)
+			return 0; /* anonymous */
+		if (r == 0)
+			r = auth_signed(ctx, &a);
+		else
+			r = err_set(&ctx->err, ERR_UNAUTHORIZED, "X-Amz-Credential", "%s", why);
+	}
+	if (r < 0) {
+		api_reply_error(ctx);
+		return -1;
+	}
+	ctx->authenticated = true;
+	req->tenant = arena_strdup(req->arena, ctx->principal.user_name);
+	return 0;
+}
+
+/* Apply the route's access rule. 0 to go on; -1 after answering. */
+static int check_access(struct api_ctx *ctx, const struct api_route *rt)
+{
+	enum api_access need = rt->access;
+	if (need == API_METRICS)
+		need = ctx->api->opts.metrics_public ? API_PUBLIC : API_SYSADMIN;
+	if (need == API_PUBLIC)
+		return 0;
+	if (!ctx->authenticated) {
+		api_fail(ctx, ERR_UNAUTHORIZED, "",
+			 "authentication required: log in with POST /v1/auth/login and send "
+			 "'Authorization: Bearer <token>', or sign the request with an access key");
+		return -1;
+	}
+	if (need == API_SYSADMIN && !ctx->principal.system_admin) {
+		api_fail(ctx, ERR_FORBIDDEN, "", "this needs a system administrator");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- idempotency and audit ---- */
+
 static bool idem_key_ok(const char *k)
 {
 	size_t n = strlen(k);
@@ -196,13 +379,18 @@ static bool idem_key_ok(const char *k)
 	return true;
 }
 
-static void request_hash(struct http_req *req, char out[SHA256_HEX_SIZE])
+/* A fingerprint of the request, keyed with the server key so that the
+ * stored value reveals nothing about a body (which may hold a password). */
+static void request_hash(struct api_ctx *ctx, char out[SHA256_HEX_SIZE])
 {
+	struct http_req *req = ctx->req;
 	struct buf b;
 	buf_init(&b, 0);
 	buf_printf(&b, "%s\n%s\n", req->method, req->path);
 	buf_append(&b, req->body.data ? req->body.data : "", req->body.len);
-	sha256_hex(b.data, b.len, out);
+	unsigned char mac[32];
+	hmac_sha256(ctx->api->opts.identity->server_key, CRYPTO_KEY_SIZE, b.data, b.len, mac);
+	hex_encode(mac, sizeof(mac), out);
 	buf_release(&b);
 }
 
@@ -229,52 +417,103 @@ static const char *resp_header(struct http_req *req, const char *name)
 	return NULL;
 }
 
-/* Run the handler inside a transaction that also stores its answer. */
-static void run_idempotent(struct api_ctx *ctx, const struct api_route *rt, const char *key)
+static int write_audit(struct api_ctx *ctx, const struct api_route *rt)
 {
-	if (!idem_key_ok(key)) {
+	struct audit_event ev = { 0 };
+	const struct principal *p = &ctx->principal;
+	if (ctx->authenticated) {
+		str_copy(ev.user_id, sizeof(ev.user_id), p->user_id);
+		str_copy(ev.user_name, sizeof(ev.user_name), p->user_name);
+	} else {
+		str_copy(ev.user_id, sizeof(ev.user_id), ctx->audit_user_id);
+		str_copy(ev.user_name, sizeof(ev.user_name), ctx->audit_user);
+	}
+	str_copy(ev.project_id, sizeof(ev.project_id),
+		 ctx->audit_project[0] ? ctx->audit_project
+				       : (ctx->authenticated ? p->project_id : ""));
+	str_copy(ev.source, sizeof(ev.source), ctx->req->peer);
+	str_copy(ev.request_id, sizeof(ev.request_id), ctx->req->request_id);
+	str_copy(ev.action, sizeof(ev.action), rt->action);
+	str_copy(ev.resource_type, sizeof(ev.resource_type), ctx->audit_type ? ctx->audit_type : "");
+	const char *id = ctx->audit_id[0] ? ctx->audit_id : api_param(ctx, "id");
+	str_copy(ev.resource_id, sizeof(ev.resource_id), id ? id : "");
+	unsigned status = ctx->req->status;
+	str_copy(ev.outcome, sizeof(ev.outcome), status < 400 ? "success" : "failure");
+	ev.status = status;
+	struct err e = { 0 };
+	int r = audit_record(api_conn(ctx), &ev, &e);
+	if (r < 0)
+		log_line(LOGL_ERROR, "audit event not written", "request_id",
+			 ctx->req->request_id, "action", rt->action, "error", e.message, NULL);
+	return r;
+}
+
+static int save_idem(struct api_ctx *ctx, const char *scope, const char *key, const char *hash)
+{
+	struct http_req *req = ctx->req;
+	struct store_idem idem = { .status = req->status, .body = req->resp_body,
+				   .location = (char *)resp_header(req, "Location"),
+				   .created_ms = time_now_ms() };
+	str_copy(idem.request_hash, sizeof(idem.request_hash), hash);
+	return store_idem_put(api_conn(ctx), scope, key, &idem);
+}
+
+/* Run a mutating route's handler in a transaction with its audit event
+ * and, when key is given, its stored answer. */
+static void run_mutation(struct api_ctx *ctx, const struct api_route *rt, const char *key)
+{
+	char hash[SHA256_HEX_SIZE] = "";
+	const char *scope = ctx->authenticated ? ctx->principal.user_id : "";
+	if (key && (rt->flags & API_F_SECRET)) {
+		api_fail(ctx, ERR_INVALID, "Idempotency-Key",
+			 "Idempotency-Key is not accepted here: the answer holds a secret that "
+			 "nubo does not keep");
+		return;
+	}
+	if (key && !idem_key_ok(key)) {
 		api_fail(ctx, ERR_INVALID, "Idempotency-Key",
 			 "Idempotency-Key must be 1 to 255 printable ASCII characters");
 		return;
 	}
-	char hash[SHA256_HEX_SIZE];
-	request_hash(ctx->req, hash);
-	const char *scope = "";
 	struct store_conn *c = api_conn(ctx);
 	if (store_txn_begin(c) < 0) {
 		api_fail(ctx, ERR_BUSY, "", "the store is busy; retry the request");
 		return;
 	}
-	struct store_idem idem = { 0 };
-	int r = store_idem_get(c, scope, key, API_IDEMPOTENCY_TTL_MS, &idem);
-	if (r == 0) {
-		store_txn_rollback(c);
-		replay(ctx, &idem, hash);
-		store_idem_release(&idem);
-		return;
-	}
-	if (r != -ENOENT) {
-		store_txn_rollback(c);
-		api_fail(ctx, ERR_INTERNAL, "", "store error: %s", store_errmsg(c));
-		return;
+	if (key) {
+		request_hash(ctx, hash);
+		struct store_idem idem = { 0 };
+		int r = store_idem_get(c, scope, key, API_IDEMPOTENCY_TTL_MS, &idem);
+		if (r == 0) {
+			store_txn_rollback(c);
+			replay(ctx, &idem, hash);
+			store_idem_release(&idem);
+			return;
+		}
+		if (r != -ENOENT) {
+			store_txn_rollback(c);
+			api_fail(ctx, ERR_INTERNAL, "", "store error: %s", store_errmsg(c));
+			return;
+		}
 	}
 	rt->fn(ctx);
 	struct http_req *req = ctx->req;
-	if (req->status == 0 || req->status >= 500) {
+	if (req->status == 0)
+		api_fail(ctx, ERR_INTERNAL, "", "the handler gave no answer");
+	if (req->status >= 400) {
+		/* the work is undone; the failure is still recorded */
 		store_txn_rollback(c);
-		return;
+		if (store_txn_begin(c) < 0)
+			return;
 	}
-	str_copy(idem.request_hash, sizeof(idem.request_hash), hash);
-	idem.status = req->status;
-	idem.body = req->resp_body;
-	idem.location = (char *)resp_header(req, "Location");
-	idem.created_ms = time_now_ms();
-	r = store_idem_put(c, scope, key, &idem);
+	int r = write_audit(ctx, rt);
+	if (r == 0 && key && req->status < 500)
+		r = save_idem(ctx, scope, key, hash);
 	if (r == 0)
 		r = store_txn_commit(c);
 	else
 		store_txn_rollback(c);
-	if (r < 0) {
+	if (r < 0 && req->status < 400) {
 		req->resp_headers = NULL;
 		api_fail(ctx, r == -EBUSY ? ERR_BUSY : ERR_INTERNAL, "",
 			 "could not record the request: %s", store_errmsg(c));
@@ -304,6 +543,19 @@ static void route_error(struct api_ctx *ctx, enum router_result rr)
 	}
 }
 
+/* Answer a mutating request that failed before its handler ran (401, 403,
+ * 413...) and audit it. */
+static void audit_early_failure(struct api_ctx *ctx, const struct api_route *rt)
+{
+	struct store_conn *c = api_conn(ctx);
+	if (store_txn_begin(c) < 0)
+		return;
+	if (write_audit(ctx, rt) == 0)
+		store_txn_commit(c);
+	else
+		store_txn_rollback(c);
+}
+
 void api_handle(struct http_req *req, void *userdata)
 {
 	struct api_ctx ctx = { .api = userdata, .req = req };
@@ -315,16 +567,22 @@ void api_handle(struct http_req *req, void *userdata)
 	}
 	const struct api_route *rt = ctx.match.data;
 	req->route = rt->pattern;
+	bool mutating = rt->action != NULL;
 	if (req->body_too_large) {
 		api_fail(&ctx, ERR_TOO_LARGE, "", "the request body is larger than %zu bytes",
 			 req->body.limit);
-	} else {
-		const char *key = http_req_header(req, "Idempotency-Key");
-		if (key && strcmp(req->method, "POST") == 0)
-			run_idempotent(&ctx, rt, key);
+	} else if (authenticate(&ctx) == 0 && check_access(&ctx, rt) == 0) {
+		if (mutating)
+			run_mutation(&ctx, rt,
+				     strcmp(req->method, "POST") == 0
+					     ? http_req_header(req, "Idempotency-Key")
+					     : NULL);
 		else
 			rt->fn(&ctx);
+		mutating = false; /* audited inside */
 	}
+	if (mutating)
+		audit_early_failure(&ctx, rt);
 	json_decref(ctx.body);
 	store_conn_put(ctx.conn);
 }

@@ -1,10 +1,15 @@
-/* api: the native REST API (/v1/...) and /metrics. It routes a request to
- * its handler, reads JSON bodies strictly, maps domain errors to HTTP
- * statuses in one table, pages lists with opaque cursors, and replays
- * answers to requests that carry an Idempotency-Key. It runs no SQL: it
- * calls domain modules with a store connection it borrows per request. */
+/* api: the native REST API (/v1/...) and /metrics. It authenticates each
+ * request (bearer token or AWS Signature V4), checks the route's access
+ * rule, routes it to its handler, reads JSON bodies strictly, maps domain
+ * errors to HTTP statuses in one table, pages lists with opaque cursors,
+ * replays answers to requests that carry an Idempotency-Key, and writes an
+ * audit event for every mutating request. It runs no SQL: it calls domain
+ * modules with a store connection it borrows per request. */
 #pragma once
 
+#include <stdbool.h>
+
+#include "identity/identity.h"
 #include "lib/http.h"
 #include "lib/metrics.h"
 #include "store/store.h"
@@ -14,6 +19,8 @@ struct api_opts {
 	struct metrics *metrics;  /* borrowed; rendered at /metrics */
 	const char *version;      /* release version, e.g. "0.1.0" */
 	const char *commit;       /* source revision the binary was built from */
+	const struct identity_settings *identity; /* borrowed */
+	bool metrics_public;      /* /metrics without authentication */
 };
 
 struct api;

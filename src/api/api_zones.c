@@ -34,18 +34,18 @@ static int zone_spec_read(struct api_ctx *ctx, bool create, struct zone_spec *sp
 
 static void zone_reply(struct api_ctx *ctx, unsigned status, const struct zone *z)
 {
-	if (status == 201) {
-		char loc[128];
-		str_printf(loc, sizeof(loc), "/v1/zones/%s", z->id);
-		http_resp_header(ctx->req, "Location", loc);
-	}
-	api_reply_json(ctx, status, zone_json(z));
+	str_copy(ctx->audit_id, sizeof(ctx->audit_id), z->id);
+	if (status == 201)
+		api_reply_created(ctx, "/v1/zones", z->id, zone_json(z));
+	else
+		api_reply_json(ctx, status, zone_json(z));
 }
 
 static void zones_create(struct api_ctx *ctx)
 {
 	struct zone_spec spec = { 0 };
 	struct zone z;
+	ctx->audit_type = "zone";
 	if (zone_spec_read(ctx, true, &spec) < 0)
 		return;
 	if (zone_create(api_conn(ctx), &spec, &z, &ctx->err) < 0) {
@@ -87,6 +87,7 @@ static void zones_update(struct api_ctx *ctx)
 {
 	struct zone_spec spec = { 0 };
 	struct zone z;
+	ctx->audit_type = "zone";
 	if (zone_spec_read(ctx, false, &spec) < 0)
 		return;
 	if (zone_update(api_conn(ctx), api_param(ctx, "id"), &spec, &z, &ctx->err) < 0) {
@@ -98,6 +99,7 @@ static void zones_update(struct api_ctx *ctx)
 
 static void zones_delete(struct api_ctx *ctx)
 {
+	ctx->audit_type = "zone";
 	if (zone_delete(api_conn(ctx), api_param(ctx, "id"), &ctx->err) < 0) {
 		api_reply_error(ctx);
 		return;
@@ -106,10 +108,10 @@ static void zones_delete(struct api_ctx *ctx)
 }
 
 const struct api_route api_zone_routes[] = {
-	{ "POST", "/v1/zones", zones_create },
-	{ "GET", "/v1/zones", zones_list },
-	{ "GET", "/v1/zones/{id}", zones_get },
-	{ "PATCH", "/v1/zones/{id}", zones_update },
-	{ "DELETE", "/v1/zones/{id}", zones_delete },
-	{ NULL, NULL, NULL },
+	{ "POST", "/v1/zones", zones_create, API_SYSADMIN, "zone.create", 0 },
+	{ "GET", "/v1/zones", zones_list, API_USER, NULL, 0 },
+	{ "GET", "/v1/zones/{id}", zones_get, API_USER, NULL, 0 },
+	{ "PATCH", "/v1/zones/{id}", zones_update, API_SYSADMIN, "zone.update", 0 },
+	{ "DELETE", "/v1/zones/{id}", zones_delete, API_SYSADMIN, "zone.delete", 0 },
+	{ NULL, NULL, NULL, API_PUBLIC, NULL, 0 },
 };

@@ -69,13 +69,6 @@ static void zone_from_row(struct store_stmt *s, struct zone *z)
 	str_copy(z->updated_at, sizeof(z->updated_at), store_col_text(s, 5));
 }
 
-static int store_failed(struct store_conn *c, int r, struct err *err)
-{
-	if (r == -EBUSY)
-		return err_set(err, ERR_BUSY, "", "the store is busy; retry the request");
-	return err_set(err, ERR_INTERNAL, "", "store error: %s", store_errmsg(c));
-}
-
 int zone_get(struct store_conn *c, const char *id_or_name, struct zone *ret, struct err *err)
 {
 	struct store_stmt *s = NULL;
@@ -84,7 +77,7 @@ int zone_get(struct store_conn *c, const char *id_or_name, struct zone *ret, str
 				  : "SELECT " ZONE_COLS " FROM zones WHERE name = ?";
 	int r = store_query(c, &s, sql, "s", id_or_name);
 	if (r < 0)
-		return store_failed(c, r, err);
+		return store_fail(c, r, err);
 	r = store_step(s);
 	if (r == 1) {
 		zone_from_row(s, ret);
@@ -92,7 +85,7 @@ int zone_get(struct store_conn *c, const char *id_or_name, struct zone *ret, str
 	} else if (r == 0) {
 		r = err_set(err, ERR_NOT_FOUND, "", "no zone '%.80s'", id_or_name);
 	} else {
-		r = store_failed(c, r, err);
+		r = store_fail(c, r, err);
 	}
 	store_stmt_free(s);
 	return r;
@@ -124,7 +117,7 @@ int zone_create(struct store_conn *c, const struct zone_spec *spec, struct zone 
 	if (r == -EEXIST)
 		return name_taken(z.name, err);
 	if (r < 0)
-		return store_failed(c, r, err);
+		return store_fail(c, r, err);
 	*ret = z;
 	return 0;
 }
@@ -139,7 +132,7 @@ int zone_list(struct store_conn *c, const char *after, const char *name, size_t 
 			    " ORDER BY name LIMIT ?",
 			    "ssssi", after, after, name, name, (int64_t)limit + 1);
 	if (r < 0)
-		return store_failed(c, r, err);
+		return store_fail(c, r, err);
 	struct zone_page page = { .items = xcalloc(limit + 1, sizeof(struct zone)) };
 	while ((r = store_step(s)) == 1) {
 		if (page.n == limit) {
@@ -151,7 +144,7 @@ int zone_list(struct store_conn *c, const char *after, const char *name, size_t 
 	store_stmt_free(s);
 	if (r < 0) {
 		zone_page_release(&page);
-		return store_failed(c, r, err);
+		return store_fail(c, r, err);
 	}
 	*ret = page;
 	return 0;
@@ -166,7 +159,7 @@ int zone_update(struct store_conn *c, const char *id_or_name, const struct zone_
 		return r;
 	r = store_txn_begin(c);
 	if (r < 0)
-		return store_failed(c, r, err);
+		return store_fail(c, r, err);
 	struct zone z;
 	r = zone_get(c, id_or_name, &z, err);
 	if (r < 0)
@@ -187,12 +180,12 @@ int zone_update(struct store_conn *c, const char *id_or_name, const struct zone_
 		goto out;
 	}
 	if (r < 0) {
-		r = store_failed(c, r, err);
+		r = store_fail(c, r, err);
 		goto out;
 	}
 	r = store_txn_commit(c);
 	if (r < 0)
-		return store_failed(c, r, err);
+		return store_fail(c, r, err);
 	*ret = z;
 	return 0;
 out:
@@ -206,7 +199,7 @@ int zone_delete(struct store_conn *c, const char *id_or_name, struct err *err)
 						 : "DELETE FROM zones WHERE name = ?";
 	int r = store_run(c, sql, "s", id_or_name);
 	if (r < 0)
-		return store_failed(c, r, err);
+		return store_fail(c, r, err);
 	if (r == 0)
 		return err_set(err, ERR_NOT_FOUND, "", "no zone '%.80s'", id_or_name);
 	return 0;

@@ -13,7 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include "api/api.h"
+#include "identity/identity.h"
 #include "lib/config.h"
 #include "lib/http.h"
 #include "lib/log.h"
@@ -35,10 +38,22 @@ struct nubod_config {
 	uint64_t threads;       /* HTTP worker threads */
 	uint64_t idle_timeout;  /* seconds before an idle connection is closed */
 	uint64_t drain_timeout; /* seconds to finish requests on SIGTERM */
+	bool metrics_public;    /* /metrics without authentication */
+	uint64_t token_ttl;     /* seconds a login token lives */
+	uint64_t argon2_memory; /* KiB of memory per password hash */
+	uint64_t argon2_passes; /* Argon2id passes */
+	bool reset_admin;       /* --reset-admin-password: new password, then exit */
+	uint64_t quota[QUOTA__COUNT]; /* default limits of new projects (as given) */
 };
 
 #define OPT(sec, key, flag, type, field, def, min, max, help)                                   \
 	{ sec, key, flag, type, offsetof(struct nubod_config, field), def, min, max, help }
+
+/* Default quota of new projects; "unlimited" is written -1 in the API but
+ * here as the largest number, which the code treats the same. */
+#define QUOTA_OPT(q, name, def)                                                                  \
+	{ "quotas", name, "quota-" name, CONFIG_UINT, offsetof(struct nubod_config, quota[q]),    \
+	  def, 0, INT64_MAX, "default limit of " name " for new projects" }
 
 static const struct config_opt options[] = {
 	OPT(NULL, NULL, "config", CONFIG_STRING, config, NULL, 0, 0,
@@ -57,6 +72,27 @@ static const struct config_opt options[] = {
 	    "seconds to let requests in flight finish on SIGTERM"),
 	OPT("store", "url", "store", CONFIG_STRING, store_url, "", 0, 0,
 	    "state store: sqlite:PATH (empty: DATA_DIR/nubo.db)"),
+	OPT("server", "metrics_public", "metrics-public", CONFIG_BOOL, metrics_public, "true", 0, 0,
+	    "serve /metrics without authentication (false: system administrators only)"),
+	OPT("identity", "token_ttl", "token-ttl", CONFIG_UINT, token_ttl, "43200", 60, 31622400,
+	    "seconds a login token stays valid"),
+	OPT("identity", "argon2_memory", "argon2-memory", CONFIG_UINT, argon2_memory, "19456",
+	    1024, 4194304, "KiB of memory for each Argon2id password hash"),
+	OPT("identity", "argon2_passes", "argon2-passes", CONFIG_UINT, argon2_passes, "2", 1, 64,
+	    "Argon2id passes for each password hash"),
+	OPT(NULL, NULL, "reset-admin-password", CONFIG_BOOL, reset_admin, "false", 0, 0,
+	    "give the user 'admin' a new random password, write it to DATA_DIR/admin.password, "
+	    "and exit"),
+	QUOTA_OPT(QUOTA_INSTANCES, "instances", "10"),
+	QUOTA_OPT(QUOTA_VCPUS, "vcpus", "20"),
+	QUOTA_OPT(QUOTA_RAM_MB, "ram_mb", "51200"),
+	QUOTA_OPT(QUOTA_VOLUMES, "volumes", "10"),
+	QUOTA_OPT(QUOTA_VOLUME_GB, "volume_gb", "1000"),
+	QUOTA_OPT(QUOTA_NETWORKS, "networks", "10"),
+	QUOTA_OPT(QUOTA_FLOATING_IPS, "floating_ips", "5"),
+	QUOTA_OPT(QUOTA_BUCKETS, "buckets", "100"),
+	QUOTA_OPT(QUOTA_OBJECT_BYTES, "object_bytes", "1099511627776"),
+	QUOTA_OPT(QUOTA_ACCESS_KEYS, "access_keys", "20"),
 	OPT("log", "level", "log-level", CONFIG_STRING, log_level, "info", 0, 0,
 	    "least severe level logged: debug, info, warn or error"),
 	OPT("log", "file", "log-file", CONFIG_STRING, log_file, "-", 0, 0,
@@ -116,6 +152,99 @@ static int load_config(int argc, char **argv, struct nubod_config *cfg)
 	return 0;
 }
 
+/* Read the server key from DATA_DIR/server.key, creating it (0600) with
+ * random bytes on first start. */
+static int server_key_load(const char *data_dir, unsigned char key[CRYPTO_KEY_SIZE])
+{
+	char *path = xasprintf("%s/server.key", data_dir);
+	int r = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		crypto_random(key, CRYPTO_KEY_SIZE);
+		char *tmp = xasprintf("%s.tmp", path);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0 || write(fd, key, CRYPTO_KEY_SIZE) != CRYPTO_KEY_SIZE || fsync(fd) < 0 ||
+		    rename(tmp, path) < 0)
+			r = -errno;
+		if (fd >= 0)
+			close(fd);
+		free(tmp);
+		if (r == 0)
+			log_info("created the server key %s", path);
+	} else if (fd < 0) {
+		r = -errno;
+	} else {
+		ssize_t n = read(fd, key, CRYPTO_KEY_SIZE);
+		r = n == CRYPTO_KEY_SIZE ? 0 : -EINVAL;
+		close(fd);
+	}
+	if (r < 0)
+		log_error("cannot use the server key %s: %s", path,
+			  r == -EINVAL ? "it is not 32 bytes" : strerror(-r));
+	free(path);
+	return r;
+}
+
+/* Write the admin password to DATA_DIR/admin.password (0600). */
+static int write_admin_password(const char *data_dir, const char *pw, char **ret_path)
+{
+	char *path = xasprintf("%s/admin.password", data_dir);
+	char *tmp = xasprintf("%s.tmp", path);
+	int r = 0;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	size_t n = strlen(pw);
+	if (fd < 0 || write(fd, pw, n) != (ssize_t)n || write(fd, "\n", 1) != 1 || fsync(fd) < 0 ||
+	    rename(tmp, path) < 0)
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	free(tmp);
+	if (r < 0) {
+		log_error("cannot write %s: %s", path, strerror(-r));
+		free(path);
+		return r;
+	}
+	*ret_path = path;
+	return 0;
+}
+
+/* First start: create the administrator and say where its password is.
+ * With reset: give it a new password. */
+static int bootstrap_admin(struct store *st, const struct identity_settings *ids,
+			   const char *data_dir, bool reset)
+{
+	struct store_conn *c = store_conn_get(st);
+	struct err err = { 0 };
+	char *pw = NULL, *path = NULL;
+	int r = store_txn_begin(c);
+	if (r < 0) {
+		log_error("cannot lock the store: %s", store_errmsg(c));
+		store_conn_put(c);
+		return r;
+	}
+	r = reset ? identity_reset_admin(c, ids, &pw, &err)
+		  : identity_bootstrap(c, ids, &pw, &err);
+	if (r < 0)
+		log_error("%s", err.message);
+	if (pw && r >= 0)
+		r = write_admin_password(data_dir, pw, &path) < 0 ? -1 : r;
+	if (r >= 0 && store_txn_commit(c) < 0) {
+		log_error("cannot commit the administrator: %s", store_errmsg(c));
+		r = -1;
+	}
+	if (r >= 0 && path)
+		log_line(LOGL_WARN,
+			 reset ? "new password for the administrator 'admin'"
+			       : "created the administrator 'admin'",
+			 "password_file", path, NULL);
+	if (pw)
+		explicit_bzero(pw, strlen(pw));
+	free(pw);
+	free(path);
+	store_conn_put(c);
+	return r < 0 ? -1 : 0;
+}
+
 /* Housekeeping: periodic clean-up that must not run on request threads. */
 struct housekeeper {
 	pthread_t thread;
@@ -158,10 +287,11 @@ static void housekeep_stop(struct housekeeper *h)
 }
 
 static int serve(const struct nubod_config *cfg, struct store *st, struct metrics *m,
-		 const sigset_t *sigs)
+		 const struct identity_settings *ids, const sigset_t *sigs)
 {
 	struct api_opts aopts = { .store = st, .metrics = m, .version = NUBO_VERSION,
-				  .commit = NUBO_COMMIT };
+				  .commit = NUBO_COMMIT, .identity = ids,
+				  .metrics_public = cfg->metrics_public };
 	struct api *api = api_new(&aopts);
 	struct http_server_opts hopts = {
 		.listen = cfg->listen, .threads = (unsigned)cfg->threads,
@@ -258,7 +388,25 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_info("state store ready: schema version %d", store_schema_version(st));
-	status = serve(&cfg, st, m, &sigs);
+	unsigned char key[CRYPTO_KEY_SIZE];
+	if (server_key_load(cfg.data_dir, key) < 0)
+		goto out;
+	int64_t quotas[QUOTA__COUNT];
+	for (int i = 0; i < QUOTA__COUNT; i++)
+		quotas[i] = cfg.quota[i] >= (uint64_t)INT64_MAX ? -1 : (int64_t)cfg.quota[i];
+	struct identity_settings ids = {
+		.token_ttl_ms = (int64_t)cfg.token_ttl * 1000,
+		.cost = { .t_cost = (uint32_t)cfg.argon2_passes,
+			  .m_kib = (uint32_t)cfg.argon2_memory, .lanes = 1 },
+		.server_key = key, .quota_defaults = quotas,
+	};
+	if (bootstrap_admin(st, &ids, cfg.data_dir, cfg.reset_admin) < 0)
+		goto out;
+	if (cfg.reset_admin)
+		status = 0;
+	else
+		status = serve(&cfg, st, m, &ids, &sigs);
+	explicit_bzero(key, sizeof(key));
 out:
 	store_free(st);
 	metrics_free(m);

@@ -2,6 +2,8 @@
 #include "crypto.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,5 +129,78 @@ int base64url_decode(const char *s, unsigned char **ret, size_t *ret_len)
 	out[o] = '\0';
 	*ret = out;
 	*ret_len = o;
+	return 0;
+}
+
+void hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
+		 unsigned char out[32])
+{
+	unsigned int len = 32;
+	HMAC(EVP_sha256(), key, (int)keylen, data, n, out, &len);
+}
+
+void hex_encode(const void *data, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *p = data;
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+#define GCM_NONCE 12
+#define GCM_TAG 16
+
+char *crypto_seal(const unsigned char key[CRYPTO_KEY_SIZE], const void *data, size_t n)
+{
+	unsigned char *out = xmalloc(GCM_NONCE + n + GCM_TAG);
+	crypto_random(out, GCM_NONCE);
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int len = 0, ok = ctx != NULL;
+	ok = ok && EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, out) == 1;
+	ok = ok && EVP_EncryptUpdate(ctx, out + GCM_NONCE, &len, data, (int)n) == 1;
+	ok = ok && EVP_EncryptFinal_ex(ctx, out + GCM_NONCE + len, &len) == 1;
+	ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, GCM_TAG, out + GCM_NONCE + n) == 1;
+	EVP_CIPHER_CTX_free(ctx);
+	if (!ok) {
+		fprintf(stderr, "nubo: AES-GCM encryption failed\n");
+		abort();
+	}
+	char *b = base64url_encode(out, GCM_NONCE + n + GCM_TAG);
+	free(out);
+	return b;
+}
+
+int crypto_open(const unsigned char key[CRYPTO_KEY_SIZE], const char *sealed,
+		unsigned char **ret, size_t *ret_len)
+{
+	unsigned char *raw = NULL;
+	size_t rawlen = 0;
+	if (base64url_decode(sealed, &raw, &rawlen) < 0)
+		return -EBADMSG;
+	if (rawlen < GCM_NONCE + GCM_TAG) {
+		free(raw);
+		return -EBADMSG;
+	}
+	size_t n = rawlen - GCM_NONCE - GCM_TAG;
+	unsigned char *out = xmalloc(n + 1);
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int len = 0, ok = ctx != NULL;
+	ok = ok && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, raw) == 1;
+	ok = ok && EVP_DecryptUpdate(ctx, out, &len, raw + GCM_NONCE, (int)n) == 1;
+	ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, GCM_TAG,
+				       raw + GCM_NONCE + n) == 1;
+	ok = ok && EVP_DecryptFinal_ex(ctx, out + len, &len) == 1;
+	EVP_CIPHER_CTX_free(ctx);
+	free(raw);
+	if (!ok) {
+		free(out);
+		return -EBADMSG;
+	}
+	out[n] = '\0';
+	*ret = out;
+	*ret_len = n;
 	return 0;
 }

@@ -19,6 +19,22 @@ void uuid_generate(char out[UUID_SIZE]);
 bool uuid_valid(const char *s);
 /* Hex SHA-256 of n bytes of data into out. */
 void sha256_hex(const void *data, size_t n, char out[SHA256_HEX_SIZE]);
+/* Size of an AES-256 key. */
+#define CRYPTO_KEY_SIZE 32
+
+/* HMAC-SHA256 of data under key into out (32 bytes). */
+void hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
+		 unsigned char out[32]);
+/* Hex-encode n bytes into out (2n+1 bytes). */
+void hex_encode(const void *data, size_t n, char *out);
+/* Encrypt n bytes with AES-256-GCM under key (random nonce). Returns
+ * base64url(nonce | ciphertext | tag), which the caller frees. */
+char *crypto_seal(const unsigned char key[CRYPTO_KEY_SIZE], const void *data, size_t n);
+/* Decrypt what crypto_seal made. Returns 0 and a NUL-terminated buffer the
+ * caller frees (length in ret_len), or -EBADMSG when it was tampered with or
+ * sealed under another key. */
+int crypto_open(const unsigned char key[CRYPTO_KEY_SIZE], const char *sealed,
+		unsigned char **ret, size_t *ret_len);
 /* Encode n bytes as unpadded base64url. Caller frees. */
 char *base64url_encode(const void *data, size_t n);
 /* Decode unpadded base64url text. Returns 0 and a buffer the caller frees

@@ -16,6 +16,7 @@ static const char *const names[ERR__COUNT] = {
 	[ERR_FORBIDDEN] = "Forbidden",
 	[ERR_QUOTA] = "QuotaExceeded",
 	[ERR_IDEMPOTENCY] = "IdempotencyKeyReused",
+	[ERR_RATE_LIMITED] = "TooManyRequests",
 	[ERR_BUSY] = "Busy",
 	[ERR_UNAVAILABLE] = "ServiceUnavailable",
 	[ERR_INTERNAL] = "InternalError",

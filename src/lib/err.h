@@ -16,6 +16,7 @@ enum err_code {
 	ERR_FORBIDDEN,     /* credentials fine, action not allowed */
 	ERR_QUOTA,         /* a project quota would be passed */
 	ERR_IDEMPOTENCY,   /* an Idempotency-Key was reused with another request */
+	ERR_RATE_LIMITED,  /* too many attempts; retry later */
 	ERR_BUSY,          /* try again: a lock or a concurrent request */
 	ERR_UNAVAILABLE,   /* a dependency (the store) is not reachable */
 	ERR_INTERNAL,      /* a bug or an unexpected failure */

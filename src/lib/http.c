@@ -182,6 +182,39 @@ const char *http_req_query(struct http_req *req, const char *name, bool *ret_bad
 	return v;
 }
 
+struct kv_collect {
+	struct http_req *req;
+	struct http_kv *items; /* arena array */
+	size_t n, cap;
+};
+
+static enum MHD_Result collect_kv(void *cls, enum MHD_ValueKind kind, const char *key,
+				  const char *value)
+{
+	struct kv_collect *kc = cls;
+	(void)kind;
+	if (kc->n == kc->cap) {
+		size_t cap = kc->cap ? kc->cap * 2 : 8;
+		struct http_kv *items = arena_alloc(kc->req->arena, cap * sizeof(*items));
+		if (kc->n)
+			memcpy(items, kc->items, kc->n * sizeof(*items));
+		kc->items = items;
+		kc->cap = cap;
+	}
+	kc->items[kc->n].key = key;
+	kc->items[kc->n].value = value;
+	kc->n++;
+	return MHD_YES;
+}
+
+size_t http_req_query_raw(struct http_req *req, const struct http_kv **ret)
+{
+	struct kv_collect kc = { .req = req };
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, collect_kv, &kc);
+	*ret = kc.items;
+	return kc.n;
+}
+
 void http_resp_take(struct http_req *req, unsigned status, const char *type, char *body,
 		    size_t len)
 {

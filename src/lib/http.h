@@ -78,6 +78,15 @@ const char *http_req_header(struct http_req *req, const char *name);
 /* Decoded value of query parameter name, or NULL when absent; *ret_bad is
  * set when it is present but badly encoded. Arena memory. */
 const char *http_req_query(struct http_req *req, const char *name, bool *ret_bad);
+/* A query parameter as the client sent it (still percent-encoded). */
+struct http_kv {
+	const char *key;
+	const char *value; /* NULL when the parameter had no '=' */
+};
+
+/* All query parameters, raw and in order; the array lives in the arena.
+ * Returns how many. */
+size_t http_req_query_raw(struct http_req *req, const struct http_kv **ret);
 /* Set the response: status, content type and body (copied). */
 void http_resp_set(struct http_req *req, unsigned status, const char *type, const void *body,
 		   size_t len);

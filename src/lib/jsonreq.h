@@ -19,7 +19,7 @@ json_t *json_req_parse(const char *body, size_t len, struct err *err);
 int json_req_only(const json_t *obj, const char *const allowed[], struct err *err);
 /* Read string field key: *ret is borrowed from obj, or NULL when the field is
  * absent and not required. Refuses non-strings, embedded control characters
- * (other than tab/newline when multiline) and more than max_chars
+ * (other than tab, CR and LF when multiline) and more than max_chars
  * characters. Returns 0 or -ERR_INVALID. */
 int json_req_string(const json_t *obj, const char *key, bool required, size_t max_chars,
 		    bool multiline, const char **ret, struct err *err);

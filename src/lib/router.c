@@ -73,6 +73,10 @@ static int parse_pattern(struct route *rt, const char *pattern)
 			rt->nsegs++;
 			if (!*s->text || (rest && end))
 				return -EINVAL;
+			for (size_t j = 0; j + 1 < rt->nsegs; j++)
+				if (rt->segs[j].kind != SEG_LITERAL &&
+				    strcmp(rt->segs[j].text, s->text) == 0)
+					return -EINVAL; /* a parameter name used twice */
 		} else {
 			s->kind = SEG_LITERAL;
 			s->text = xstrndup(p, len);
@@ -230,6 +234,20 @@ static enum router_result fill_params(const struct route *rt, const struct path_
 	return ROUTER_FOUND;
 }
 
+/* True when every '%' in path starts a valid escape that is not %00. */
+static bool escapes_valid(const char *path)
+{
+	for (const char *p = path; *p; p++) {
+		if (*p != '%')
+			continue;
+		int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+			return false;
+		p += 2;
+	}
+	return true;
+}
+
 static void add_allow(char *allow, size_t size, const char *method)
 {
 	if (strstr(allow, method))
@@ -242,7 +260,7 @@ enum router_result router_match(const struct router *r, const char *method, cons
 				struct arena *a, struct router_match *ret)
 {
 	memset(ret, 0, sizeof(*ret));
-	if (path[0] != '/')
+	if (path[0] != '/' || !escapes_valid(path))
 		return ROUTER_BAD_PATH;
 	struct path_segs ps;
 	split_path(path, &ps);
@@ -255,6 +273,8 @@ enum router_result router_match(const struct router *r, const char *method, cons
 			continue;
 		path_known = true;
 		add_allow(ret->allow, sizeof(ret->allow), rt->method);
+		if (strcmp(rt->method, "GET") == 0)
+			add_allow(ret->allow, sizeof(ret->allow), "HEAD");
 		if (strcmp(rt->method, method) == 0) {
 			if (!best || more_specific(rt, best))
 				best = rt;

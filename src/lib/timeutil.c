@@ -39,8 +39,13 @@ void time_rfc3339_now(char *out, size_t size)
 int time_rfc3339_parse(const char *s, int64_t *ret_ms)
 {
 	int y, mo, d, h, mi, sec, n = 0;
-	if (strlen(s) < 20 ||
-	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19)
+	static const int digit_at[] = { 0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18 };
+	if (strlen(s) < 20)
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(digit_at); i++)
+		if (s[digit_at[i]] < '0' || s[digit_at[i]] > '9')
+			return -EINVAL;
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 || n != 19)
 		return -EINVAL;
 	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970)
 		return -EINVAL;
@@ -61,8 +66,9 @@ int time_rfc3339_parse(const char *s, int64_t *ret_ms)
 	struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
 			 .tm_hour = h, .tm_min = mi, .tm_sec = sec };
 	time_t t = timegm(&tm);
-	if (t == (time_t)-1)
-		return -EINVAL;
+	struct tm back;
+	if (t == (time_t)-1 || !gmtime_r(&t, &back) || back.tm_mday != d || back.tm_mon != mo - 1)
+		return -EINVAL; /* a day that does not exist, such as February 30 */
 	*ret_ms = (int64_t)t * 1000 + frac;
 	return 0;
 }

@@ -9,6 +9,7 @@
  * ones are SAVEPOINTs, so a domain function can wrap its own work in a
  * transaction and still be called inside a larger one (the API wraps a
  * request made with an Idempotency-Key, together with its stored answer). */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -126,6 +127,13 @@ int store_txn_rollback(struct store_conn *c)
 	return r;
 }
 
+int store_fail(struct store_conn *c, int r, struct err *err)
+{
+	if (r == -EBUSY)
+		return err_set(err, ERR_BUSY, "", "the store is busy; retry the request");
+	return err_set(err, ERR_INTERNAL, "", "store error: %s", store_errmsg(c));
+}
+
 unsigned store_txn_depth(struct store_conn *c)
 {
 	return c->depth;
@@ -157,9 +165,19 @@ static int bind_args(struct store_stmt *s, const char *types, va_list ap)
 	return 0;
 }
 
+/* Placeholders in sql; our SQL never has '?' inside a literal. */
+static size_t count_params(const char *sql)
+{
+	size_t n = 0;
+	for (; *sql; sql++)
+		n += *sql == '?';
+	return n;
+}
+
 static int vquery(struct store_conn *c, struct store_stmt **ret, const char *sql,
 		  const char *types, va_list ap)
 {
+	assert(count_params(sql) == strlen(types) && "SQL placeholders and bind types differ");
 	double t0 = time_mono();
 	void *stmt = NULL;
 	int r = c->st->be->prepare(c->db, sql, &stmt);

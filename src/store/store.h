@@ -4,7 +4,8 @@
  * with '?' placeholders bound from a type string. Domain modules write
  * portable SQL through these calls and never see the backend.
  *
- * Errors are negative errno values: -EEXIST (a unique constraint), -EBUSY
+ * Errors are negative errno values: -EEXIST (a unique or primary key
+ * constraint), -EINVAL (another constraint: NOT NULL, foreign key), -EBUSY
  * (the database stayed locked), -EIO (anything else; store_errmsg() says
  * what). The store never logs: callers decide. */
 #pragma once
@@ -79,6 +80,11 @@ int64_t store_col_int(struct store_stmt *s, int i);
 bool store_col_null(struct store_stmt *s, int i);
 /* Finish with a statement. Accepts NULL. */
 void store_stmt_free(struct store_stmt *s);
+
+/* Turn a store error r into an err for the caller to report: -EBUSY gives
+ * ERR_BUSY ("retry"), anything else ERR_INTERNAL with the backend's message.
+ * Returns the -ERR_* code. */
+int store_fail(struct store_conn *c, int r, struct err *err);
 
 /* A stored answer to a request made with an Idempotency-Key. */
 struct store_idem {

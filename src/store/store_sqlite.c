@@ -11,6 +11,8 @@
 
 static int map_rc(int rc)
 {
+	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return -EEXIST;
 	switch (rc & 0xff) {
 	case SQLITE_OK:
 		return 0;
@@ -19,7 +21,7 @@ static int map_rc(int rc)
 	case SQLITE_DONE:
 		return STORE_DONE;
 	case SQLITE_CONSTRAINT:
-		return -EEXIST;
+		return -EINVAL; /* NOT NULL, foreign key, check: a caller's mistake */
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 		return -EBUSY;

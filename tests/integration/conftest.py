@@ -52,6 +52,26 @@ class Nubod:
     def log(self):
         return self.log_path.read_text(errors="replace")
 
+    def admin_password(self):
+        return (self.data_dir / "admin.password").read_text().strip()
+
+    def login(self, username="admin", password=None, project=None):
+        """Log in and return the token (admin with the bootstrap password by default)."""
+        body = {"username": username,
+                "password": password if password is not None else self.admin_password()}
+        if project:
+            body["project"] = project
+        r = requests.post(self.url + "/v1/auth/login", json=body, timeout=30)
+        assert r.status_code == 200, r.text
+        return r.json()["token"]
+
+    def client(self, token=None, **login):
+        """A Client with a bearer token: the given one, or a fresh login."""
+        return Client(self.url, token if token is not None else self.login(**login))
+
+    def anon(self):
+        return Client(self.url)
+
     def wait_ready(self, timeout=30):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -95,12 +115,15 @@ class Nubod:
 class Client:
     """Tiny JSON client: c.get("/v1/zones") -> requests.Response."""
 
-    def __init__(self, base):
+    def __init__(self, base, token=None):
         self.base = base
+        self.token = token
         self.s = requests.Session()
 
     def request(self, method, path, body=None, raw=None, headers=None, **kw):
         h = dict(headers or {})
+        if self.token:
+            h.setdefault("Authorization", "Bearer " + self.token)
         data = raw
         if body is not None:
             data = json.dumps(body)
@@ -134,7 +157,9 @@ def make_nubod(tmp_path, request):
     made = []
 
     def make(name="nubod", extra_args=(), start=True, data_dir=None):
-        n = Nubod(data_dir or tmp_path / name / "data", tmp_path / (name + ".log"), extra_args)
+        # cheap password hashing keeps the suite fast; production uses the defaults
+        args = ["--argon2-memory", "1024", "--argon2-passes", "1"] + list(extra_args)
+        n = Nubod(data_dir or tmp_path / name / "data", tmp_path / (name + ".log"), args)
         made.append(n)
         return n.start() if start else n
 
@@ -161,7 +186,14 @@ def nubod(make_nubod):
 
 @pytest.fixture
 def client(nubod):
-    return Client(nubod.url)
+    """A client logged in as the bootstrap system administrator."""
+    return nubod.client()
+
+
+@pytest.fixture
+def anon(nubod):
+    """A client with no credentials."""
+    return nubod.anon()
 
 
 def assert_error(resp, status, code=None, field=None):

@@ -15,8 +15,9 @@ RUNS = 20
 WRITERS = 6
 
 
-def writer(url, prefix, acked, stop):
+def writer(url, token, prefix, acked, stop):
     s = requests.Session()
+    s.headers["Authorization"] = "Bearer " + token
     i = 0
     while not stop.is_set():
         name = "%s-%d" % (prefix, i)
@@ -32,8 +33,10 @@ def writer(url, prefix, acked, stop):
 @pytest.mark.parametrize("run", range(RUNS))
 def test_kill_9_during_concurrent_creates_loses_nothing_acknowledged(make_nubod, run):
     n = make_nubod()
+    token = n.login()
     acked, stop = [], threading.Event()
-    threads = [threading.Thread(target=writer, args=(n.url, "r%d-w%d" % (run, w), acked, stop))
+    threads = [threading.Thread(target=writer,
+                                args=(n.url, token, "r%d-w%d" % (run, w), acked, stop))
                for w in range(WRITERS)]
     for t in threads:
         t.start()
@@ -49,7 +52,7 @@ def test_kill_9_during_concurrent_creates_loses_nothing_acknowledged(make_nubod,
     db.close()
 
     n.start()
-    c = Client(n.url)
+    c = n.client(token)
     present, cursor = {}, None
     while True:
         page = c.get("/v1/zones?limit=1000" + ("&cursor=" + cursor if cursor else "")).json()

@@ -59,14 +59,16 @@ def test_unknown_path_is_404_json(client):
 def test_wrong_method_is_405_with_allow(client):
     r = client.request("PUT", "/v1/zones", body={})
     assert_error(r, 405, "MethodNotAllowed")
-    assert set(r.headers["Allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+    assert set(r.headers["Allow"].replace(" ", "").split(",")) == {"GET", "HEAD", "POST"}
 
 
-def raw_request(url, method, target):
+def raw_request(url, method, target, token=None):
     """Send a request line exactly as given (requests would re-encode it)."""
     u = urlparse(url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
     conn.putrequest(method, target, skip_accept_encoding=True)
+    if token:
+        conn.putheader("Authorization", "Bearer " + token)
     conn.endheaders()
     r = conn.getresponse()
     body = r.read()
@@ -78,14 +80,14 @@ def raw_request(url, method, target):
                                     "/v1/zones?limit=%zz", "/v1/zones?name=%zz",
                                     "/v1/zones?cursor=%zz"])
 def test_badly_encoded_path_or_query_is_400(nubod, target):
-    status, body = raw_request(nubod.url, "GET", target)
+    status, body = raw_request(nubod.url, "GET", target, nubod.login())
     assert status == 400, body
     assert b'"InvalidParameter"' in body
 
 
 def test_body_over_the_limit_is_413_and_changes_nothing(make_nubod):
     n = make_nubod(extra_args=["--body-limit", "4K"])
-    c = Client(n.url)
+    c = n.client()
     before = zone_count(c)
     big = '{"name":"big","jurisdiction":"FR","description":"' + "x" * 8000 + '"}'
     assert_error(c.post("/v1/zones", raw=big, headers={"Content-Type": "application/json"}),
@@ -144,6 +146,8 @@ def test_sigterm_drains_a_request_in_flight_and_exits_0(nubod):
     body = b'{"name":"drained","jurisdiction":"NO"}'
     head = ("POST /v1/zones HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             "Content-Length: %d\r\n\r\n" % len(body)).encode()
+    head = head.replace(b"\r\n\r\n", ("\r\nAuthorization: Bearer %s\r\n\r\n"
+                                        % nubod.login()).encode())
     s.sendall(head + body[:10])
     time.sleep(0.3)
     t0 = time.monotonic()
@@ -169,7 +173,7 @@ def test_sigint_exits_0(nubod):
 def test_sighup_reopens_the_log_file(make_nubod, tmp_path):
     log = tmp_path / "nubod-file.log"
     n = make_nubod(extra_args=["--log-file", str(log)])
-    c = Client(n.url)
+    c = n.anon()
     c.get("/v1/healthz", headers={"X-Request-Id": "before-rotate"})
     time.sleep(0.1)
     rotated = tmp_path / "nubod-file.log.1"
@@ -190,13 +194,13 @@ def test_config_file_sets_options_and_flags_override_it(make_nubod, tmp_path):
     cfg.write_text("# test config\n[server]\nbody_limit = 2K\nthreads = 2\n"
                    "[log]\nlevel = info\n")
     n = make_nubod(extra_args=["--config", str(cfg)])
-    c = Client(n.url)
+    c = n.client()
     desc = "d" * 250
     assert c.post("/v1/zones", {"name": "a", "jurisdiction": "FR",
                                 "description": desc}).status_code == 201
     assert_error(c.post("/v1/zones", raw="{" + " " * 3000 + "}"), 413)
     n2 = make_nubod("n2", extra_args=["--config", str(cfg), "--body-limit", "8K"])
-    assert Client(n2.url).post("/v1/zones", raw="{" + " " * 3000 + "}").status_code == 400
+    assert n2.client().post("/v1/zones", raw="{" + " " * 3000 + "}").status_code == 400
 
 
 @pytest.mark.parametrize("content,needle", [
@@ -231,10 +235,11 @@ def test_unknown_flag_is_refused():
 
 def test_data_survives_a_restart(make_nubod, tmp_path):
     n = make_nubod()
-    z = Client(n.url).post("/v1/zones", {"name": "kept", "jurisdiction": "DE"}).json()
+    token = n.login()
+    z = n.client(token).post("/v1/zones", {"name": "kept", "jurisdiction": "DE"}).json()
     assert n.stop() == 0
     n.start()
-    got = Client(n.url).get("/v1/zones/kept")
+    got = n.client(token).get("/v1/zones/kept")  # the session survives the restart too
     assert got.status_code == 200 and got.json()["id"] == z["id"]
 
 
