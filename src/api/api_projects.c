@@ -103,6 +103,10 @@ static void projects_delete(struct api_ctx *ctx)
 	if (api_project_access(ctx, api_param(ctx, "id"), ROLE_ADMIN, &p) < 0)
 		return;
 	str_copy(ctx->audit_id, sizeof(ctx->audit_id), p.id);
+	if (!api_is_sysadmin(ctx)) {
+		api_fail(ctx, ERR_FORBIDDEN, "", "only a system administrator deletes projects");
+		return;
+	}
 	if (project_delete(api_conn(ctx), p.id, &ctx->err) < 0) {
 		api_reply_error(ctx);
 		return;
@@ -199,9 +203,13 @@ static void quotas_update(struct api_ctx *ctx)
 {
 	struct project p;
 	ctx->audit_type = "quota";
-	if (api_project_access(ctx, api_param(ctx, "id"), ROLE_ADMIN, &p) < 0)
+	if (api_project_access(ctx, api_param(ctx, "id"), ROLE_READER, &p) < 0)
 		return;
 	str_copy(ctx->audit_id, sizeof(ctx->audit_id), p.id);
+	if (!api_is_sysadmin(ctx)) {
+		api_fail(ctx, ERR_FORBIDDEN, "", "only a system administrator sets quotas");
+		return;
+	}
 	const char *fields[QUOTA__COUNT + 1];
 	for (int i = 0; i < QUOTA__COUNT; i++)
 		fields[i] = quota_name((enum quota_resource)i);
@@ -231,12 +239,12 @@ const struct api_route api_project_routes[] = {
 	{ "GET", "/v1/projects", projects_list, API_USER, NULL, 0 },
 	{ "GET", "/v1/projects/{id}", projects_get, API_USER, NULL, 0 },
 	{ "PATCH", "/v1/projects/{id}", projects_update, API_USER, "project.update", 0 },
-	{ "DELETE", "/v1/projects/{id}", projects_delete, API_SYSADMIN, "project.delete", 0 },
+	{ "DELETE", "/v1/projects/{id}", projects_delete, API_USER, "project.delete", 0 },
 	{ "GET", "/v1/projects/{id}/members", members_list, API_USER, NULL, 0 },
 	{ "POST", "/v1/projects/{id}/members", members_set, API_USER, "member.set", 0 },
 	{ "DELETE", "/v1/projects/{id}/members/{user}", members_remove, API_USER, "member.remove",
 	  0 },
 	{ "GET", "/v1/projects/{id}/quotas", quotas_get, API_USER, NULL, 0 },
-	{ "PATCH", "/v1/projects/{id}/quotas", quotas_update, API_SYSADMIN, "quota.update", 0 },
+	{ "PATCH", "/v1/projects/{id}/quotas", quotas_update, API_USER, "quota.update", 0 },
 	{ NULL, NULL, NULL, API_PUBLIC, NULL, 0 },
 };

@@ -74,7 +74,7 @@ static const struct config_opt options[] = {
 	    "state store: sqlite:PATH (empty: DATA_DIR/nubo.db)"),
 	OPT("server", "metrics_public", "metrics-public", CONFIG_BOOL, metrics_public, "true", 0, 0,
 	    "serve /metrics without authentication (false: system administrators only)"),
-	OPT("identity", "token_ttl", "token-ttl", CONFIG_UINT, token_ttl, "43200", 60, 31622400,
+	OPT("identity", "token_ttl", "token-ttl", CONFIG_UINT, token_ttl, "43200", 1, 31622400,
 	    "seconds a login token stays valid"),
 	OPT("identity", "argon2_memory", "argon2-memory", CONFIG_UINT, argon2_memory, "19456",
 	    1024, 4194304, "KiB of memory for each Argon2id password hash"),

@@ -204,7 +204,12 @@ int config_load_args(const struct config_opt *opts, size_t n, void *target, int 
 		if (eq) {
 			value = eq + 1;
 		} else if (o->type == CONFIG_BOOL) {
-			value = "true";
+			bool b;
+			/* "--flag false" as well as "--flag" and "--flag=false" */
+			if (i + 1 < argc && parse_bool(argv[i + 1], &b) == 0)
+				value = argv[++i];
+			else
+				value = "true";
 		} else if (i + 1 < argc) {
 			value = argv[++i];
 		} else {

@@ -1,0 +1,140 @@
+"""The role matrix: every route of the API, called by each kind of caller,
+answers the status the access model says. Another project's resource is
+always a 404, never a 403. Later capabilities add their routes to ROWS;
+test_every_route_is_in_the_matrix keeps the table complete."""
+import itertools
+import re
+from pathlib import Path
+
+import pytest
+
+from identity_util import PASSWORD, Tenancy, make_project, make_user, add_member
+
+WHO = ("anon", "reader", "member", "padmin", "other", "sysadmin")
+_n = itertools.count()
+
+
+def uniq(prefix):
+    return "%s%d" % (prefix, next(_n))
+
+
+# Targets made fresh for one call (so a delete by one caller does not
+# change what the next one sees). Each gets the Tenancy and the caller.
+def fresh_zone(t, who):
+    name = uniq("mz")
+    t.admin.post("/v1/zones", {"name": name, "jurisdiction": "FR"})
+    return name
+
+
+def fresh_project(t, who):
+    if who != "sysadmin":
+        return "alpha"  # non-admins try the real project; the admin deletes a spare
+    return make_project(t.admin, uniq("mp"))["id"]
+
+
+def fresh_user(t, who):
+    return make_user(t.admin, uniq("mu"))["id"]
+
+
+def fresh_member(t, who):
+    name = uniq("mm")
+    make_user(t.admin, name)
+    add_member(t.admin, "alpha", name, "reader")
+    return name
+
+
+def padmin_token(t, who):
+    return t.clients["padmin"].post("/v1/auth/tokens", {"name": uniq("tk")}).json()["id"]
+
+
+def padmin_key(t, who):
+    return t.clients["padmin"].post("/v1/access-keys", {"project": "alpha"}).json()[
+        "access_key_id"]
+
+
+# (method, path, body, {who: status}) — "{x}" in path is filled by TARGETS[x].
+A, R, M, P, O, S = WHO
+ROWS = [
+    ("GET", "/v1/healthz", None, dict.fromkeys(WHO, 200)),
+    ("GET", "/metrics", None, dict.fromkeys(WHO, 200)),
+    ("GET", "/v1/version", None, {A: 401, R: 200, M: 200, P: 200, O: 200, S: 200}),
+    ("GET", "/v1/zones", None, {A: 401, R: 200, M: 200, P: 200, O: 200, S: 200}),
+    ("POST", "/v1/zones", lambda: {"name": uniq("nz"), "jurisdiction": "DE"},
+     {A: 401, R: 403, M: 403, P: 403, O: 403, S: 201}),
+    ("GET", "/v1/zones/{zone}", None, {A: 401, R: 200, M: 200, P: 200, O: 200, S: 200}),
+    ("PATCH", "/v1/zones/{zone}", {"description": "d"},
+     {A: 401, R: 403, M: 403, P: 403, O: 403, S: 200}),
+    ("DELETE", "/v1/zones/{zone}", None, {A: 401, R: 403, M: 403, P: 403, O: 403, S: 204}),
+    ("POST", "/v1/auth/login", {"username": "u-reader", "password": PASSWORD},
+     dict.fromkeys(WHO, 200)),
+    ("GET", "/v1/auth/whoami", None, {A: 401, R: 200, M: 200, P: 200, O: 200, S: 200}),
+    ("POST", "/v1/auth/tokens", lambda: {"name": uniq("t")},
+     {A: 401, R: 201, M: 201, P: 201, O: 201, S: 201}),
+    ("GET", "/v1/auth/tokens", None, {A: 401, R: 200, M: 200, P: 200, O: 200, S: 200}),
+    ("DELETE", "/v1/auth/tokens/{ptoken}", None,
+     {A: 401, R: 404, M: 404, P: 204, O: 404, S: 204}),
+    ("POST", "/v1/users", lambda: {"name": uniq("nu"), "password": PASSWORD},
+     {A: 401, R: 403, M: 403, P: 403, O: 403, S: 201}),
+    ("GET", "/v1/users", None, {A: 401, R: 403, M: 403, P: 403, O: 403, S: 200}),
+    ("GET", "/v1/users/{reader}", None, {A: 401, R: 200, M: 404, P: 404, O: 404, S: 200}),
+    ("PATCH", "/v1/users/{reader}", {"email": "r@example.org"},
+     {A: 401, R: 200, M: 404, P: 404, O: 404, S: 200}),
+    ("DELETE", "/v1/users/{user}", None, {A: 401, R: 403, M: 403, P: 403, O: 403, S: 204}),
+    ("POST", "/v1/projects", lambda: {"name": uniq("np")},
+     {A: 401, R: 403, M: 403, P: 403, O: 403, S: 201}),
+    ("GET", "/v1/projects", None, {A: 401, R: 200, M: 200, P: 200, O: 200, S: 200}),
+    ("GET", "/v1/projects/alpha", None, {A: 401, R: 200, M: 200, P: 200, O: 404, S: 200}),
+    ("PATCH", "/v1/projects/alpha", {"description": "d"},
+     {A: 401, R: 403, M: 403, P: 200, O: 404, S: 200}),
+    ("DELETE", "/v1/projects/{project}", None, {A: 401, R: 403, M: 403, P: 403, O: 404, S: 204}),
+    ("GET", "/v1/projects/alpha/members", None,
+     {A: 401, R: 200, M: 200, P: 200, O: 404, S: 200}),
+    ("POST", "/v1/projects/alpha/members", lambda: {"user": "u-other", "role": "reader"},
+     {A: 401, R: 403, M: 403, P: 201, O: 404, S: 201}),
+    ("DELETE", "/v1/projects/alpha/members/{member}", None,
+     {A: 401, R: 403, M: 403, P: 204, O: 404, S: 204}),
+    ("GET", "/v1/projects/alpha/quotas", None, {A: 401, R: 200, M: 200, P: 200, O: 404, S: 200}),
+    ("PATCH", "/v1/projects/alpha/quotas", {"networks": 11},
+     {A: 401, R: 403, M: 403, P: 403, O: 404, S: 200}),
+    ("POST", "/v1/access-keys", {"project": "alpha"},
+     {A: 401, R: 201, M: 201, P: 201, O: 400, S: 201}),
+    ("GET", "/v1/access-keys", None, {A: 401, R: 200, M: 200, P: 200, O: 200, S: 200}),
+    ("DELETE", "/v1/access-keys/{pkey}", None, {A: 401, R: 404, M: 404, P: 204, O: 404, S: 204}),
+    ("GET", "/v1/audit", None, {A: 401, R: 403, M: 403, P: 200, O: 403, S: 200}),
+    ("GET", "/v1/audit?project=alpha", None, {A: 401, R: 403, M: 403, P: 200, O: 404, S: 200}),
+    # logout last: it ends each caller's session
+    ("POST", "/v1/auth/logout", None, {A: 401, R: 204, M: 204, P: 204, O: 204, S: 204}),
+]
+
+TARGETS = {
+    "zone": fresh_zone, "project": fresh_project, "user": fresh_user, "member": fresh_member,
+    "ptoken": padmin_token, "pkey": padmin_key,
+    "reader": lambda t, who: t.users["reader"]["id"],
+}
+
+
+def test_role_matrix(nubod):
+    t = Tenancy(nubod)
+    t.admin.patch("/v1/projects/alpha/quotas", {"access_keys": 1000})
+    failures = []
+    for method, path, body, expect in ROWS:
+        for who in WHO:
+            concrete = re.sub(r"\{(\w+)\}", lambda m: TARGETS[m.group(1)](t, who), path)
+            b = body() if callable(body) else body
+            r = t.clients[who].request(method, concrete, body=b)
+            if r.status_code != expect[who]:
+                failures.append("%s %s as %s: %d, expected %d (%s)" % (
+                    method, concrete, who, r.status_code, expect[who], r.text[:120]))
+    assert not failures, "\n".join(failures)
+
+
+def test_every_route_is_in_the_matrix():
+    route = re.compile(r'\{\s*"(GET|POST|PUT|PATCH|DELETE)",\s*"([^"]+)",')
+    served = set()
+    for f in (Path(__file__).resolve().parents[2] / "src" / "api").glob("api_*.c"):
+        served |= set(route.findall(f.read_text()))
+    in_matrix = {(m, re.sub(r"\?.*", "", re.sub(r"\{\w+\}", "{}", p))) for m, p, _, _ in ROWS}
+    missing = {(m, p) for m, p in served
+               if (m, re.sub(r"\{\w+\}", "{}", p).replace("/alpha", "/{}")) not in
+               {(mm, pp.replace("/alpha", "/{}")) for mm, pp in in_matrix}}
+    assert not missing, "routes missing from the role matrix: %s" % sorted(missing)
