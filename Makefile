@@ -31,7 +31,9 @@ build-asan: deps
 
 build-fuzz: deps
 	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang meson setup $(FUZZ_BUILD) $(MESON_FLAGS) \
-		-Dfuzz=true -Dbuildtype=debugoptimized -Db_lundef=false
+		-Dfuzz=true -Dbuildtype=debugoptimized -Db_lundef=false \
+		-Dc_args='-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer' \
+		-Dc_link_args='-fsanitize=address,undefined'
 	@ninja -C $(FUZZ_BUILD)
 
 run: build

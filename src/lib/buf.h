@@ -27,7 +27,7 @@ int buf_puts(struct buf *b, const char *s);
 /* Append formatted text. Same return as buf_append. */
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append formatted text from a va_list. */
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Hand the storage to the caller (who frees it) and reset b. Never NULL;
  * ret_len, when given, receives the length. */
 char *buf_detach(struct buf *b, size_t *ret_len);

@@ -73,6 +73,11 @@ static int parse_pattern(struct route *rt, const char *pattern)
 			rt->nsegs++;
 			if (!*s->text || (rest && end))
 				return -EINVAL;
+			size_t nparams = 0;
+			for (size_t j = 0; j < rt->nsegs; j++)
+				nparams += rt->segs[j].kind != SEG_LITERAL;
+			if (nparams > ROUTER_MAX_PARAMS)
+				return -EINVAL;
 			for (size_t j = 0; j + 1 < rt->nsegs; j++)
 				if (rt->segs[j].kind != SEG_LITERAL &&
 				    strcmp(rt->segs[j].text, s->text) == 0)

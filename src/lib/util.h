@@ -23,7 +23,7 @@ char *xstrndup(const char *s, size_t n);
 /* printf into a new string. Caller frees. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* vprintf into a new string. Caller frees. */
-char *xvasprintf(const char *fmt, va_list ap);
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /* Copy src into dst of size dstsz, always terminated. Returns false when
  * src did not fit (dst then holds a truncated copy). */
