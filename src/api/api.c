@@ -458,6 +458,19 @@ static int save_idem(struct api_ctx *ctx, const char *scope, const char *key, co
 	return store_idem_put(api_conn(ctx), scope, key, &idem);
 }
 
+/* Audit a mutating request in a transaction of its own: one refused before
+ * its handler ran (401, 403, 413...) or one answered by replay. */
+static void audit_alone(struct api_ctx *ctx, const struct api_route *rt)
+{
+	struct store_conn *c = api_conn(ctx);
+	if (store_txn_begin(c) < 0)
+		return;
+	if (write_audit(ctx, rt) == 0)
+		store_txn_commit(c);
+	else
+		store_txn_rollback(c);
+}
+
 /* Run a mutating route's handler in a transaction with its audit event
  * and, when key is given, its stored answer. */
 static void run_mutation(struct api_ctx *ctx, const struct api_route *rt, const char *key)
@@ -468,16 +481,19 @@ static void run_mutation(struct api_ctx *ctx, const struct api_route *rt, const 
 		api_fail(ctx, ERR_INVALID, "Idempotency-Key",
 			 "Idempotency-Key is not accepted here: the answer holds a secret that "
 			 "nubo does not keep");
+		audit_alone(ctx, rt);
 		return;
 	}
 	if (key && !idem_key_ok(key)) {
 		api_fail(ctx, ERR_INVALID, "Idempotency-Key",
 			 "Idempotency-Key must be 1 to 255 printable ASCII characters");
+		audit_alone(ctx, rt);
 		return;
 	}
 	struct store_conn *c = api_conn(ctx);
 	if (store_txn_begin(c) < 0) {
 		api_fail(ctx, ERR_BUSY, "", "the store is busy; retry the request");
+		audit_alone(ctx, rt);
 		return;
 	}
 	if (key) {
@@ -488,6 +504,7 @@ static void run_mutation(struct api_ctx *ctx, const struct api_route *rt, const 
 			store_txn_rollback(c);
 			replay(ctx, &idem, hash);
 			store_idem_release(&idem);
+			audit_alone(ctx, rt);
 			return;
 		}
 		if (r != -ENOENT) {
@@ -543,19 +560,6 @@ static void route_error(struct api_ctx *ctx, enum router_result rr)
 	}
 }
 
-/* Answer a mutating request that failed before its handler ran (401, 403,
- * 413...) and audit it. */
-static void audit_early_failure(struct api_ctx *ctx, const struct api_route *rt)
-{
-	struct store_conn *c = api_conn(ctx);
-	if (store_txn_begin(c) < 0)
-		return;
-	if (write_audit(ctx, rt) == 0)
-		store_txn_commit(c);
-	else
-		store_txn_rollback(c);
-}
-
 void api_handle(struct http_req *req, void *userdata)
 {
 	struct api_ctx ctx = { .api = userdata, .req = req };
@@ -582,7 +586,7 @@ void api_handle(struct http_req *req, void *userdata)
 		mutating = false; /* audited inside */
 	}
 	if (mutating)
-		audit_early_failure(&ctx, rt);
+		audit_alone(&ctx, rt);
 	json_decref(ctx.body);
 	store_conn_put(ctx.conn);
 }

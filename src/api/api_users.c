@@ -18,9 +18,11 @@ static json_t *user_json(const struct user *u)
 static int read_spec(struct api_ctx *ctx, bool create, struct user_spec *spec,
 		     const char **current)
 {
-	static const char *const fields[] = { "name", "password", "email", "system_admin",
-					       "disabled", "current_password", NULL };
-	json_t *b = api_body(ctx, fields);
+	static const char *const create_fields[] = { "name", "password", "email", "system_admin",
+						      "disabled", NULL };
+	static const char *const update_fields[] = { "name", "password", "email", "system_admin",
+						      "disabled", "current_password", NULL };
+	json_t *b = api_body(ctx, create ? create_fields : update_fields);
 	if (!b)
 		return -1;
 	*current = NULL;

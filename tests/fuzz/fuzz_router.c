@@ -202,6 +202,17 @@ static void check_match(const char *method, const char *path, enum router_result
 		CHECK(got == ROUTER_BAD_PATH);
 		return;
 	}
+	/* a bad escape anywhere in the path, matched or not, is a bad path */
+	size_t plen = strlen(path);
+	char *scratch = malloc(plen + 1);
+	if (!scratch)
+		abort();
+	long dec = fuzz_unescape_ref(path, plen, scratch);
+	free(scratch);
+	if (dec < 0) {
+		CHECK(got == ROUTER_BAD_PATH);
+		return;
+	}
 	struct ref_path rp;
 	ref_split(path, &rp);
 	bool match[NROUTES];
@@ -213,6 +224,11 @@ static void check_match(const char *method, const char *path, enum router_result
 		if (match[i] && !strstr(allow, routes[i].method)) {
 			size_t l = strlen(allow);
 			snprintf(allow + l, sizeof(allow) - l, "%s%s", l ? ", " : "", routes[i].method);
+		}
+		/* wherever GET is served, HEAD is too */
+		if (match[i] && strcmp(routes[i].method, "GET") == 0 && !strstr(allow, "HEAD")) {
+			size_t l = strlen(allow);
+			snprintf(allow + l, sizeof(allow) - l, ", HEAD");
 		}
 	}
 	int idx = ref_pick(match, method);

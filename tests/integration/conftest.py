@@ -23,6 +23,9 @@ NUBOD = os.environ.get("NUBOD", str(ROOT / "build" / "nubod"))
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                      "SUMMARY: UndefinedBehaviorSanitizer")
 READY = re.compile(r'msg="nubod ready" url=(\S+)')
+# a request line of a mutating route (every POST/PUT/PATCH/DELETE route is one)
+MUTATION = re.compile(r"msg=request request_id=(\S+) method=(?:POST|PUT|PATCH|DELETE) "
+                      r"route=(?!unmatched)\S+")
 
 
 class Nubod:
@@ -108,6 +111,24 @@ class Nubod:
         self.proc.wait()
         self._log.close()
 
+    def unaudited_mutations(self):
+        """Request ids of mutating requests in the log with no audit event."""
+        import sqlite3
+        text = self.log()
+        if self.ready_path != self.log_path and self.ready_path.exists():
+            text += self.ready_path.read_text(errors="replace")
+        ids = MUTATION.findall(text)
+        db_path = self.data_dir / "nubo.db"
+        if not ids or not db_path.exists():
+            return []
+        db = sqlite3.connect(db_path)
+        try:
+            have = {r[0] for r in db.execute("SELECT request_id FROM audit_events")}
+        except sqlite3.OperationalError:
+            have = set()
+        db.close()
+        return [i for i in ids if i not in have]
+
     def sanitizer_reports(self):
         return [l for l in self.log().splitlines() if any(m in l for m in SANITIZER_MARKERS)]
 
@@ -172,6 +193,10 @@ def make_nubod(tmp_path, request):
         if code not in (0, -9) and not getattr(n, "expect_failure", False):
             problems.append("%s exited with %s" % (n.log_path.name, code))
         problems += n.sanitizer_reports()
+        missing = n.unaudited_mutations()
+        if missing:
+            problems.append("%s: %d mutating requests without an audit event: %s"
+                            % (n.log_path.name, len(missing), missing[:5]))
     failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
     if failed or problems:
         for n in made:
