@@ -58,8 +58,9 @@ static int check_spec(const struct zone_spec *spec, char juris[3], struct err *e
 	return 0;
 }
 
-static void zone_from_row(struct store_stmt *s, struct zone *z)
+static void zone_from_row(struct store_stmt *s, void *out)
 {
+	struct zone *z = out;
 	memset(z, 0, sizeof(*z));
 	str_copy(z->id, sizeof(z->id), store_col_text(s, 0));
 	str_copy(z->name, sizeof(z->name), store_col_text(s, 1));
@@ -133,19 +134,12 @@ int zone_list(struct store_conn *c, const char *after, const char *name, size_t 
 			    "ssssi", after, after, name, name, (int64_t)limit + 1);
 	if (r < 0)
 		return store_fail(c, r, err);
-	struct zone_page page = { .items = xcalloc(limit + 1, sizeof(struct zone)) };
-	while ((r = store_step(s)) == 1) {
-		if (page.n == limit) {
-			page.more = true;
-			break;
-		}
-		zone_from_row(s, &page.items[page.n++]);
-	}
-	store_stmt_free(s);
-	if (r < 0) {
-		zone_page_release(&page);
+	struct zone_page page = { 0 };
+	void *items;
+	r = store_fetch(s, sizeof(struct zone), limit, zone_from_row, &items, &page.n, &page.more);
+	if (r < 0)
 		return store_fail(c, r, err);
-	}
+	page.items = items;
 	*ret = page;
 	return 0;
 }

@@ -80,6 +80,16 @@ out:
 	return r;
 }
 
+static void key_from_row(struct store_stmt *st, void *out)
+{
+	struct access_key *k = out;
+	str_copy(k->id, sizeof(k->id), store_col_text(st, 0));
+	str_copy(k->user_id, sizeof(k->user_id), store_col_text(st, 1));
+	str_copy(k->user_name, sizeof(k->user_name), store_col_text(st, 2));
+	str_copy(k->project_id, sizeof(k->project_id), store_col_text(st, 3));
+	str_copy(k->created_at, sizeof(k->created_at), store_col_text(st, 4));
+}
+
 int access_key_list(struct store_conn *c, const char *user_id, struct access_key **ret,
 		    size_t *ret_n, struct err *err)
 {
@@ -91,28 +101,11 @@ int access_key_list(struct store_conn *c, const char *user_id, struct access_key
 			    "ss", user_id, user_id);
 	if (r < 0)
 		return store_fail(c, r, err);
-	size_t n = 0, cap = 8;
-	struct access_key *items = xcalloc(cap, sizeof(*items));
-	while ((r = store_step(st)) == 1) {
-		if (n == cap) {
-			cap *= 2;
-			items = xrealloc(items, cap * sizeof(*items));
-		}
-		struct access_key *k = &items[n++];
-		memset(k, 0, sizeof(*k));
-		str_copy(k->id, sizeof(k->id), store_col_text(st, 0));
-		str_copy(k->user_id, sizeof(k->user_id), store_col_text(st, 1));
-		str_copy(k->user_name, sizeof(k->user_name), store_col_text(st, 2));
-		str_copy(k->project_id, sizeof(k->project_id), store_col_text(st, 3));
-		str_copy(k->created_at, sizeof(k->created_at), store_col_text(st, 4));
-	}
-	store_stmt_free(st);
-	if (r < 0) {
-		free(items);
+	void *items;
+	r = store_fetch(st, sizeof(struct access_key), 0, key_from_row, &items, ret_n, NULL);
+	if (r < 0)
 		return store_fail(c, r, err);
-	}
 	*ret = items;
-	*ret_n = n;
 	return 0;
 }
 

@@ -24,8 +24,9 @@ int audit_record(struct store_conn *c, struct audit_event *ev, struct err *err)
 	return r < 0 ? store_fail(c, r, err) : 0;
 }
 
-static void event_from_row(struct store_stmt *st, struct audit_event *ev)
+static void event_from_row(struct store_stmt *st, void *out)
 {
+	struct audit_event *ev = out;
 	memset(ev, 0, sizeof(*ev));
 	str_copy(ev->id, sizeof(ev->id), store_col_text(st, 0));
 	str_copy(ev->time, sizeof(ev->time), store_col_text(st, 1));
@@ -80,23 +81,15 @@ int audit_list(struct store_conn *c, const struct audit_filter *f, struct audit_
 		after_ts, after_ts, after_id, (int64_t)f->limit + 1);
 	if (r < 0)
 		return store_fail(c, r, err);
-	struct audit_event *items = xcalloc(f->limit + 1, sizeof(*items));
-	size_t n = 0;
-	bool more = false;
-	while ((r = store_step(st)) == 1) {
-		if (n == f->limit) {
-			more = true;
-			break;
-		}
-		event_from_row(st, &items[n++]);
-	}
-	store_stmt_free(st);
-	if (r < 0) {
-		free(items);
+	void *items;
+	size_t n;
+	bool more;
+	r = store_fetch(st, sizeof(struct audit_event), f->limit, event_from_row, &items, &n, &more);
+	if (r < 0)
 		return store_fail(c, r, err);
-	}
-	*ret = items;
+	struct audit_event *ev = items;
+	*ret = ev;
 	*ret_n = n;
-	*ret_next_key = more ? xasprintf("%s %s", items[n - 1].time, items[n - 1].id) : NULL;
+	*ret_next_key = more ? xasprintf("%s %s", ev[n - 1].time, ev[n - 1].id) : NULL;
 	return 0;
 }

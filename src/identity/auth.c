@@ -307,6 +307,17 @@ int token_create(struct store_conn *c, const struct principal *p, const char *na
 	return 0;
 }
 
+static void token_from_row(struct store_stmt *st, void *out)
+{
+	struct api_token *t = out;
+	str_copy(t->id, sizeof(t->id), store_col_text(st, 0));
+	str_copy(t->name, sizeof(t->name), store_col_text(st, 1));
+	str_copy(t->kind, sizeof(t->kind), store_col_text(st, 2));
+	str_copy(t->project_id, sizeof(t->project_id), store_col_text(st, 3));
+	str_copy(t->created_at, sizeof(t->created_at), store_col_text(st, 4));
+	time_rfc3339_from_ms(store_col_int(st, 5), t->expires_at, sizeof(t->expires_at));
+}
+
 int token_list(struct store_conn *c, const char *user_id, struct api_token **ret,
 	       size_t *ret_n, struct err *err)
 {
@@ -318,29 +329,11 @@ int token_list(struct store_conn *c, const char *user_id, struct api_token **ret
 			    "si", user_id, time_now_ms());
 	if (r < 0)
 		return store_fail(c, r, err);
-	size_t n = 0, cap = 8;
-	struct api_token *items = xcalloc(cap, sizeof(*items));
-	while ((r = store_step(st)) == 1) {
-		if (n == cap) {
-			cap *= 2;
-			items = xrealloc(items, cap * sizeof(*items));
-		}
-		struct api_token *t = &items[n++];
-		memset(t, 0, sizeof(*t));
-		str_copy(t->id, sizeof(t->id), store_col_text(st, 0));
-		str_copy(t->name, sizeof(t->name), store_col_text(st, 1));
-		str_copy(t->kind, sizeof(t->kind), store_col_text(st, 2));
-		str_copy(t->project_id, sizeof(t->project_id), store_col_text(st, 3));
-		str_copy(t->created_at, sizeof(t->created_at), store_col_text(st, 4));
-		time_rfc3339_from_ms(store_col_int(st, 5), t->expires_at, sizeof(t->expires_at));
-	}
-	store_stmt_free(st);
-	if (r < 0) {
-		free(items);
+	void *items;
+	r = store_fetch(st, sizeof(struct api_token), 0, token_from_row, &items, ret_n, NULL);
+	if (r < 0)
 		return store_fail(c, r, err);
-	}
 	*ret = items;
-	*ret_n = n;
 	return 0;
 }
 

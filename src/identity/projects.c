@@ -26,8 +26,9 @@ int role_parse(const char *s, enum role *ret, struct err *err)
 	return err_set(err, ERR_INVALID, "role", "role must be reader, member or admin");
 }
 
-static void project_from_row(struct store_stmt *s, struct project *p)
+static void project_from_row(struct store_stmt *s, void *out)
 {
+	struct project *p = out;
 	memset(p, 0, sizeof(*p));
 	str_copy(p->id, sizeof(p->id), store_col_text(s, 0));
 	str_copy(p->name, sizeof(p->name), store_col_text(s, 1));
@@ -119,24 +120,12 @@ int project_list(struct store_conn *c, const char *user_id, const char *after, s
 			    "ssssi", after, after, user_id, user_id, (int64_t)limit + 1);
 	if (r < 0)
 		return store_fail(c, r, err);
-	struct project *items = xcalloc(limit + 1, sizeof(*items));
-	size_t n = 0;
-	bool more = false;
-	while ((r = store_step(s)) == 1) {
-		if (n == limit) {
-			more = true;
-			break;
-		}
-		project_from_row(s, &items[n++]);
-	}
-	store_stmt_free(s);
-	if (r < 0) {
-		free(items);
+	void *items;
+	r = store_fetch(s, sizeof(struct project), limit, project_from_row, &items, ret_n,
+			ret_more);
+	if (r < 0)
 		return store_fail(c, r, err);
-	}
 	*ret = items;
-	*ret_n = n;
-	*ret_more = more;
 	return 0;
 }
 
@@ -228,6 +217,15 @@ int member_remove(struct store_conn *c, const char *project_id, const char *user
 	return 0;
 }
 
+static void member_from_row(struct store_stmt *s, void *out)
+{
+	struct member *m = out;
+	str_copy(m->user_id, sizeof(m->user_id), store_col_text(s, 0));
+	str_copy(m->user_name, sizeof(m->user_name), store_col_text(s, 1));
+	role_parse(store_col_text(s, 2), &m->role, NULL);
+	str_copy(m->created_at, sizeof(m->created_at), store_col_text(s, 3));
+}
+
 int member_list(struct store_conn *c, const char *project_id, struct member **ret,
 		size_t *ret_n, struct err *err)
 {
@@ -239,27 +237,11 @@ int member_list(struct store_conn *c, const char *project_id, struct member **re
 			    "s", project_id);
 	if (r < 0)
 		return store_fail(c, r, err);
-	size_t n = 0, cap = 8;
-	struct member *items = xcalloc(cap, sizeof(*items));
-	while ((r = store_step(s)) == 1) {
-		if (n == cap) {
-			cap *= 2;
-			items = xrealloc(items, cap * sizeof(*items));
-		}
-		struct member *m = &items[n++];
-		memset(m, 0, sizeof(*m));
-		str_copy(m->user_id, sizeof(m->user_id), store_col_text(s, 0));
-		str_copy(m->user_name, sizeof(m->user_name), store_col_text(s, 1));
-		role_parse(store_col_text(s, 2), &m->role, NULL);
-		str_copy(m->created_at, sizeof(m->created_at), store_col_text(s, 3));
-	}
-	store_stmt_free(s);
-	if (r < 0) {
-		free(items);
+	void *items;
+	r = store_fetch(s, sizeof(struct member), 0, member_from_row, &items, ret_n, NULL);
+	if (r < 0)
 		return store_fail(c, r, err);
-	}
 	*ret = items;
-	*ret_n = n;
 	return 0;
 }
 

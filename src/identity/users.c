@@ -52,8 +52,9 @@ static int check_email(const char *email, struct err *err)
 	return 0;
 }
 
-static void user_from_row(struct store_stmt *s, struct user *u)
+static void user_from_row(struct store_stmt *s, void *out)
 {
+	struct user *u = out;
 	memset(u, 0, sizeof(*u));
 	str_copy(u->id, sizeof(u->id), store_col_text(s, 0));
 	str_copy(u->name, sizeof(u->name), store_col_text(s, 1));
@@ -133,24 +134,11 @@ int user_list(struct store_conn *c, const char *after, size_t limit, struct user
 			    "ssi", after, after, (int64_t)limit + 1);
 	if (r < 0)
 		return store_fail(c, r, err);
-	struct user *items = xcalloc(limit + 1, sizeof(*items));
-	size_t n = 0;
-	bool more = false;
-	while ((r = store_step(s)) == 1) {
-		if (n == limit) {
-			more = true;
-			break;
-		}
-		user_from_row(s, &items[n++]);
-	}
-	store_stmt_free(s);
-	if (r < 0) {
-		free(items);
+	void *items;
+	r = store_fetch(s, sizeof(struct user), limit, user_from_row, &items, ret_n, ret_more);
+	if (r < 0)
 		return store_fail(c, r, err);
-	}
 	*ret = items;
-	*ret_n = n;
-	*ret_more = more;
 	return 0;
 }
 

@@ -246,6 +246,38 @@ bool store_col_null(struct store_stmt *s, int i)
 	return s->c->st->be->col_null(s->stmt, i);
 }
 
+int store_fetch(struct store_stmt *s, size_t elem_size, size_t limit, store_row_fn from_row,
+		void **ret, size_t *ret_n, bool *ret_more)
+{
+	size_t n = 0, cap = limit ? limit + 1 : 8;
+	bool more = false;
+	char *items = xcalloc(cap, elem_size);
+	int r;
+	while ((r = store_step(s)) == STORE_ROW) {
+		if (limit && n == limit) {
+			more = true;
+			break;
+		}
+		if (n == cap) {
+			cap *= 2;
+			items = xrealloc(items, cap * elem_size);
+		}
+		memset(items + n * elem_size, 0, elem_size);
+		from_row(s, items + n * elem_size);
+		n++;
+	}
+	store_stmt_free(s);
+	if (r < 0) {
+		free(items);
+		return r;
+	}
+	*ret = items;
+	*ret_n = n;
+	if (ret_more)
+		*ret_more = more;
+	return 0;
+}
+
 void store_stmt_free(struct store_stmt *s)
 {
 	if (!s)

@@ -78,6 +78,15 @@ const char *store_col_text(struct store_stmt *s, int i);
 int64_t store_col_int(struct store_stmt *s, int i);
 /* True when column i of the current row is NULL. */
 bool store_col_null(struct store_stmt *s, int i);
+/* Convert the current row of a statement into the item at out. */
+typedef void (*store_row_fn)(struct store_stmt *s, void *out);
+/* Step s through its rows, converting each with from_row into a growing
+ * array of elem_size items; with limit > 0 stop after limit rows and set
+ * *ret_more when another row follows (ret_more may be NULL). Frees s.
+ * Returns 0 and an array the caller frees (never NULL), or a negative
+ * store error (nothing to free). */
+int store_fetch(struct store_stmt *s, size_t elem_size, size_t limit, store_row_fn from_row,
+		void **ret, size_t *ret_n, bool *ret_more);
 /* Finish with a statement. Accepts NULL. */
 void store_stmt_free(struct store_stmt *s);
 
