@@ -53,7 +53,7 @@ int zone_create(struct store_conn *c, const struct zone_spec *spec, struct zone 
 		struct err *err);
 /* Find a zone by id or by name. -ERR_NOT_FOUND when there is none. */
 int zone_get(struct store_conn *c, const char *id_or_name, struct zone *ret, struct err *err);
-/* List up to limit zones whose name sorts after `after` (NULL: from the
+/* List up to limit (> 0) zones whose name sorts after `after` (NULL: from the
  * start), optionally only the one named `name`. Caller releases ret. */
 int zone_list(struct store_conn *c, const char *after, const char *name, size_t limit,
 	      struct zone_page *ret, struct err *err);

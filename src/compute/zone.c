@@ -1,6 +1,7 @@
 /* zone: see compute.h. Names are unique; the database's unique constraint
  * is the arbiter, so two concurrent creates of one name give one zone and
  * one Conflict, never two zones. */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,7 @@ int zone_create(struct store_conn *c, const struct zone_spec *spec, struct zone 
 int zone_list(struct store_conn *c, const char *after, const char *name, size_t limit,
 	      struct zone_page *ret, struct err *err)
 {
+	assert(limit > 0);
 	struct store_stmt *s = NULL;
 	int r = store_query(c, &s,
 			    "SELECT " ZONE_COLS " FROM zones"

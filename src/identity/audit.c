@@ -1,6 +1,7 @@
 /* audit: the trail of who did what. Events are inserted, never updated or
  * deleted by any API call. Listed newest first; the cursor key is
  * "<time> <id>" of the last event of a page. */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,7 @@ static void event_from_row(struct store_stmt *st, void *out)
 int audit_list(struct store_conn *c, const struct audit_filter *f, struct audit_event **ret,
 	       size_t *ret_n, char **ret_next_key, struct err *err)
 {
+	assert(f->limit > 0);
 	char after_ts[TIME_RFC3339_SIZE + 8] = "", after_id[UUID_SIZE] = "";
 	if (f->after) {
 		const char *sp = strchr(f->after, ' ');

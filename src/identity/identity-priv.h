@@ -9,8 +9,8 @@
 int identity_name_check(const char *field, const char *value, size_t max, struct err *err);
 /* Revoke every token of user_id. Returns 0 or a -ERR_* code. */
 int identity_revoke_user_tokens(struct store_conn *c, const char *user_id, struct err *err);
-/* Make a fresh bearer token: writes the secret (44 characters: "nubo_" and
- * base64url of 32 random bytes) and its SHA-256 hex. */
+/* Make a fresh bearer token: writes the secret (48 characters: "nubo_" and
+ * the 43 characters of base64url of 32 random bytes) and its SHA-256 hex. */
 void identity_token_new(char secret[64], char hash[SHA256_HEX_SIZE]);
 /* Insert a token row for user_id (project_id may be ""). */
 int identity_token_insert(struct store_conn *c, const char *id, const char *hash,

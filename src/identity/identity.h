@@ -91,7 +91,7 @@ int user_create(struct store_conn *c, const struct identity_settings *s,
 		const struct user_spec *spec, struct user *ret, struct err *err);
 /* Find a user by id or name. */
 int user_get(struct store_conn *c, const char *id_or_name, struct user *ret, struct err *err);
-/* List users ordered by name, after `after`, up to limit; caller frees *ret. */
+/* List users ordered by name, after `after`, up to limit (> 0); caller frees *ret. */
 int user_list(struct store_conn *c, const char *after, size_t limit, struct user **ret,
 	      size_t *ret_n, bool *ret_more, struct err *err);
 /* Change a user. A new password or disabling revokes the user's tokens. */
@@ -136,8 +136,8 @@ int project_create(struct store_conn *c, const struct identity_settings *s, cons
 /* Find a project by id or name. */
 int project_get(struct store_conn *c, const char *id_or_name, struct project *ret,
 		struct err *err);
-/* List projects ordered by name; only those user_id has a role in unless
- * user_id is NULL. Caller frees *ret. */
+/* List up to limit (> 0) projects ordered by name; only those user_id has a
+ * role in unless user_id is NULL. Caller frees *ret. */
 int project_list(struct store_conn *c, const char *user_id, const char *after, size_t limit,
 		 struct project **ret, size_t *ret_n, bool *ret_more, struct err *err);
 /* Change a project's name and/or description (NULL: unchanged). */

@@ -1,5 +1,6 @@
 /* projects: tenants and the roles users hold in them. Deleting a project
  * deletes its bindings, quotas, tokens and keys by foreign-key cascade. */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,7 @@ out:
 int project_list(struct store_conn *c, const char *user_id, const char *after, size_t limit,
 		 struct project **ret, size_t *ret_n, bool *ret_more, struct err *err)
 {
+	assert(limit > 0);
 	struct store_stmt *s = NULL;
 	int r = store_query(c, &s,
 			    "SELECT " PROJECT_COLS " FROM projects p"
@@ -195,6 +197,8 @@ int member_set(struct store_conn *c, const char *project_id, const char *user,
 		      " VALUES (?, ?, ?, ?) ON CONFLICT (project_id, user_id)"
 		      " DO UPDATE SET role = excluded.role",
 		      "ssss", project_id, u.id, role_name(role), m.created_at);
+	if (r == -EINVAL) /* the foreign key: no such project */
+		return err_set(err, ERR_NOT_FOUND, "", "no project '%.80s'", project_id);
 	if (r < 0)
 		return store_fail(c, r, err);
 	*ret = m;

@@ -1,6 +1,7 @@
 /* users: local accounts. Passwords are hashed with Argon2id and never
  * stored or returned otherwise; changing a password or disabling a user
  * revokes every token the user holds. */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,7 @@ int user_create(struct store_conn *c, const struct identity_settings *s,
 int user_list(struct store_conn *c, const char *after, size_t limit, struct user **ret,
 	      size_t *ret_n, bool *ret_more, struct err *err)
 {
+	assert(limit > 0);
 	struct store_stmt *s = NULL;
 	int r = store_query(c, &s,
 			    "SELECT " USER_COLS " FROM users WHERE (? IS NULL OR name > ?)"
@@ -222,14 +224,61 @@ int user_verify_password(struct store_conn *c, const char *user_id, const char *
 	return 0;
 }
 
+struct key_count {
+	char project_id[UUID_SIZE];
+	int64_t n;
+};
+
+static void key_count_from_row(struct store_stmt *st, void *out)
+{
+	struct key_count *k = out;
+	str_copy(k->project_id, sizeof(k->project_id), store_col_text(st, 0));
+	k->n = store_col_int(st, 1);
+}
+
+/* Give back the access_keys quota the user's keys hold in each project
+ * (the keys themselves go with the user by cascade). */
+static int release_key_quota(struct store_conn *c, const char *user_id, struct err *err)
+{
+	struct store_stmt *st = NULL;
+	int r = store_query(c, &st,
+			    "SELECT project_id, COUNT(*) FROM access_keys WHERE user_id = ?"
+			    " AND project_id IS NOT NULL GROUP BY project_id",
+			    "s", user_id);
+	if (r < 0)
+		return store_fail(c, r, err);
+	void *items;
+	size_t n;
+	if ((r = store_fetch(st, sizeof(struct key_count), 0, key_count_from_row, &items, &n,
+			     NULL)) < 0)
+		return store_fail(c, r, err);
+	struct key_count *k = items;
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = quota_release(c, k[i].project_id, QUOTA_ACCESS_KEYS, k[i].n, err);
+	free(items);
+	return r;
+}
+
 int user_delete(struct store_conn *c, const char *id_or_name, struct err *err)
 {
 	struct user u;
 	int r = user_get(c, id_or_name, &u, err);
 	if (r < 0)
 		return r;
-	r = store_run(c, "DELETE FROM users WHERE id = ?", "s", u.id);
-	return r < 0 ? store_fail(c, r, err) : 0;
+	if ((r = store_txn_begin(c)) < 0)
+		return store_fail(c, r, err);
+	if ((r = release_key_quota(c, u.id, err)) < 0)
+		goto out;
+	if ((r = store_run(c, "DELETE FROM users WHERE id = ?", "s", u.id)) < 0) {
+		r = store_fail(c, r, err);
+		goto out;
+	}
+	if ((r = store_txn_commit(c)) < 0)
+		return store_fail(c, r, err);
+	return 0;
+out:
+	store_txn_rollback(c);
+	return r;
 }
 
 static char *random_password(void)
