@@ -46,6 +46,12 @@ struct api_ctx {
 	char audit_user[USER_NAME_MAX + 1]; /* user name when not authenticated (login) */
 	char audit_user_id[UUID_SIZE];      /* user id when not authenticated (login) */
 	char audit_project[UUID_SIZE];      /* project the action concerns */
+	void *stream;               /* a streaming route's state (prepare -> handler) */
+	bool stream_route;          /* the route streams its body (API_F_STREAM) */
+	bool stream_done;           /* the streamed route's handler has run */
+	/* set by a streaming route's prepare: undoes its state when the request
+	 * ends without the handler (the client went away) */
+	void (*stream_abort)(struct api_ctx *ctx);
 };
 
 typedef void (*api_handler_fn)(struct api_ctx *ctx);
@@ -57,10 +63,18 @@ struct api_route {
 	enum api_access access;
 	const char *action;  /* audit action of a mutating route, e.g. "zone.create" */
 	unsigned flags;      /* API_F_* */
+	/* API_F_STREAM: runs once the headers are in (after authentication and
+	 * the access rule) and sets up where the body goes (req->sink); NULL
+	 * otherwise */
+	api_handler_fn prepare;
 };
 
 /* The answer holds a secret: never stored for Idempotency-Key replay. */
 #define API_F_SECRET 1u
+/* The body is streamed to the route's sink (see prepare), never held in
+ * memory; the handler runs its own transactions (it may take long, and
+ * must not hold the store's write lock meanwhile). */
+#define API_F_STREAM 2u
 
 /* The route tables of the resource files, each ended by a NULL method. */
 extern const struct api_route api_system_routes[];
@@ -70,6 +84,8 @@ extern const struct api_route api_user_routes[];
 extern const struct api_route api_project_routes[];
 extern const struct api_route api_access_key_routes[];
 extern const struct api_route api_audit_routes[];
+extern const struct api_route api_flavor_routes[];
+extern const struct api_route api_image_routes[];
 
 /* The store connection for this request (borrowed on first use). */
 struct store_conn *api_conn(struct api_ctx *ctx);
@@ -108,3 +124,5 @@ int api_project_access(struct api_ctx *ctx, const char *id_or_name, enum role mi
 		       struct project *ret);
 /* True when the caller is a system administrator. */
 bool api_is_sysadmin(const struct api_ctx *ctx);
+/* Prepare hook for streamed bodies (an http_prepare_fn; userdata is the api). */
+void api_prepare(struct http_req *req, void *userdata);

@@ -39,8 +39,9 @@ static const char json_ctype[] = "application/json";
 struct api *api_new(const struct api_opts *opts)
 {
 	static const struct api_route *const tables[] = {
-		api_system_routes, api_zone_routes,        api_auth_routes, api_user_routes,
-		api_project_routes, api_access_key_routes, api_audit_routes,
+		api_system_routes,  api_zone_routes,       api_auth_routes,  api_user_routes,
+		api_project_routes, api_access_key_routes, api_audit_routes, api_flavor_routes,
+		api_image_routes,
 	};
 	struct api *api = xcalloc(1, sizeof(*api));
 	api->opts = *opts;
@@ -264,8 +265,17 @@ static const char *header_of(void *ctx, const char *name)
 static int payload_hash(struct api_ctx *ctx, char out[SHA256_HEX_SIZE])
 {
 	struct http_req *req = ctx->req;
-	sha256_hex(req->body.data ? req->body.data : "", req->body.len, out);
 	const char *claimed = http_req_header(req, "X-Amz-Content-SHA256");
+	if (ctx->stream_route) {
+		/* the body is not here yet: sign what the client claims, and the
+		 * route checks the claim against the bytes as they arrive */
+		if (!claimed)
+			return err_set(&ctx->err, ERR_UNAUTHORIZED, "X-Amz-Content-SHA256",
+				       "a signed upload needs an X-Amz-Content-SHA256 header");
+		str_copy(out, SHA256_HEX_SIZE, claimed);
+		return 0;
+	}
+	sha256_hex(req->body.data ? req->body.data : "", req->body.len, out);
 	if (!claimed)
 		return 0;
 	if (strcmp(claimed, SIGV4_UNSIGNED_PAYLOAD) == 0) {
@@ -560,8 +570,81 @@ static void route_error(struct api_ctx *ctx, enum router_result rr)
 	}
 }
 
+/* Release what a request context holds. */
+static void ctx_finish(struct api_ctx *ctx)
+{
+	json_decref(ctx->body);
+	ctx->body = NULL;
+	store_conn_put(ctx->conn);
+	ctx->conn = NULL;
+}
+
+/* A streamed request ended: if its handler never ran (the client went
+ * away mid-upload), undo the route's state and audit the attempt. */
+static void stream_cleanup(struct http_req *req)
+{
+	struct api_ctx *ctx = req->user;
+	if (ctx->stream_done)
+		return;
+	const struct api_route *rt = ctx->match.data;
+	if (ctx->stream_abort)
+		ctx->stream_abort(ctx);
+	if (rt->action && !req->status)
+		audit_alone(ctx, rt);
+	ctx_finish(ctx);
+}
+
+void api_prepare(struct http_req *req, void *userdata)
+{
+	struct api *api = userdata;
+	struct router_match m;
+	if (router_match(api->router, req->method, req->path, req->arena, &m) != ROUTER_FOUND)
+		return;
+	const struct api_route *rt = m.data;
+	if (!(rt->flags & API_F_STREAM))
+		return;
+	struct api_ctx *ctx = arena_alloc(req->arena, sizeof(*ctx));
+	ctx->api = api;
+	ctx->req = req;
+	ctx->match = m;
+	ctx->stream_route = true;
+	req->user = ctx;
+	req->cleanup = stream_cleanup;
+	req->route = rt->pattern;
+	if (authenticate(ctx) == 0 && check_access(ctx, rt) == 0)
+		rt->prepare(ctx);
+	if (req->status) { /* refused before the body: audit it now */
+		ctx->stream_done = true;
+		if (rt->action)
+			audit_alone(ctx, rt);
+	}
+	ctx_finish(ctx);
+}
+
+/* The second half of a streamed route, once its body is in. */
+static void finish_stream(struct api_ctx *ctx)
+{
+	const struct api_route *rt = ctx->match.data;
+	struct http_req *req = ctx->req;
+	if (req->body_too_large)
+		api_fail(ctx, ERR_TOO_LARGE, "", "the upload is larger than %llu bytes",
+			 (unsigned long long)req->sink_limit);
+	else if (req->body_error)
+		api_fail(ctx, ERR_INTERNAL, "", "the upload could not be written: %s",
+			 strerror(-req->body_error));
+	ctx->stream_done = true;
+	rt->fn(ctx); /* it sees the failure above and cleans up */
+	if (rt->action)
+		audit_alone(ctx, rt);
+	ctx_finish(ctx);
+}
+
 void api_handle(struct http_req *req, void *userdata)
 {
+	if (req->user) {
+		finish_stream(req->user);
+		return;
+	}
 	struct api_ctx ctx = { .api = userdata, .req = req };
 	enum router_result rr = router_match(ctx.api->router, req->method, req->path, req->arena,
 					     &ctx.match);
@@ -587,8 +670,7 @@ void api_handle(struct http_req *req, void *userdata)
 	}
 	if (mutating)
 		audit_alone(&ctx, rt);
-	json_decref(ctx.body);
-	store_conn_put(ctx.conn);
+	ctx_finish(&ctx);
 }
 
 int api_housekeep(struct api *api)

@@ -12,6 +12,7 @@
 #include "identity/identity.h"
 #include "lib/http.h"
 #include "lib/metrics.h"
+#include "storage/storage.h"
 #include "store/store.h"
 
 struct api_opts {
@@ -20,6 +21,7 @@ struct api_opts {
 	const char *version;      /* release version, e.g. "0.1.0" */
 	const char *commit;       /* source revision the binary was built from */
 	const struct identity_settings *identity; /* borrowed */
+	const struct storage_settings *storage;   /* borrowed */
 	bool metrics_public;      /* /metrics without authentication */
 };
 
@@ -29,6 +31,9 @@ struct api;
 struct api *api_new(const struct api_opts *opts);
 /* Free the API. Accepts NULL. */
 void api_free(struct api *api);
+/* Look at a request before its body: streamed routes (image uploads)
+ * authenticate here and set where the body goes (an http_prepare_fn). */
+void api_prepare(struct http_req *req, void *userdata);
 /* Answer one HTTP request (an http_handler_fn; userdata is the api). */
 void api_handle(struct http_req *req, void *userdata);
 /* Delete idempotency records older than their 24 h life. Returns how many

@@ -69,8 +69,8 @@ static void keys_delete(struct api_ctx *ctx)
 }
 
 const struct api_route api_access_key_routes[] = {
-	{ "POST", "/v1/access-keys", keys_create, API_USER, "access_key.create", API_F_SECRET },
-	{ "GET", "/v1/access-keys", keys_list, API_USER, NULL, 0 },
-	{ "DELETE", "/v1/access-keys/{id}", keys_delete, API_USER, "access_key.delete", 0 },
-	{ NULL, NULL, NULL, API_PUBLIC, NULL, 0 },
+	{ "POST", "/v1/access-keys", keys_create, API_USER, "access_key.create", API_F_SECRET, NULL },
+	{ "GET", "/v1/access-keys", keys_list, API_USER, NULL, 0, NULL },
+	{ "DELETE", "/v1/access-keys/{id}", keys_delete, API_USER, "access_key.delete", 0, NULL },
+	{ NULL, NULL, NULL, API_PUBLIC, NULL, 0, NULL },
 };

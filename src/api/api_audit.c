@@ -57,6 +57,6 @@ static void audit_list_h(struct api_ctx *ctx)
 }
 
 const struct api_route api_audit_routes[] = {
-	{ "GET", "/v1/audit", audit_list_h, API_USER, NULL, 0 },
-	{ NULL, NULL, NULL, API_PUBLIC, NULL, 0 },
+	{ "GET", "/v1/audit", audit_list_h, API_USER, NULL, 0, NULL },
+	{ NULL, NULL, NULL, API_PUBLIC, NULL, 0, NULL },
 };

@@ -185,11 +185,11 @@ static void tokens_delete_h(struct api_ctx *ctx)
 }
 
 const struct api_route api_auth_routes[] = {
-	{ "POST", "/v1/auth/login", auth_login_h, API_PUBLIC, "auth.login", API_F_SECRET },
-	{ "POST", "/v1/auth/logout", auth_logout_h, API_USER, "auth.logout", 0 },
-	{ "GET", "/v1/auth/whoami", auth_whoami_h, API_USER, NULL, 0 },
-	{ "POST", "/v1/auth/tokens", tokens_create_h, API_USER, "token.create", API_F_SECRET },
-	{ "GET", "/v1/auth/tokens", tokens_list_h, API_USER, NULL, 0 },
-	{ "DELETE", "/v1/auth/tokens/{id}", tokens_delete_h, API_USER, "token.delete", 0 },
-	{ NULL, NULL, NULL, API_PUBLIC, NULL, 0 },
+	{ "POST", "/v1/auth/login", auth_login_h, API_PUBLIC, "auth.login", API_F_SECRET, NULL },
+	{ "POST", "/v1/auth/logout", auth_logout_h, API_USER, "auth.logout", 0, NULL },
+	{ "GET", "/v1/auth/whoami", auth_whoami_h, API_USER, NULL, 0, NULL },
+	{ "POST", "/v1/auth/tokens", tokens_create_h, API_USER, "token.create", API_F_SECRET, NULL },
+	{ "GET", "/v1/auth/tokens", tokens_list_h, API_USER, NULL, 0, NULL },
+	{ "DELETE", "/v1/auth/tokens/{id}", tokens_delete_h, API_USER, "token.delete", 0, NULL },
+	{ NULL, NULL, NULL, API_PUBLIC, NULL, 0, NULL },
 };

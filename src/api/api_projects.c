@@ -235,16 +235,16 @@ static void quotas_update(struct api_ctx *ctx)
 }
 
 const struct api_route api_project_routes[] = {
-	{ "POST", "/v1/projects", projects_create, API_SYSADMIN, "project.create", 0 },
-	{ "GET", "/v1/projects", projects_list, API_USER, NULL, 0 },
-	{ "GET", "/v1/projects/{id}", projects_get, API_USER, NULL, 0 },
-	{ "PATCH", "/v1/projects/{id}", projects_update, API_USER, "project.update", 0 },
-	{ "DELETE", "/v1/projects/{id}", projects_delete, API_USER, "project.delete", 0 },
-	{ "GET", "/v1/projects/{id}/members", members_list, API_USER, NULL, 0 },
-	{ "POST", "/v1/projects/{id}/members", members_set, API_USER, "member.set", 0 },
+	{ "POST", "/v1/projects", projects_create, API_SYSADMIN, "project.create", 0, NULL },
+	{ "GET", "/v1/projects", projects_list, API_USER, NULL, 0, NULL },
+	{ "GET", "/v1/projects/{id}", projects_get, API_USER, NULL, 0, NULL },
+	{ "PATCH", "/v1/projects/{id}", projects_update, API_USER, "project.update", 0, NULL },
+	{ "DELETE", "/v1/projects/{id}", projects_delete, API_USER, "project.delete", 0, NULL },
+	{ "GET", "/v1/projects/{id}/members", members_list, API_USER, NULL, 0, NULL },
+	{ "POST", "/v1/projects/{id}/members", members_set, API_USER, "member.set", 0, NULL },
 	{ "DELETE", "/v1/projects/{id}/members/{user}", members_remove, API_USER, "member.remove",
-	  0 },
-	{ "GET", "/v1/projects/{id}/quotas", quotas_get, API_USER, NULL, 0 },
-	{ "PATCH", "/v1/projects/{id}/quotas", quotas_update, API_USER, "quota.update", 0 },
-	{ NULL, NULL, NULL, API_PUBLIC, NULL, 0 },
+	  0, NULL },
+	{ "GET", "/v1/projects/{id}/quotas", quotas_get, API_USER, NULL, 0, NULL },
+	{ "PATCH", "/v1/projects/{id}/quotas", quotas_update, API_USER, "quota.update", 0, NULL },
+	{ NULL, NULL, NULL, API_PUBLIC, NULL, 0, NULL },
 };

@@ -41,8 +41,8 @@ static void metrics(struct api_ctx *ctx)
 }
 
 const struct api_route api_system_routes[] = {
-	{ "GET", "/v1/healthz", healthz, API_PUBLIC, NULL, 0 },
-	{ "GET", "/v1/version", version, API_USER, NULL, 0 },
-	{ "GET", "/metrics", metrics, API_METRICS, NULL, 0 },
-	{ NULL, NULL, NULL, API_PUBLIC, NULL, 0 },
+	{ "GET", "/v1/healthz", healthz, API_PUBLIC, NULL, 0, NULL },
+	{ "GET", "/v1/version", version, API_USER, NULL, 0, NULL },
+	{ "GET", "/metrics", metrics, API_METRICS, NULL, 0, NULL },
+	{ NULL, NULL, NULL, API_PUBLIC, NULL, 0, NULL },
 };

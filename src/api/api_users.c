@@ -151,10 +151,10 @@ static void users_delete(struct api_ctx *ctx)
 }
 
 const struct api_route api_user_routes[] = {
-	{ "POST", "/v1/users", users_create, API_SYSADMIN, "user.create", 0 },
-	{ "GET", "/v1/users", users_list, API_SYSADMIN, NULL, 0 },
-	{ "GET", "/v1/users/{id}", users_get, API_USER, NULL, 0 },
-	{ "PATCH", "/v1/users/{id}", users_update, API_USER, "user.update", 0 },
-	{ "DELETE", "/v1/users/{id}", users_delete, API_SYSADMIN, "user.delete", 0 },
-	{ NULL, NULL, NULL, API_PUBLIC, NULL, 0 },
+	{ "POST", "/v1/users", users_create, API_SYSADMIN, "user.create", 0, NULL },
+	{ "GET", "/v1/users", users_list, API_SYSADMIN, NULL, 0, NULL },
+	{ "GET", "/v1/users/{id}", users_get, API_USER, NULL, 0, NULL },
+	{ "PATCH", "/v1/users/{id}", users_update, API_USER, "user.update", 0, NULL },
+	{ "DELETE", "/v1/users/{id}", users_delete, API_SYSADMIN, "user.delete", 0, NULL },
+	{ NULL, NULL, NULL, API_PUBLIC, NULL, 0, NULL },
 };

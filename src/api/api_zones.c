@@ -108,10 +108,10 @@ static void zones_delete(struct api_ctx *ctx)
 }
 
 const struct api_route api_zone_routes[] = {
-	{ "POST", "/v1/zones", zones_create, API_SYSADMIN, "zone.create", 0 },
-	{ "GET", "/v1/zones", zones_list, API_USER, NULL, 0 },
-	{ "GET", "/v1/zones/{id}", zones_get, API_USER, NULL, 0 },
-	{ "PATCH", "/v1/zones/{id}", zones_update, API_SYSADMIN, "zone.update", 0 },
-	{ "DELETE", "/v1/zones/{id}", zones_delete, API_SYSADMIN, "zone.delete", 0 },
-	{ NULL, NULL, NULL, API_PUBLIC, NULL, 0 },
+	{ "POST", "/v1/zones", zones_create, API_SYSADMIN, "zone.create", 0, NULL },
+	{ "GET", "/v1/zones", zones_list, API_USER, NULL, 0, NULL },
+	{ "GET", "/v1/zones/{id}", zones_get, API_USER, NULL, 0, NULL },
+	{ "PATCH", "/v1/zones/{id}", zones_update, API_SYSADMIN, "zone.update", 0, NULL },
+	{ "DELETE", "/v1/zones/{id}", zones_delete, API_SYSADMIN, "zone.delete", 0, NULL },
+	{ NULL, NULL, NULL, API_PUBLIC, NULL, 0, NULL },
 };

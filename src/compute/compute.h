@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lib/crypto.h"
 #include "lib/err.h"
@@ -64,3 +65,33 @@ int zone_update(struct store_conn *c, const char *id_or_name, const struct zone_
 int zone_delete(struct store_conn *c, const char *id_or_name, struct err *err);
 /* Free a page's items. */
 void zone_page_release(struct zone_page *page);
+
+/* ---- flavors: the sizes instances come in ---- */
+
+#define FLAVOR_NAME_MAX 64
+#define FLAVOR_VCPUS_MAX 256
+#define FLAVOR_RAM_MB_MIN 64
+#define FLAVOR_RAM_MB_MAX (4 * 1024 * 1024)
+#define FLAVOR_DISK_GB_MAX 65536
+
+struct flavor {
+	char id[UUID_SIZE];
+	char name[FLAVOR_NAME_MAX + 1]; /* unique: a-z 0-9 . _ - */
+	int64_t vcpus;
+	int64_t ram_mb;
+	int64_t disk_gb;                /* root disk size */
+	char created_at[TIME_RFC3339_SIZE];
+	char updated_at[TIME_RFC3339_SIZE];
+};
+
+/* Create a flavor; every field is required and checked. */
+int flavor_create(struct store_conn *c, const char *name, int64_t vcpus, int64_t ram_mb,
+		  int64_t disk_gb, struct flavor *ret, struct err *err);
+/* Find a flavor by id or name. */
+int flavor_get(struct store_conn *c, const char *id_or_name, struct flavor *ret,
+	       struct err *err);
+/* List up to limit (> 0) flavors ordered by name after `after`. Caller frees. */
+int flavor_list(struct store_conn *c, const char *after, size_t limit, struct flavor **ret,
+		size_t *ret_n, bool *ret_more, struct err *err);
+/* Delete a flavor (ERR_CONFLICT while instances use it). */
+int flavor_delete(struct store_conn *c, const char *id_or_name, struct err *err);

@@ -43,6 +43,7 @@ struct nubod_config {
 	uint64_t argon2_memory; /* KiB of memory per password hash */
 	uint64_t argon2_passes; /* Argon2id passes */
 	bool reset_admin;       /* --reset-admin-password: new password, then exit */
+	uint64_t image_max;     /* largest image upload, bytes */
 	uint64_t quota[QUOTA__COUNT]; /* default limits of new projects (as given) */
 };
 
@@ -80,6 +81,8 @@ static const struct config_opt options[] = {
 	    1024, 4194304, "KiB of memory for each Argon2id password hash"),
 	OPT("identity", "argon2_passes", "argon2-passes", CONFIG_UINT, argon2_passes, "2", 1, 64,
 	    "Argon2id passes for each password hash"),
+	OPT("storage", "image_max", "image-max", CONFIG_SIZE, image_max, "64G", 1024,
+	    1024ULL * 1024 * 1024 * 1024, "largest image upload accepted; larger ones get 413"),
 	OPT(NULL, NULL, "reset-admin-password", CONFIG_BOOL, reset_admin, "false", 0, 0,
 	    "give the user 'admin' a new random password, write it to DATA_DIR/admin.password, "
 	    "and exit"),
@@ -289,20 +292,24 @@ static void housekeep_stop(struct housekeeper *h)
 static int serve(const struct nubod_config *cfg, struct store *st, struct metrics *m,
 		 const struct identity_settings *ids, const sigset_t *sigs)
 {
+	char *image_dir = xasprintf("%s/images", cfg->data_dir);
+	struct storage_settings storage = { .image_dir = image_dir,
+					    .image_max_bytes = cfg->image_max };
 	struct api_opts aopts = { .store = st, .metrics = m, .version = NUBO_VERSION,
-				  .commit = NUBO_COMMIT, .identity = ids,
+				  .commit = NUBO_COMMIT, .identity = ids, .storage = &storage,
 				  .metrics_public = cfg->metrics_public };
 	struct api *api = api_new(&aopts);
 	struct http_server_opts hopts = {
 		.listen = cfg->listen, .threads = (unsigned)cfg->threads,
 		.body_limit = cfg->body_limit, .timeout_s = (unsigned)cfg->idle_timeout,
-		.handler = api_handle, .userdata = api, .metrics = m,
+		.handler = api_handle, .prepare = api_prepare, .userdata = api, .metrics = m,
 	};
 	struct http_server *srv = NULL;
 	int r = http_server_start(&hopts, &srv);
 	if (r < 0) {
 		log_error("cannot listen on %s: %s", cfg->listen, strerror(-r));
 		api_free(api);
+		free(image_dir);
 		return 1;
 	}
 	char host[256], url[300];
@@ -336,6 +343,7 @@ static int serve(const struct nubod_config *cfg, struct store *st, struct metric
 	http_server_free(srv);
 	housekeep_stop(&hk);
 	api_free(api);
+	free(image_dir);
 	return 0;
 }
 

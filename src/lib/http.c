@@ -136,6 +136,7 @@ static struct http_req *req_new(struct http_server *s, struct MHD_Connection *c,
 	req->method = arena_strdup(req->arena, method);
 	req->path = arena_strdup(req->arena, url);
 	req->started = time_mono();
+	req->resp_fd = -1;
 	buf_init(&req->body, s->opts.body_limit);
 	const char *rid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
 	if (rid && request_id_ok(rid)) {
@@ -154,6 +155,10 @@ static struct http_req *req_new(struct http_server *s, struct MHD_Connection *c,
 
 static void req_free(struct http_req *req)
 {
+	if (req->cleanup)
+		req->cleanup(req);
+	if (req->resp_fd >= 0)
+		close(req->resp_fd);
 	buf_release(&req->body);
 	free(req->resp_body);
 	arena_free(req->arena);
@@ -235,6 +240,16 @@ void http_resp_set(struct http_req *req, unsigned status, const char *type, cons
 	http_resp_take(req, status, type, copy, len);
 }
 
+void http_resp_file(struct http_req *req, unsigned status, const char *type, int fd,
+		    uint64_t size)
+{
+	http_resp_set(req, status, type, "", 0);
+	if (req->resp_fd >= 0)
+		close(req->resp_fd);
+	req->resp_fd = fd;
+	req->resp_fd_size = size;
+}
+
 void http_resp_header(struct http_req *req, const char *name, const char *value)
 {
 	struct http_header *h = arena_alloc(req->arena, sizeof(*h));
@@ -253,8 +268,15 @@ static enum MHD_Result dispatch(struct http_req *req)
 		static const char msg[] = "no response";
 		http_resp_set(req, 500, "text/plain", msg, sizeof(msg) - 1);
 	}
-	struct MHD_Response *resp = MHD_create_response_from_buffer(
-		req->resp_len, req->resp_body, MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *resp;
+	if (req->resp_fd >= 0) {
+		/* MHD owns the descriptor from here on and closes it */
+		resp = MHD_create_response_from_fd64(req->resp_fd_size, req->resp_fd);
+		req->resp_fd = -1;
+	} else {
+		resp = MHD_create_response_from_buffer(req->resp_len, req->resp_body,
+						       MHD_RESPMEM_MUST_COPY);
+	}
 	if (!resp)
 		return MHD_NO;
 	if (req->resp_type)
@@ -279,12 +301,33 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 	if (!req) {
 		req = req_new(s, c, url, method);
 		*ctx = req;
+		if (s->opts.prepare) {
+			s->opts.prepare(req, s->opts.userdata);
+			if (req->status)
+				return dispatch(req);
+		}
+		uint64_t limit = req->sink ? req->sink_limit : s->opts.body_limit;
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 		uint64_t len;
-		if (cl && parse_u64(cl, 0, UINT64_MAX, &len) == 0 && len > s->opts.body_limit) {
+		if (cl && parse_u64(cl, 0, UINT64_MAX, &len) == 0 && len > limit) {
 			req->body_too_large = true;
 			return dispatch(req);
 		}
+		return MHD_YES;
+	}
+	if (*upload_data_size && req->sink) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		req->body_received += n;
+		if (req->body_received > req->sink_limit)
+			req->body_too_large = true;
+		if (req->body_too_large || req->body_error)
+			return req->body_received > req->sink_limit + s->opts.body_limit * DISCARD_FACTOR
+				       ? MHD_NO
+				       : MHD_YES;
+		int r = req->sink(req, upload_data, n);
+		if (r < 0)
+			req->body_error = r;
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -332,7 +375,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **ctx,
 	char st[16], dur[32], bytes[32];
 	str_printf(st, sizeof(st), "%u", status);
 	str_printf(dur, sizeof(dur), "%.3f", secs * 1000.0);
-	str_printf(bytes, sizeof(bytes), "%zu", req->resp_len);
+	str_printf(bytes, sizeof(bytes), "%llu",
+		   (unsigned long long)(req->resp_len + req->resp_fd_size));
 	log_line(LOGL_INFO, "request", "request_id", req->request_id, "method", method, "route",
 		 route, "path", req->path, "status", st, "duration_ms", dur, "bytes", bytes,
 		 "peer", req->peer, "tenant", req->tenant ? req->tenant : "-", "aborted",
@@ -345,7 +389,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **ctx,
 		str_printf(labels, sizeof(labels), "route=\"%s\"", route);
 		metrics_observe(s->opts.metrics, "nubo_http_request_duration_seconds", labels, secs);
 		metrics_counter_add(s->opts.metrics, "nubo_http_response_bytes_total", "",
-				    (double)req->resp_len);
+				    (double)(req->resp_len + req->resp_fd_size));
 	}
 	req_free(req);
 	atomic_fetch_sub(&s->in_flight, 1);

@@ -21,6 +21,12 @@ struct http_header {
 	const char *value;
 };
 
+struct http_req;
+
+/* Takes one piece of a streamed request body; returns 0, or a negative
+ * errno to stop taking the body (the handler then sees body_error). */
+typedef int (*http_sink_fn)(struct http_req *req, const char *data, size_t n);
+
 struct http_req {
 	/* request: borrowed, valid until the handler returns */
 	const char *method;        /* "GET", "POST"... as the client sent it */
@@ -39,6 +45,17 @@ struct http_req {
 	size_t resp_len;           /* bytes in resp_body */
 	const char *resp_type;     /* Content-Type (static or arena) */
 	struct http_header *resp_headers; /* extra response headers */
+	/* streaming: set by the prepare hook to take the body piece by piece
+	 * instead of buffering it (body then stays empty) */
+	http_sink_fn sink;         /* where body pieces go, or NULL */
+	uint64_t sink_limit;       /* largest streamed body accepted, bytes */
+	uint64_t body_received;    /* bytes of body taken so far */
+	int body_error;            /* first error the sink returned, or 0 */
+	void *user;                /* the application's per-request state */
+	void (*cleanup)(struct http_req *req); /* called when the request ends */
+	/* a response streamed from a file instead of resp_body */
+	int resp_fd;               /* owned; -1 when none */
+	uint64_t resp_fd_size;     /* bytes to send from resp_fd */
 	/* private to http.c */
 	struct http_server *server;
 	void *conn;
@@ -49,6 +66,10 @@ struct http_req {
 
 /* Answers one request by setting a response on req. */
 typedef void (*http_handler_fn)(struct http_req *req, void *userdata);
+/* Looks at a request once its headers are in, before any body is read. It
+ * may answer at once (set a response), or set req->sink to stream the
+ * body. */
+typedef void (*http_prepare_fn)(struct http_req *req, void *userdata);
 
 struct http_server_opts {
 	const char *listen;        /* "HOST:PORT"; "[::1]:PORT" for IPv6; port 0 picks one */
@@ -56,6 +77,7 @@ struct http_server_opts {
 	size_t body_limit;         /* largest request body accepted, bytes */
 	unsigned timeout_s;        /* idle connection timeout, seconds */
 	http_handler_fn handler;   /* answers every request */
+	http_prepare_fn prepare;   /* optional, see http_prepare_fn */
 	void *userdata;            /* handed to handler */
 	struct metrics *metrics;   /* request metrics go here; may be NULL */
 };
@@ -93,6 +115,10 @@ void http_resp_set(struct http_req *req, unsigned status, const char *type, cons
 /* Set the response, taking ownership of body (malloc'd). */
 void http_resp_take(struct http_req *req, unsigned status, const char *type, char *body,
 		    size_t len);
+/* Set the response to the size bytes of the open file fd (sent with
+ * sendfile where possible); takes ownership of fd. */
+void http_resp_file(struct http_req *req, unsigned status, const char *type, int fd,
+		    uint64_t size);
 /* Add a response header (name and value are copied). */
 void http_resp_header(struct http_req *req, const char *name, const char *value);
 /* Split "HOST:PORT" into host and port. Returns 0 or -EINVAL. */

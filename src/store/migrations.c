@@ -86,6 +86,32 @@ const struct store_migration store_migrations[] = {
 	  " status INTEGER NOT NULL);"
 	  "CREATE INDEX audit_events_ts ON audit_events (ts, id);"
 	  "CREATE INDEX audit_events_project ON audit_events (project_id, ts);" },
+	{ 3, "compute and storage: flavors and images",
+	  "CREATE TABLE flavors ("
+	  " id TEXT PRIMARY KEY,"
+	  " name TEXT NOT NULL UNIQUE,"
+	  " vcpus INTEGER NOT NULL,"
+	  " ram_mb INTEGER NOT NULL,"
+	  " disk_gb INTEGER NOT NULL,"
+	  " created_at TEXT NOT NULL,"
+	  " updated_at TEXT NOT NULL);"
+	  "CREATE TABLE images ("
+	  " id TEXT PRIMARY KEY,"
+	  " project_id TEXT REFERENCES projects (id) ON DELETE CASCADE,"
+	  " owner_key TEXT NOT NULL,"
+	  " name TEXT NOT NULL,"
+	  " description TEXT NOT NULL DEFAULT '',"
+	  " visibility TEXT NOT NULL,"
+	  " state TEXT NOT NULL,"
+	  " error TEXT NOT NULL DEFAULT '',"
+	  " disk_format TEXT NOT NULL DEFAULT '',"
+	  " size_bytes BIGINT NOT NULL DEFAULT 0,"
+	  " virtual_size BIGINT NOT NULL DEFAULT 0,"
+	  " sha256 TEXT NOT NULL DEFAULT '',"
+	  " created_at TEXT NOT NULL,"
+	  " updated_at TEXT NOT NULL,"
+	  " UNIQUE (owner_key, name));"
+	  "CREATE INDEX images_visibility ON images (visibility, name);" },
 };
 
 const size_t store_migrations_count = sizeof(store_migrations) / sizeof(store_migrations[0]);

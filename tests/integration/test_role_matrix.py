@@ -52,6 +52,23 @@ def padmin_key(t, who):
         "access_key_id"]
 
 
+def fresh_flavor(t, who):
+    name = uniq("mf")
+    t.admin.post("/v1/flavors", {"name": name, "vcpus": 1, "ram_mb": 64, "disk_gb": 1})
+    return name
+
+
+def alpha_image(t, who):
+    """A private image of project alpha, made by its admin."""
+    return t.clients["padmin"].post("/v1/images", {"name": uniq("mi")}).json()["id"]
+
+
+def alpha_active_image(t, who):
+    iid = alpha_image(t, who)
+    t.clients["padmin"].request("PUT", "/v1/images/%s/file" % iid, raw=b"\0" * 4096)
+    return iid
+
+
 # (method, path, body, {who: status}) — "{x}" in path is filled by TARGETS[x].
 A, R, M, P, O, S = WHO
 ROWS = [
@@ -102,6 +119,23 @@ ROWS = [
     ("DELETE", "/v1/access-keys/{pkey}", None, {A: 401, R: 404, M: 404, P: 204, O: 404, S: 204}),
     ("GET", "/v1/audit", None, {A: 401, R: 403, M: 403, P: 200, O: 403, S: 200}),
     ("GET", "/v1/audit?project=alpha", None, {A: 401, R: 403, M: 403, P: 200, O: 404, S: 200}),
+    ("POST", "/v1/flavors", lambda: {"name": uniq("f"), "vcpus": 1, "ram_mb": 64,
+                                     "disk_gb": 1},
+     {A: 401, R: 403, M: 403, P: 403, O: 403, S: 201}),
+    ("GET", "/v1/flavors", None, {A: 401, R: 200, M: 200, P: 200, O: 200, S: 200}),
+    ("GET", "/v1/flavors/{flavor}", None, {A: 401, R: 200, M: 200, P: 200, O: 200, S: 200}),
+    ("DELETE", "/v1/flavors/{flavor}", None, {A: 401, R: 403, M: 403, P: 403, O: 403, S: 204}),
+    ("POST", "/v1/images", lambda: {"name": uniq("i")},
+     {A: 401, R: 403, M: 201, P: 201, O: 201, S: 201}),
+    ("GET", "/v1/images", None, {A: 401, R: 200, M: 200, P: 200, O: 200, S: 200}),
+    ("GET", "/v1/images/{image}", None, {A: 401, R: 200, M: 200, P: 200, O: 404, S: 200}),
+    ("PATCH", "/v1/images/{image}", {"description": "d"},
+     {A: 401, R: 403, M: 200, P: 200, O: 404, S: 200}),
+    ("DELETE", "/v1/images/{image}", None, {A: 401, R: 403, M: 204, P: 204, O: 404, S: 204}),
+    ("PUT", "/v1/images/{image}/file", {"not": "a disk, but raw bytes are a raw image"},
+     {A: 401, R: 403, M: 200, P: 200, O: 404, S: 200}),
+    ("GET", "/v1/images/{active_image}/file", None,
+     {A: 401, R: 200, M: 200, P: 200, O: 404, S: 200}),
     # logout last: it ends each caller's session
     ("POST", "/v1/auth/logout", None, {A: 401, R: 204, M: 204, P: 204, O: 204, S: 204}),
 ]
@@ -110,6 +144,7 @@ TARGETS = {
     "zone": fresh_zone, "project": fresh_project, "user": fresh_user, "member": fresh_member,
     "ptoken": padmin_token, "pkey": padmin_key,
     "reader": lambda t, who: t.users["reader"]["id"],
+    "flavor": fresh_flavor, "image": alpha_image, "active_image": alpha_active_image,
 }
 
 

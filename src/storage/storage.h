@@ -1,0 +1,92 @@
+/* storage: images (later volumes, snapshots, keypairs).
+ *
+ * An image is metadata in the store plus one qcow2 file in the image
+ * directory. Its bytes arrive in a separate, streamed upload: the upload
+ * is written to <id>.upload while its SHA-256 is computed, then inspected
+ * with `qemu-img info` (qcow2, raw, vmdk and vhdx are accepted; a qcow2
+ * with a backing or external data file is refused, since it could point at
+ * any file of the host), converted to qcow2 when it is not one, and renamed
+ * to <id>.qcow2. States: queued (no bytes yet) -> saving -> active, or
+ * error with a reason; an interrupted upload goes back to queued. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/crypto.h"
+#include "lib/err.h"
+#include "lib/timeutil.h"
+#include "store/store.h"
+
+#define IMAGE_NAME_MAX 128
+#define IMAGE_DESCRIPTION_MAX 255
+
+struct storage_settings {
+	const char *image_dir;   /* where image files live (created if missing) */
+	uint64_t image_max_bytes;/* largest upload accepted */
+};
+
+struct image {
+	char id[UUID_SIZE];
+	char project_id[UUID_SIZE];   /* owner; "" for the system's own images */
+	char name[IMAGE_NAME_MAX + 1];
+	char description[IMAGE_DESCRIPTION_MAX * 4 + 1];
+	char visibility[8];           /* "private" or "public" */
+	char state[8];                /* "queued", "saving", "active" or "error" */
+	char error[256];              /* why, in state error */
+	char disk_format[8];          /* format of the upload; "" before it */
+	int64_t size_bytes;           /* bytes of the stored qcow2 */
+	int64_t virtual_size;         /* bytes of the disk it holds */
+	char sha256[SHA256_HEX_SIZE]; /* of the stored qcow2 file; "" before it */
+	char created_at[TIME_RFC3339_SIZE];
+	char updated_at[TIME_RFC3339_SIZE];
+};
+
+/* Fields of an image to create or change; NULL means "not given". */
+struct image_spec {
+	const char *name;
+	const char *description;
+	const char *visibility;
+};
+
+/* Create image metadata (state queued) owned by project_id ("" for the
+ * system). */
+int image_create(struct store_conn *c, const char *project_id, const struct image_spec *spec,
+		 struct image *ret, struct err *err);
+/* Find an image by id, or by name among those visible to project_id. */
+int image_get(struct store_conn *c, const char *id_or_name, const char *project_id,
+	      struct image *ret, struct err *err);
+/* True when project_id ("" for none) may see img: its own, or public. */
+bool image_visible(const struct image *img, const char *project_id);
+/* List up to limit (> 0) images ordered by name, after `after`: those of
+ * project_id and the public ones, or all when all is set. Caller frees. */
+int image_list(struct store_conn *c, const char *project_id, bool all, const char *after,
+	       size_t limit, struct image **ret, size_t *ret_n, bool *ret_more, struct err *err);
+/* Change name, description or visibility. */
+int image_update(struct store_conn *c, const char *id, const struct image_spec *spec,
+		 struct image *ret, struct err *err);
+/* Delete an image and its file. */
+int image_delete(struct store_conn *c, const struct storage_settings *s, const char *id,
+		 struct err *err);
+/* Path of an image's stored file. Caller frees. */
+char *image_path(const struct storage_settings *s, const char *id);
+
+struct image_upload;
+
+/* Start an upload: queued -> saving, and a fresh temporary file. Only one
+ * upload runs at a time (ERR_CONFLICT otherwise, or when the image has its
+ * bytes already). Caller ends it with image_upload_finish or _abort. */
+int image_upload_begin(struct store_conn *c, const struct storage_settings *s, const char *id,
+		       struct image_upload **ret, struct err *err);
+/* Append n bytes. Returns 0 or a negative errno (disk full...). */
+int image_upload_write(struct image_upload *u, const void *data, size_t n);
+/* Inspect, convert and store the upload; the image becomes active, or
+ * error with the reason (ERR_INVALID for a refused format). Frees u. When
+ * expect_sha256 is given it must match the uploaded bytes. */
+int image_upload_finish(struct store_conn *c, struct image_upload *u,
+			const char *expect_sha256, struct image *ret, struct err *err);
+/* Drop the upload; the image goes back to queued. Frees u. Accepts NULL. */
+void image_upload_abort(struct store_conn *c, struct image_upload *u);
+/* Bytes written so far. */
+uint64_t image_upload_size(const struct image_upload *u);
