@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "api.h"
+#include "compute/compute.h"
 #include "lib/err.h"
 #include "lib/ratelimit.h"
 #include "lib/router.h"
@@ -28,6 +29,7 @@ enum api_access {
 	API_USER,     /* any authenticated principal; the handler checks more */
 	API_SYSADMIN, /* system administrators only */
 	API_METRICS,  /* public unless the configuration restricts /metrics */
+	API_HOST,     /* a host's agent, with its host credential */
 };
 
 /* Everything one request's handler works with. */
@@ -38,8 +40,10 @@ struct api_ctx {
 	struct store_conn *conn;    /* borrowed lazily by api_conn(), returned at the end */
 	struct err err;             /* the error to report */
 	json_t *body;               /* parsed body (api_body), freed at the end */
-	bool authenticated;         /* principal is valid */
+	bool authenticated;         /* principal is valid (a user) */
 	struct principal principal; /* who makes the request */
+	bool is_host;               /* an agent authenticated with a host credential */
+	struct host host;           /* that host */
 	/* for the audit event of a mutating request, set by handlers */
 	const char *audit_type;     /* resource type, e.g. "zone" */
 	char audit_id[128];         /* resource id; defaults to the {id} parameter */
@@ -86,6 +90,7 @@ extern const struct api_route api_access_key_routes[];
 extern const struct api_route api_audit_routes[];
 extern const struct api_route api_flavor_routes[];
 extern const struct api_route api_image_routes[];
+extern const struct api_route api_host_routes[];
 
 /* The store connection for this request (borrowed on first use). */
 struct store_conn *api_conn(struct api_ctx *ctx);

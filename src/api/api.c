@@ -41,7 +41,7 @@ struct api *api_new(const struct api_opts *opts)
 	static const struct api_route *const tables[] = {
 		api_system_routes,  api_zone_routes,       api_auth_routes,  api_user_routes,
 		api_project_routes, api_access_key_routes, api_audit_routes, api_flavor_routes,
-		api_image_routes,
+		api_image_routes,   api_host_routes,
 	};
 	struct api *api = xcalloc(1, sizeof(*api));
 	api->opts = *opts;
@@ -319,6 +319,15 @@ static int authenticate(struct api_ctx *ctx)
 		const char *tok = authz + strlen("Bearer ");
 		while (*tok == ' ')
 			tok++;
+		if (str_starts_with(tok, HOST_CREDENTIAL_PREFIX)) {
+			if (host_auth(api_conn(ctx), tok, &ctx->host, &ctx->err) < 0) {
+				api_reply_error(ctx);
+				return -1;
+			}
+			ctx->is_host = true;
+			req->tenant = arena_printf(req->arena, "host:%s", ctx->host.name);
+			return 0;
+		}
 		r = auth_token(api_conn(ctx), tok, &ctx->principal, &ctx->err);
 	} else if (authz && str_starts_with(authz, SIGV4_ALGORITHM " ")) {
 		r = sigv4_parse_header(authz, &a, &why);
@@ -363,6 +372,17 @@ static int check_access(struct api_ctx *ctx, const struct api_route *rt)
 		need = ctx->api->opts.metrics_public ? API_PUBLIC : API_SYSADMIN;
 	if (need == API_PUBLIC)
 		return 0;
+	if (need == API_HOST) {
+		if (ctx->is_host)
+			return 0;
+		api_fail(ctx, ctx->authenticated ? ERR_FORBIDDEN : ERR_UNAUTHORIZED, "",
+			 "this is the agents' API: it needs a host credential");
+		return -1;
+	}
+	if (ctx->is_host) {
+		api_fail(ctx, ERR_FORBIDDEN, "", "a host credential is for the agents' API only");
+		return -1;
+	}
 	if (!ctx->authenticated) {
 		api_fail(ctx, ERR_UNAUTHORIZED, "",
 			 "authentication required: log in with POST /v1/auth/login and send "
@@ -434,6 +454,8 @@ static int write_audit(struct api_ctx *ctx, const struct api_route *rt)
 	if (ctx->authenticated) {
 		str_copy(ev.user_id, sizeof(ev.user_id), p->user_id);
 		str_copy(ev.user_name, sizeof(ev.user_name), p->user_name);
+	} else if (ctx->is_host) {
+		str_printf(ev.user_name, sizeof(ev.user_name), "host:%s", ctx->host.name);
 	} else {
 		str_copy(ev.user_id, sizeof(ev.user_id), ctx->audit_user_id);
 		str_copy(ev.user_name, sizeof(ev.user_name), ctx->audit_user);

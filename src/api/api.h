@@ -23,6 +23,7 @@ struct api_opts {
 	const struct identity_settings *identity; /* borrowed */
 	const struct storage_settings *storage;   /* borrowed */
 	bool metrics_public;      /* /metrics without authentication */
+	int64_t host_down_after_ms; /* a host without heartbeat this long is down */
 };
 
 struct api;

@@ -95,3 +95,71 @@ int flavor_list(struct store_conn *c, const char *after, size_t limit, struct fl
 		size_t *ret_n, bool *ret_more, struct err *err);
 /* Delete a flavor (ERR_CONFLICT while instances use it). */
 int flavor_delete(struct store_conn *c, const char *id_or_name, struct err *err);
+
+/* ---- hosts: hypervisors, each run by one nubo-agent ----
+ *
+ * A system administrator makes a one-time enrollment token; an agent
+ * exchanges it for a host credential ("nubo_host_..." bearer token, kept
+ * in the agent's state dir, stored here only as its SHA-256) and from then
+ * on reports its capacity with heartbeats. A host whose last heartbeat is
+ * older than the configured time is down. */
+
+#define COMPUTE_HOST_NAME_MAX 63
+#define HOST_CREDENTIAL_PREFIX "nubo_host_"
+
+struct host {
+	char id[UUID_SIZE];
+	char name[COMPUTE_HOST_NAME_MAX + 1];
+	char zone_id[UUID_SIZE];        /* "" when enrolled without a zone */
+	bool enabled;                   /* takes new placements */
+	int64_t cpus;                   /* as reported by the agent */
+	int64_t ram_mb;
+	int64_t disk_gb;
+	char cpu_model[64];
+	char virt_type[16];             /* "kvm" or "qemu" (TCG) */
+	char agent_version[32];
+	int64_t last_heartbeat_ms;      /* 0: never */
+	char created_at[TIME_RFC3339_SIZE];
+	char updated_at[TIME_RFC3339_SIZE];
+};
+
+/* What an agent reports about its host. */
+struct host_report {
+	const char *name;        /* enrollment only */
+	int64_t cpus, ram_mb, disk_gb;
+	const char *cpu_model, *virt_type, *agent_version;
+};
+
+struct enroll_token {
+	char id[UUID_SIZE];
+	char secret[64];         /* shown once */
+	char zone_id[UUID_SIZE]; /* "" for none */
+	char expires_at[TIME_RFC3339_SIZE];
+};
+
+/* Make a one-time enrollment token for a host in zone (id or name, NULL:
+ * none), valid for ttl_ms. */
+int host_enroll_token_create(struct store_conn *c, const char *zone, int64_t ttl_ms,
+			     struct enroll_token *ret, struct err *err);
+/* Exchange an enrollment token for a new host and its credential (written
+ * to ret_credential[64], shown once). ERR_UNAUTHORIZED for an unknown,
+ * used or expired token. */
+int host_enroll(struct store_conn *c, const char *token, const struct host_report *rep,
+		struct host *ret, char ret_credential[64], struct err *err);
+/* Resolve a host credential. ERR_UNAUTHORIZED when unknown. */
+int host_auth(struct store_conn *c, const char *credential, struct host *ret, struct err *err);
+/* Record a heartbeat with the host's current capacity. */
+int host_heartbeat(struct store_conn *c, const char *host_id, const struct host_report *rep,
+		   struct host *ret, struct err *err);
+/* Find a host by id or name. */
+int host_get(struct store_conn *c, const char *id_or_name, struct host *ret, struct err *err);
+/* List up to limit (> 0) hosts ordered by name after `after`. Caller frees. */
+int host_list(struct store_conn *c, const char *after, size_t limit, struct host **ret,
+	      size_t *ret_n, bool *ret_more, struct err *err);
+/* Enable or disable placements on a host. */
+int host_set_enabled(struct store_conn *c, const char *id_or_name, bool enabled,
+		     struct host *ret, struct err *err);
+/* Remove a host (its credential stops working). */
+int host_delete(struct store_conn *c, const char *id_or_name, struct err *err);
+/* "up" or "down" for a host at now_ms, given the heartbeat timeout. */
+const char *host_state(const struct host *h, int64_t now_ms, int64_t down_after_ms);

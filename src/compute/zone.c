@@ -194,6 +194,9 @@ int zone_delete(struct store_conn *c, const char *id_or_name, struct err *err)
 	const char *sql = uuid_valid(id_or_name) ? "DELETE FROM zones WHERE id = lower(?)"
 						 : "DELETE FROM zones WHERE name = ?";
 	int r = store_run(c, sql, "s", id_or_name);
+	if (r == -EINVAL) /* a foreign key: hosts or tokens still point at it */
+		return err_set(err, ERR_CONFLICT, "", "zone '%.80s' still has hosts; remove them first",
+			       id_or_name);
 	if (r < 0)
 		return store_fail(c, r, err);
 	if (r == 0)

@@ -44,6 +44,7 @@ struct nubod_config {
 	uint64_t argon2_passes; /* Argon2id passes */
 	bool reset_admin;       /* --reset-admin-password: new password, then exit */
 	uint64_t image_max;     /* largest image upload, bytes */
+	uint64_t host_down_after; /* seconds without heartbeat before a host is down */
 	uint64_t quota[QUOTA__COUNT]; /* default limits of new projects (as given) */
 };
 
@@ -83,6 +84,8 @@ static const struct config_opt options[] = {
 	    "Argon2id passes for each password hash"),
 	OPT("storage", "image_max", "image-max", CONFIG_SIZE, image_max, "64G", 1024,
 	    1024ULL * 1024 * 1024 * 1024, "largest image upload accepted; larger ones get 413"),
+	OPT("compute", "host_down_after", "host-down-after", CONFIG_UINT, host_down_after, "60", 1,
+	    86400, "seconds without a heartbeat after which a host counts as down"),
 	OPT(NULL, NULL, "reset-admin-password", CONFIG_BOOL, reset_admin, "false", 0, 0,
 	    "give the user 'admin' a new random password, write it to DATA_DIR/admin.password, "
 	    "and exit"),
@@ -297,7 +300,8 @@ static int serve(const struct nubod_config *cfg, struct store *st, struct metric
 					    .image_max_bytes = cfg->image_max };
 	struct api_opts aopts = { .store = st, .metrics = m, .version = NUBO_VERSION,
 				  .commit = NUBO_COMMIT, .identity = ids, .storage = &storage,
-				  .metrics_public = cfg->metrics_public };
+				  .metrics_public = cfg->metrics_public,
+				  .host_down_after_ms = (int64_t)cfg->host_down_after * 1000 };
 	struct api *api = api_new(&aopts);
 	struct http_server_opts hopts = {
 		.listen = cfg->listen, .threads = (unsigned)cfg->threads,

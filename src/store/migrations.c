@@ -112,6 +112,29 @@ const struct store_migration store_migrations[] = {
 	  " updated_at TEXT NOT NULL,"
 	  " UNIQUE (owner_key, name));"
 	  "CREATE INDEX images_visibility ON images (visibility, name);" },
+	{ 4, "compute: hosts and their enrollment tokens",
+	  "CREATE TABLE enroll_tokens ("
+	  " id TEXT PRIMARY KEY,"
+	  " token_hash TEXT NOT NULL UNIQUE,"
+	  " zone_id TEXT REFERENCES zones (id) ON DELETE CASCADE,"
+	  " created_at TEXT NOT NULL,"
+	  " expires_ms BIGINT NOT NULL,"
+	  " host_id TEXT);"
+	  "CREATE TABLE hosts ("
+	  " id TEXT PRIMARY KEY,"
+	  " name TEXT NOT NULL UNIQUE,"
+	  " zone_id TEXT REFERENCES zones (id),"
+	  " credential_hash TEXT NOT NULL UNIQUE,"
+	  " enabled INTEGER NOT NULL DEFAULT 1,"
+	  " cpus INTEGER NOT NULL DEFAULT 0,"
+	  " ram_mb BIGINT NOT NULL DEFAULT 0,"
+	  " disk_gb BIGINT NOT NULL DEFAULT 0,"
+	  " cpu_model TEXT NOT NULL DEFAULT '',"
+	  " virt_type TEXT NOT NULL DEFAULT '',"
+	  " agent_version TEXT NOT NULL DEFAULT '',"
+	  " last_heartbeat_ms BIGINT NOT NULL DEFAULT 0,"
+	  " created_at TEXT NOT NULL,"
+	  " updated_at TEXT NOT NULL);" },
 };
 
 const size_t store_migrations_count = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -20,12 +20,15 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 NUBOD = os.environ.get("NUBOD", str(ROOT / "build" / "nubod"))
+# the agent of the same build as nubod
+AGENT = os.environ.get("NUBO_AGENT", str(Path(NUBOD).parent / "nubo-agent"))
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                      "SUMMARY: UndefinedBehaviorSanitizer")
 READY = re.compile(r'msg="nubod ready" url=(\S+)')
-# a request line of a mutating route (every POST/PUT/PATCH/DELETE route is one)
+# a request line of a mutating route: every POST/PUT/PATCH/DELETE route is one,
+# except the agents' heartbeats (reports, not changes anyone asked for)
 MUTATION = re.compile(r"msg=request request_id=(\S+) method=(?:POST|PUT|PATCH|DELETE) "
-                      r"route=(?!unmatched)\S+")
+                      r"route=(?!unmatched)(?!\S*/heartbeat )\S+")
 
 
 class Nubod:
@@ -201,6 +204,58 @@ def make_nubod(tmp_path, request):
     if failed or problems:
         for n in made:
             print("\n===== %s =====\n%s" % (n.log_path, n.log()[-20000:]))
+    assert not problems, problems
+
+
+class Agent:
+    """One nubo-agent process with its own state dir and log file."""
+
+    def __init__(self, nubod, state_dir, log_path, args):
+        self.state_dir, self.log_path = Path(state_dir), Path(log_path)
+        self.args = [AGENT, "--server", nubod.url, "--state-dir", str(state_dir)] + list(args)
+        self.proc = None
+
+    def start(self):
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT)
+        return self
+
+    def stop(self, timeout=15):
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self._log.close()
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def make_agent(tmp_path, request):
+    """Factory: make_agent(nubod, name, *args) -> a started Agent; each is
+    stopped at teardown and must exit 0 (or have been expected to fail)."""
+    made = []
+
+    def make(nubod, name, *args, start=True):
+        a = Agent(nubod, tmp_path / ("agent-" + name), tmp_path / ("agent-%s.log" % name),
+                  ["--name", name] + list(args))
+        made.append(a)
+        return a.start() if start else a
+
+    yield make
+    problems = []
+    for a in made:
+        code = a.stop()
+        if code not in (0, None) and not getattr(a, "expect_failure", False):
+            problems.append("agent %s exited with %s" % (a.log_path.name, code))
+        problems += [l for l in a.log().splitlines() if any(m in l for m in SANITIZER_MARKERS)]
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    if failed or problems:
+        for a in made:
+            print("\n===== %s =====\n%s" % (a.log_path, a.log()[-10000:]))
     assert not problems, problems
 
 

@@ -69,6 +69,15 @@ def alpha_active_image(t, who):
     return iid
 
 
+def fresh_host(t, who):
+    tok = t.admin.post("/v1/hosts/enroll-tokens").json()["token"]
+    return t.anon_enroll(tok)
+
+
+def enroll_body():
+    return {"token": None, "name": uniq("mh"), "cpus": 1, "ram_mb": 128, "disk_gb": 1}
+
+
 # (method, path, body, {who: status}) — "{x}" in path is filled by TARGETS[x].
 A, R, M, P, O, S = WHO
 ROWS = [
@@ -136,6 +145,15 @@ ROWS = [
      {A: 401, R: 403, M: 200, P: 200, O: 404, S: 200}),
     ("GET", "/v1/images/{active_image}/file", None,
      {A: 401, R: 200, M: 200, P: 200, O: 404, S: 200}),
+    ("POST", "/v1/hosts/enroll-tokens", None, {A: 401, R: 403, M: 403, P: 403, O: 403, S: 201}),
+    ("POST", "/v1/hosts/enroll", "enroll", dict.fromkeys(WHO, 201)),
+    ("POST", "/v1/hosts/{host}/heartbeat", {"cpus": 1, "ram_mb": 128, "disk_gb": 1},
+     {A: 401, R: 403, M: 403, P: 403, O: 403, S: 403}),
+    ("GET", "/v1/hosts", None, {A: 401, R: 403, M: 403, P: 403, O: 403, S: 200}),
+    ("GET", "/v1/hosts/{host}", None, {A: 401, R: 403, M: 403, P: 403, O: 403, S: 200}),
+    ("PATCH", "/v1/hosts/{host}", {"enabled": False},
+     {A: 401, R: 403, M: 403, P: 403, O: 403, S: 200}),
+    ("DELETE", "/v1/hosts/{host}", None, {A: 401, R: 403, M: 403, P: 403, O: 403, S: 204}),
     # logout last: it ends each caller's session
     ("POST", "/v1/auth/logout", None, {A: 401, R: 204, M: 204, P: 204, O: 204, S: 204}),
 ]
@@ -145,17 +163,28 @@ TARGETS = {
     "ptoken": padmin_token, "pkey": padmin_key,
     "reader": lambda t, who: t.users["reader"]["id"],
     "flavor": fresh_flavor, "image": alpha_image, "active_image": alpha_active_image,
+    "host": fresh_host,
 }
 
 
 def test_role_matrix(nubod):
+    import requests
     t = Tenancy(nubod)
+
+    def anon_enroll(tok):
+        body = dict(enroll_body(), token=tok)
+        return requests.post(nubod.url + "/v1/hosts/enroll", json=body).json()["id"]
+    t.anon_enroll = anon_enroll
     t.admin.patch("/v1/projects/alpha/quotas", {"access_keys": 1000})
     failures = []
     for method, path, body, expect in ROWS:
         for who in WHO:
             concrete = re.sub(r"\{(\w+)\}", lambda m: TARGETS[m.group(1)](t, who), path)
-            b = body() if callable(body) else body
+            if body == "enroll":
+                b = dict(enroll_body(), token=t.admin.post("/v1/hosts/enroll-tokens").json()[
+                    "token"])
+            else:
+                b = body() if callable(body) else body
             r = t.clients[who].request(method, concrete, body=b)
             if r.status_code != expect[who]:
                 failures.append("%s %s as %s: %d, expected %d (%s)" % (

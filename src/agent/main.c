@@ -1,0 +1,303 @@
+/* nubo-agent: see agent.h.
+ *
+ * State dir: host.json (mode 0600) holds the host id and its credential
+ * once enrolled. The main loop is one thread: a heartbeat, then a wait on
+ * the blocked termination signals with sigtimedwait() for the interval, so
+ * SIGTERM ends the agent at once and cleanly. A failed heartbeat is
+ * retried at the next interval; a refused credential (the host was
+ * deleted) ends the agent with an error, since only a new enrollment can
+ * fix that. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "lib/config.h"
+#include "lib/httpc.h"
+#include "lib/jsonreq.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#define AGENT_VERSION "0.1.0"
+#define RESPONSE_LIMIT (1 << 20)
+
+struct agent_config {
+	char *server;       /* nubod's URL */
+	char *enroll;       /* one-time enrollment token */
+	char *state_dir;    /* where host.json lives */
+	char *name;         /* host name; default: the machine's */
+	char *virt_type;    /* auto, kvm or qemu */
+	uint64_t interval;  /* seconds between heartbeats */
+	char *log_level;
+	char *log_file;
+};
+
+#define OPT(sec, key, flag, type, field, def, min, max, help)                                   \
+	{ sec, key, flag, type, offsetof(struct agent_config, field), def, min, max, help }
+
+static const struct config_opt options[] = {
+	OPT(NULL, NULL, "server", CONFIG_STRING, server, "http://127.0.0.1:8080", 0, 0,
+	    "URL of nubod"),
+	OPT(NULL, NULL, "enroll", CONFIG_STRING, enroll, "", 0, 0,
+	    "one-time enrollment token (first start only)"),
+	OPT(NULL, NULL, "state-dir", CONFIG_STRING, state_dir, "/var/lib/nubo-agent", 0, 0,
+	    "directory for the host credential and, later, disks"),
+	OPT(NULL, NULL, "name", CONFIG_STRING, name, "", 0, 0,
+	    "host name to enroll with (default: this machine's host name)"),
+	OPT(NULL, NULL, "virt-type", CONFIG_STRING, virt_type, "auto", 0, 0,
+	    "auto (probe KVM, fall back to TCG), kvm or qemu"),
+	OPT(NULL, NULL, "heartbeat-interval", CONFIG_UINT, interval, "10", 1, 3600,
+	    "seconds between heartbeats"),
+	OPT(NULL, NULL, "log-level", CONFIG_STRING, log_level, "info", 0, 0,
+	    "debug, info, warn or error"),
+	OPT(NULL, NULL, "log-file", CONFIG_STRING, log_file, "-", 0, 0, "log file; - for stderr"),
+};
+
+struct agent {
+	struct agent_config cfg;
+	char host_id[64];
+	char credential[64];
+};
+
+static char *state_path(const struct agent *a)
+{
+	return xasprintf("%s/host.json", a->cfg.state_dir);
+}
+
+static int load_state(struct agent *a)
+{
+	char *path = state_path(a);
+	json_error_t je;
+	json_t *j = json_load_file(path, 0, &je);
+	free(path);
+	if (!j)
+		return -ENOENT;
+	const char *id = json_string_value(json_object_get(j, "host_id"));
+	const char *cred = json_string_value(json_object_get(j, "credential"));
+	int r = -EINVAL;
+	if (id && cred && str_copy(a->host_id, sizeof(a->host_id), id) &&
+	    str_copy(a->credential, sizeof(a->credential), cred))
+		r = 0;
+	json_decref(j);
+	return r;
+}
+
+static int save_state(const struct agent *a)
+{
+	char *path = state_path(a), *tmp = xasprintf("%s.tmp", path);
+	json_t *j = json_pack("{s:s, s:s, s:s}", "host_id", a->host_id, "credential",
+			      a->credential, "server", a->cfg.server);
+	char *text = json_dumps(j, JSON_INDENT(2));
+	json_decref(j);
+	int r = 0;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	size_t n = strlen(text);
+	if (fd < 0 || write(fd, text, n) != (ssize_t)n || fsync(fd) < 0 || rename(tmp, path) < 0)
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	explicit_bzero(text, n);
+	free(text);
+	free(tmp);
+	free(path);
+	return r;
+}
+
+/* The capacity fields every report carries, added to o. */
+static int add_report(const struct agent *a, json_t *o)
+{
+	struct agent_host_info hi;
+	int r = agent_host_info(a->cfg.state_dir, a->cfg.virt_type, &hi);
+	if (r < 0)
+		return r;
+	json_object_set_new(o, "cpus", json_integer(hi.cpus));
+	json_object_set_new(o, "ram_mb", json_integer(hi.ram_mb));
+	json_object_set_new(o, "disk_gb", json_integer(hi.disk_gb));
+	json_object_set_new(o, "cpu_model", json_string(hi.cpu_model));
+	json_object_set_new(o, "virt_type", json_string(hi.virt_type));
+	json_object_set_new(o, "agent_version", json_string(AGENT_VERSION));
+	return 0;
+}
+
+/* POST a JSON object to nubod; answers in ret (caller releases its body). */
+static int post(const struct agent *a, const char *path, const char *bearer, json_t *o,
+		struct httpc_resp *ret)
+{
+	char *url = xasprintf("%s%s", a->cfg.server, path);
+	size_t len;
+	char *body = json_req_dump(o, &len);
+	int r = httpc_request("POST", url, bearer, "application/json", body, len, 30,
+			      RESPONSE_LIMIT, ret);
+	explicit_bzero(body, len);
+	free(body);
+	free(url);
+	return r;
+}
+
+/* The message of a nubod error answer, for the log. */
+static const char *error_message(const struct httpc_resp *resp, char *out, size_t size)
+{
+	json_t *j = json_loadb(resp->body.data ? resp->body.data : "", resp->body.len, 0, NULL);
+	const char *m = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+	str_copy(out, size, m ? m : "no message");
+	json_decref(j);
+	return out;
+}
+
+static int enroll(struct agent *a)
+{
+	char name[256];
+	if (*a->cfg.name)
+		str_copy(name, sizeof(name), a->cfg.name);
+	else if (gethostname(name, sizeof(name)) < 0)
+		str_copy(name, sizeof(name), "host");
+	json_t *o = json_pack("{s:s, s:s}", "token", a->cfg.enroll, "name", name);
+	int r = add_report(a, o);
+	struct httpc_resp resp;
+	if (r == 0)
+		r = post(a, "/v1/hosts/enroll", NULL, o, &resp);
+	json_decref(o);
+	if (r < 0) {
+		log_error("cannot enroll with %s: %s", a->cfg.server, resp.error);
+		buf_release(&resp.body);
+		return -1;
+	}
+	char msg[256];
+	if (resp.status != 201) {
+		log_error("enrollment refused (%ld): %s", resp.status, error_message(&resp, msg,
+										   sizeof(msg)));
+		buf_release(&resp.body);
+		return -1;
+	}
+	json_t *j = json_loadb(resp.body.data, resp.body.len, 0, NULL);
+	const char *id = json_string_value(json_object_get(j, "id"));
+	const char *cred = json_string_value(json_object_get(j, "credential"));
+	r = -1;
+	if (id && cred && str_copy(a->host_id, sizeof(a->host_id), id) &&
+	    str_copy(a->credential, sizeof(a->credential), cred))
+		r = save_state(a);
+	json_decref(j);
+	explicit_bzero(resp.body.data, resp.body.len);
+	buf_release(&resp.body);
+	if (r < 0) {
+		log_error("enrolled, but cannot keep the credential in %s", a->cfg.state_dir);
+		return -1;
+	}
+	log_line(LOGL_INFO, "enrolled", "host_id", a->host_id, "name", name, NULL);
+	return 0;
+}
+
+/* One heartbeat. 0 sent, 1 failed (retry), -1 refused for good. */
+static int heartbeat(struct agent *a)
+{
+	json_t *o = json_object();
+	int r = add_report(a, o);
+	struct httpc_resp resp = { 0 };
+	char path[128];
+	str_printf(path, sizeof(path), "/v1/hosts/%s/heartbeat", a->host_id);
+	if (r == 0)
+		r = post(a, path, a->credential, o, &resp);
+	json_decref(o);
+	char msg[256];
+	if (r < 0) {
+		log_warn("heartbeat failed: %s", resp.error[0] ? resp.error : strerror(-r));
+		r = 1;
+	} else if (resp.status == 401) {
+		log_error("nubod refuses this host's credential (was the host deleted?): %s",
+			  error_message(&resp, msg, sizeof(msg)));
+		r = -1;
+	} else if (resp.status != 200) {
+		log_warn("heartbeat answered %ld: %s", resp.status,
+			 error_message(&resp, msg, sizeof(msg)));
+		r = 1;
+	} else {
+		log_debug("heartbeat sent");
+		r = 0;
+	}
+	buf_release(&resp.body);
+	return r;
+}
+
+static int mkdir_private(const char *dir)
+{
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int run(struct agent *a, const sigset_t *sigs)
+{
+	if (mkdir_private(a->cfg.state_dir) < 0) {
+		log_error("cannot create %s: %s", a->cfg.state_dir, strerror(errno));
+		return 1;
+	}
+	if (load_state(a) < 0) {
+		if (!*a->cfg.enroll) {
+			log_error("not enrolled yet: start once with --enroll TOKEN (from POST "
+				  "/v1/hosts/enroll-tokens)");
+			return 1;
+		}
+		if (enroll(a) < 0)
+			return 1;
+	}
+	log_line(LOGL_INFO, "nubo-agent running", "host_id", a->host_id, "server",
+		 a->cfg.server, NULL);
+	for (;;) {
+		if (heartbeat(a) < 0)
+			return 1;
+		struct timespec wait = { .tv_sec = (time_t)a->cfg.interval };
+		int sig = sigtimedwait(sigs, NULL, &wait);
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_info("stopping");
+			return 0;
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			printf("Usage: nubo-agent [OPTION]...\n"
+			       "The nubo agent of one hypervisor host.\n\n");
+			config_help(options, ARRAY_SIZE(options), stdout);
+			return 0;
+		}
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	struct agent a = { 0 };
+	struct err err = { 0 };
+	enum log_level level = LOGL_INFO;
+	int status = 1;
+	if (config_defaults(options, ARRAY_SIZE(options), &a.cfg, &err) < 0 ||
+	    config_load_args(options, ARRAY_SIZE(options), &a.cfg, argc, argv, &err) < 0) {
+		fprintf(stderr, "nubo-agent: %s\n", err.message);
+		goto out;
+	}
+	if (strcmp(a.cfg.virt_type, "auto") != 0 && strcmp(a.cfg.virt_type, "kvm") != 0 &&
+	    strcmp(a.cfg.virt_type, "qemu") != 0) {
+		fprintf(stderr, "nubo-agent: --virt-type must be auto, kvm or qemu\n");
+		goto out;
+	}
+	if (log_level_parse(a.cfg.log_level, &level) < 0 || log_open(a.cfg.log_file, level) < 0) {
+		fprintf(stderr, "nubo-agent: bad --log-level or --log-file\n");
+		goto out;
+	}
+	httpc_global_init();
+	status = run(&a, &sigs);
+out:
+	explicit_bzero(a.credential, sizeof(a.credential));
+	config_release(options, ARRAY_SIZE(options), &a.cfg);
+	log_close();
+	return status;
+}

@@ -1,0 +1,23 @@
+/* httpc: a small HTTP client over libcurl for nubo's agent and CLI: one
+ * request, a JSON or raw body, a bearer token, a bounded response. */
+#pragma once
+
+#include <stddef.h>
+
+#include "buf.h"
+
+struct httpc_resp {
+	long status;     /* HTTP status, 0 when no answer came */
+	struct buf body; /* the response body, bounded by the caller's limit */
+	char error[256]; /* why there was no answer (connection refused...) */
+};
+
+/* Call once before any thread uses httpc (libcurl's global init). */
+void httpc_global_init(void);
+/* Send method url with body (may be NULL) of content type ctype and an
+ * optional bearer token; wait at most timeout_s. Fills ret (caller
+ * releases ret->body with buf_release; its limit is body_limit). Returns 0
+ * when an answer came (any status), or -EIO with ret->error set. */
+int httpc_request(const char *method, const char *url, const char *bearer, const char *ctype,
+		  const void *body, size_t body_len, unsigned timeout_s, size_t body_limit,
+		  struct httpc_resp *ret);
