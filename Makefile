@@ -12,7 +12,12 @@ MESON_FLAGS := $(if $(filter true,$(CI)),-Dwerror=true,)
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
            UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
-.PHONY: all deps build build-asan build-fuzz run test unit integration lint fuzz bench clean
+.PHONY: all deps build build-asan build-fuzz run test unit integration lint fuzz bench clean \
+	guest-image
+
+# The small test guest (Debian's cloud kernel and busybox) that VMs in tests boot.
+guest-image: deps
+	scripts/build-guest-image $(BUILD)/guest.qcow2
 
 all: build
 
@@ -51,6 +56,7 @@ integration: build build-asan
 
 test: lint unit build-fuzz
 	scripts/fuzz --build $(FUZZ_BUILD) --smoke
+	tests/guest/test-guest-image.sh
 	NUBOD=$(CURDIR)/$(ASAN_BUILD)/nubod $(SAN_ENV) $(PYTHON) -m pytest -q tests/integration
 
 fuzz: build-fuzz

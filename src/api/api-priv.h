@@ -91,6 +91,7 @@ extern const struct api_route api_audit_routes[];
 extern const struct api_route api_flavor_routes[];
 extern const struct api_route api_image_routes[];
 extern const struct api_route api_host_routes[];
+extern const struct api_route api_instance_routes[];
 
 /* The store connection for this request (borrowed on first use). */
 struct store_conn *api_conn(struct api_ctx *ctx);
@@ -105,6 +106,9 @@ json_t *api_body_optional(struct api_ctx *ctx, const char *const allowed[]);
 void api_reply_json(struct api_ctx *ctx, unsigned status, json_t *v);
 /* Answer 201 with v, a Location of prefix/id, and id as the audited id. */
 void api_reply_created(struct api_ctx *ctx, const char *prefix, const char *id, json_t *v);
+/* The same with another status (202 for work that goes on after the answer). */
+void api_reply_located(struct api_ctx *ctx, unsigned status, const char *prefix,
+		       const char *id, json_t *v);
 /* Answer status with no body. */
 void api_reply_empty(struct api_ctx *ctx, unsigned status);
 /* Answer with the error in ctx->err (code, message, field). */

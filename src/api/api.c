@@ -41,7 +41,7 @@ struct api *api_new(const struct api_opts *opts)
 	static const struct api_route *const tables[] = {
 		api_system_routes,  api_zone_routes,       api_auth_routes,  api_user_routes,
 		api_project_routes, api_access_key_routes, api_audit_routes, api_flavor_routes,
-		api_image_routes,   api_host_routes,
+		api_image_routes,   api_host_routes,       api_instance_routes,
 	};
 	struct api *api = xcalloc(1, sizeof(*api));
 	api->opts = *opts;
@@ -100,13 +100,19 @@ void api_reply_json(struct api_ctx *ctx, unsigned status, json_t *v)
 	http_resp_header(ctx->req, "Cache-Control", "no-store");
 }
 
-void api_reply_created(struct api_ctx *ctx, const char *prefix, const char *id, json_t *v)
+void api_reply_located(struct api_ctx *ctx, unsigned status, const char *prefix,
+		       const char *id, json_t *v)
 {
 	char loc[256];
 	str_printf(loc, sizeof(loc), "%s/%s", prefix, id);
 	http_resp_header(ctx->req, "Location", loc);
 	str_copy(ctx->audit_id, sizeof(ctx->audit_id), id);
-	api_reply_json(ctx, 201, v);
+	api_reply_json(ctx, status, v);
+}
+
+void api_reply_created(struct api_ctx *ctx, const char *prefix, const char *id, json_t *v)
+{
+	api_reply_located(ctx, 201, prefix, id, v);
 }
 
 void api_reply_empty(struct api_ctx *ctx, unsigned status)

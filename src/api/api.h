@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "compute/compute.h"
 #include "identity/identity.h"
 #include "lib/http.h"
 #include "lib/metrics.h"
@@ -24,6 +25,9 @@ struct api_opts {
 	const struct storage_settings *storage;   /* borrowed */
 	bool metrics_public;      /* /metrics without authentication */
 	int64_t host_down_after_ms; /* a host without heartbeat this long is down */
+	struct sched *sched;      /* borrowed: the scheduler's capacity index */
+	void (*wake_scheduler)(void *arg); /* called when an instance waits for a host */
+	void *wake_arg;
 };
 
 struct api;

@@ -90,6 +90,7 @@ static void enroll(struct api_ctx *ctx)
 		api_reply_error(ctx);
 		return;
 	}
+	sched_host_update(ctx->api->opts.sched, &h);
 	json_t *o = host_json(ctx, &h);
 	json_object_set_new(o, "credential", json_string(cred));
 	explicit_bzero(cred, sizeof(cred));
@@ -110,6 +111,7 @@ static void heartbeat(struct api_ctx *ctx)
 		api_reply_error(ctx);
 		return;
 	}
+	sched_host_update(ctx->api->opts.sched, &h);
 	api_reply_json(ctx, 200, host_json(ctx, &h));
 }
 
@@ -157,16 +159,21 @@ static void hosts_update(struct api_ctx *ctx)
 		return;
 	}
 	str_copy(ctx->audit_id, sizeof(ctx->audit_id), h.id);
+	sched_host_update(ctx->api->opts.sched, &h);
 	api_reply_json(ctx, 200, host_json(ctx, &h));
 }
 
 static void hosts_delete(struct api_ctx *ctx)
 {
+	struct host h;
 	ctx->audit_type = "host";
-	if (host_delete(api_conn(ctx), api_param(ctx, "id"), &ctx->err) < 0) {
+	if (host_get(api_conn(ctx), api_param(ctx, "id"), &h, &ctx->err) < 0 ||
+	    host_delete(api_conn(ctx), h.id, &ctx->err) < 0) {
 		api_reply_error(ctx);
 		return;
 	}
+	str_copy(ctx->audit_id, sizeof(ctx->audit_id), h.id);
+	sched_host_remove(ctx->api->opts.sched, h.id);
 	api_reply_empty(ctx, 204);
 }
 

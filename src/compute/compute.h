@@ -163,3 +163,125 @@ int host_set_enabled(struct store_conn *c, const char *id_or_name, bool enabled,
 int host_delete(struct store_conn *c, const char *id_or_name, struct err *err);
 /* "up" or "down" for a host at now_ms, given the heartbeat timeout. */
 const char *host_state(const struct host *h, int64_t now_ms, int64_t down_after_ms);
+
+/* ---- instances and their jobs ----
+ *
+ * An instance is created `pending` with desired state `running`; the
+ * scheduler places it on a host (`scheduled`) or fails it (`error`, with a
+ * reason a person can act on); the host's agent then builds and runs it.
+ * Every long operation has a job that survives restarts of nubod. */
+
+#define INSTANCE_NAME_MAX 63
+#define INSTANCE_USER_DATA_MAX (64 * 1024)
+
+struct instance {
+	char id[UUID_SIZE];
+	char project_id[UUID_SIZE];
+	char name[INSTANCE_NAME_MAX + 1];
+	char flavor_id[UUID_SIZE];
+	char image_id[UUID_SIZE];
+	char zone_id[UUID_SIZE];   /* "" when any zone will do */
+	char host_id[UUID_SIZE];   /* "" until placed */
+	int64_t vcpus, ram_mb, disk_gb; /* from the flavor, kept with the instance */
+	char state[16];            /* pending, scheduled, building, running, ... error */
+	char desired[16];          /* running, stopped or deleted */
+	char error[256];           /* why, in state error */
+	bool holds_quota;          /* still counted against the project's quota */
+	char created_at[TIME_RFC3339_SIZE];
+	char updated_at[TIME_RFC3339_SIZE];
+};
+
+struct instance_spec {
+	const char *name;
+	const struct flavor *flavor;
+	const char *image_id;
+	const char *zone_id;       /* NULL: any */
+	const char *user_data;     /* NULL: none; passed to the guest unchanged */
+};
+
+/* Create an instance (pending) in project_id. */
+int instance_create(struct store_conn *c, const char *project_id,
+		    const struct instance_spec *spec, struct instance *ret, struct err *err);
+/* Find an instance by id, or by name within project_id; with project_id
+ * set, another project's instance is ERR_NOT_FOUND. */
+int instance_get(struct store_conn *c, const char *project_id, const char *id_or_name,
+		 struct instance *ret, struct err *err);
+/* List up to limit (> 0) instances of project_id (all when NULL) ordered
+ * by name. Caller frees. */
+int instance_list(struct store_conn *c, const char *project_id, const char *after, size_t limit,
+		  struct instance **ret, size_t *ret_n, bool *ret_more, struct err *err);
+/* Instances waiting for a host, oldest first, at most limit. Caller frees. */
+int instance_pending(struct store_conn *c, size_t limit, struct instance **ret, size_t *ret_n,
+		     struct err *err);
+/* Place a pending instance on host_id. ERR_CONFLICT when it is no longer
+ * pending (deleted meanwhile). */
+int instance_place(struct store_conn *c, const char *id, const char *host_id, struct err *err);
+/* Put an instance in state error with reason; with released, it no
+ * longer holds quota (the caller gave it back). */
+int instance_fail(struct store_conn *c, const char *id, const char *reason, bool released,
+		  struct err *err);
+/* Delete an instance's row (once nothing of it runs anywhere). */
+int instance_remove(struct store_conn *c, const char *id, struct err *err);
+/* Mark an instance for deletion by its host's agent (state deleting). */
+int instance_request_delete(struct store_conn *c, const char *id, struct err *err);
+
+struct job {
+	char id[UUID_SIZE];
+	char project_id[UUID_SIZE];
+	char kind[32];             /* "instance.create"... */
+	char resource_id[UUID_SIZE];
+	char status[16];           /* running, succeeded, failed */
+	int64_t progress;          /* percent */
+	char error[256];
+	char created_at[TIME_RFC3339_SIZE];
+	char updated_at[TIME_RFC3339_SIZE];
+};
+
+/* Start a job of kind on resource_id. */
+int job_create(struct store_conn *c, const char *project_id, const char *kind,
+	       const char *resource_id, struct job *ret, struct err *err);
+/* Find a job; with project_id set, another project's job is NotFound. */
+int job_get(struct store_conn *c, const char *project_id, const char *id, struct job *ret,
+	    struct err *err);
+/* End every running job on resource_id: succeeded, or failed with error. */
+int job_finish(struct store_conn *c, const char *resource_id, bool ok, const char *error,
+	       struct err *err);
+
+/* ---- the scheduler's capacity index ----
+ *
+ * Placement decisions come from this in-memory index, loaded once from the
+ * store and then kept current by the calls below (placements, releases,
+ * host reports), never from a scan of the store per decision. One mutex
+ * guards it; no I/O happens under it. */
+
+struct sched;
+
+struct sched_opts {
+	double cpu_ratio;         /* vCPUs per host CPU (overcommit) */
+	double ram_ratio;         /* guest RAM per host RAM */
+	int64_t down_after_ms;    /* hosts silent this long take nothing */
+};
+
+/* What a placement needs. */
+struct sched_request {
+	int64_t vcpus, ram_mb, disk_gb;
+	const char *zone_id;      /* NULL or "": any zone */
+};
+
+/* Create an empty index. Caller frees with sched_free(). */
+struct sched *sched_new(const struct sched_opts *opts);
+/* Free the index. Accepts NULL. */
+void sched_free(struct sched *s);
+/* Load hosts and their placed instances from the store. */
+int sched_load(struct sched *s, struct store_conn *c, struct err *err);
+/* A host enrolled, reported or changed. */
+void sched_host_update(struct sched *s, const struct host *h);
+/* A host went away. */
+void sched_host_remove(struct sched *s, const char *host_id);
+/* Choose a host for req and reserve its resources there (spread: the one
+ * with the most free memory). Returns 0 and the host id, or -ERR_INVALID
+ * ("no host has room") with a reason a person can act on in why. */
+int sched_place(struct sched *s, const struct sched_request *req, int64_t now_ms,
+		char ret_host[UUID_SIZE], char *why, size_t why_size);
+/* Give back the resources of req reserved on host_id. */
+void sched_release(struct sched *s, const char *host_id, const struct sched_request *req);

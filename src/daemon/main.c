@@ -16,6 +16,7 @@
 #include <fcntl.h>
 
 #include "api/api.h"
+#include "daemon.h"
 #include "identity/identity.h"
 #include "lib/config.h"
 #include "lib/http.h"
@@ -45,6 +46,8 @@ struct nubod_config {
 	bool reset_admin;       /* --reset-admin-password: new password, then exit */
 	uint64_t image_max;     /* largest image upload, bytes */
 	uint64_t host_down_after; /* seconds without heartbeat before a host is down */
+	char *cpu_ratio;        /* vCPUs per host CPU */
+	char *ram_ratio;        /* guest RAM per host RAM */
 	uint64_t quota[QUOTA__COUNT]; /* default limits of new projects (as given) */
 };
 
@@ -86,6 +89,10 @@ static const struct config_opt options[] = {
 	    1024ULL * 1024 * 1024 * 1024, "largest image upload accepted; larger ones get 413"),
 	OPT("compute", "host_down_after", "host-down-after", CONFIG_UINT, host_down_after, "60", 1,
 	    86400, "seconds without a heartbeat after which a host counts as down"),
+	OPT("compute", "cpu_allocation_ratio", "cpu-allocation-ratio", CONFIG_STRING, cpu_ratio,
+	    "4.0", 0, 0, "vCPUs placed per host CPU (overcommit)"),
+	OPT("compute", "ram_allocation_ratio", "ram-allocation-ratio", CONFIG_STRING, ram_ratio,
+	    "1.0", 0, 0, "guest memory placed per unit of host memory"),
 	OPT(NULL, NULL, "reset-admin-password", CONFIG_BOOL, reset_admin, "false", 0, 0,
 	    "give the user 'admin' a new random password, write it to DATA_DIR/admin.password, "
 	    "and exit"),
@@ -295,13 +302,34 @@ static void housekeep_stop(struct housekeeper *h)
 static int serve(const struct nubod_config *cfg, struct store *st, struct metrics *m,
 		 const struct identity_settings *ids, const sigset_t *sigs)
 {
+	char *end1 = NULL, *end2 = NULL;
+	struct sched_opts so = { .cpu_ratio = strtod(cfg->cpu_ratio, &end1),
+				 .ram_ratio = strtod(cfg->ram_ratio, &end2),
+				 .down_after_ms = (int64_t)cfg->host_down_after * 1000 };
+	if (*end1 || *end2 || so.cpu_ratio <= 0 || so.ram_ratio <= 0 || so.cpu_ratio > 64 ||
+	    so.ram_ratio > 16) {
+		log_error("the allocation ratios must be numbers above 0 (cpu at most 64, ram 16)");
+		return 1;
+	}
+	struct sched *index = sched_new(&so);
+	struct store_conn *sc = store_conn_get(st);
+	struct err serr = { 0 };
+	int lr = sched_load(index, sc, &serr);
+	store_conn_put(sc);
+	if (lr < 0) {
+		log_error("cannot load the scheduler's index: %s", serr.message);
+		sched_free(index);
+		return 1;
+	}
+	struct scheduler *sch = scheduler_start(st, index);
 	char *image_dir = xasprintf("%s/images", cfg->data_dir);
 	struct storage_settings storage = { .image_dir = image_dir,
 					    .image_max_bytes = cfg->image_max };
 	struct api_opts aopts = { .store = st, .metrics = m, .version = NUBO_VERSION,
 				  .commit = NUBO_COMMIT, .identity = ids, .storage = &storage,
 				  .metrics_public = cfg->metrics_public,
-				  .host_down_after_ms = (int64_t)cfg->host_down_after * 1000 };
+				  .host_down_after_ms = (int64_t)cfg->host_down_after * 1000,
+				  .sched = index, .wake_scheduler = scheduler_wake, .wake_arg = sch };
 	struct api *api = api_new(&aopts);
 	struct http_server_opts hopts = {
 		.listen = cfg->listen, .threads = (unsigned)cfg->threads,
@@ -314,6 +342,8 @@ static int serve(const struct nubod_config *cfg, struct store *st, struct metric
 		log_error("cannot listen on %s: %s", cfg->listen, strerror(-r));
 		api_free(api);
 		free(image_dir);
+		scheduler_stop(sch);
+		sched_free(index);
 		return 1;
 	}
 	char host[256], url[300];
@@ -346,7 +376,9 @@ static int serve(const struct nubod_config *cfg, struct store *st, struct metric
 		log_warn("shutting down with %u requests still in flight", left);
 	http_server_free(srv);
 	housekeep_stop(&hk);
+	scheduler_stop(sch);
 	api_free(api);
+	sched_free(index);
 	free(image_dir);
 	return 0;
 }

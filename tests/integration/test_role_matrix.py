@@ -74,6 +74,18 @@ def fresh_host(t, who):
     return t.anon_enroll(tok)
 
 
+def alpha_instance(t, who):
+    r = t.clients["padmin"].post("/v1/instances", {"name": uniq("vm"), "image": "mimg",
+                                                   "flavor": "mx"})
+    return r.json()["id"]
+
+
+def alpha_job(t, who):
+    r = t.clients["padmin"].post("/v1/instances", {"name": uniq("vm"), "image": "mimg",
+                                                   "flavor": "mx"})
+    return r.json()["job_id"]
+
+
 def enroll_body():
     return {"token": None, "name": uniq("mh"), "cpus": 1, "ram_mb": 128, "disk_gb": 1}
 
@@ -154,6 +166,13 @@ ROWS = [
     ("PATCH", "/v1/hosts/{host}", {"enabled": False},
      {A: 401, R: 403, M: 403, P: 403, O: 403, S: 200}),
     ("DELETE", "/v1/hosts/{host}", None, {A: 401, R: 403, M: 403, P: 403, O: 403, S: 204}),
+    ("POST", "/v1/instances", lambda: {"name": uniq("i"), "image": "mimg", "flavor": "mx"},
+     {A: 401, R: 403, M: 202, P: 202, O: 202, S: 400}),
+    ("GET", "/v1/instances", None, {A: 401, R: 200, M: 200, P: 200, O: 200, S: 200}),
+    ("GET", "/v1/instances/{instance}", None, {A: 401, R: 200, M: 200, P: 200, O: 404, S: 200}),
+    ("DELETE", "/v1/instances/{instance}", None,
+     {A: 401, R: 403, M: 202, P: 202, O: 404, S: 202}),
+    ("GET", "/v1/jobs/{job}", None, {A: 401, R: 200, M: 200, P: 200, O: 404, S: 200}),
     # logout last: it ends each caller's session
     ("POST", "/v1/auth/logout", None, {A: 401, R: 204, M: 204, P: 204, O: 204, S: 204}),
 ]
@@ -163,7 +182,7 @@ TARGETS = {
     "ptoken": padmin_token, "pkey": padmin_key,
     "reader": lambda t, who: t.users["reader"]["id"],
     "flavor": fresh_flavor, "image": alpha_image, "active_image": alpha_active_image,
-    "host": fresh_host,
+    "host": fresh_host, "instance": alpha_instance, "job": alpha_job,
 }
 
 
@@ -175,7 +194,12 @@ def test_role_matrix(nubod):
         body = dict(enroll_body(), token=tok)
         return requests.post(nubod.url + "/v1/hosts/enroll", json=body).json()["id"]
     t.anon_enroll = anon_enroll
-    t.admin.patch("/v1/projects/alpha/quotas", {"access_keys": 1000})
+    for p in ("alpha", "beta"):
+        t.admin.patch("/v1/projects/%s/quotas" % p,
+                      {"access_keys": 1000, "instances": -1, "vcpus": -1, "ram_mb": -1})
+    t.admin.post("/v1/flavors", {"name": "mx", "vcpus": 1, "ram_mb": 64, "disk_gb": 1})
+    img = t.admin.post("/v1/images", {"name": "mimg", "visibility": "public"}).json()
+    t.admin.request("PUT", "/v1/images/%s/file" % img["id"], raw=b"\0" * 4096)
     failures = []
     for method, path, body, expect in ROWS:
         for who in WHO:

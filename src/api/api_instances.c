@@ -1,0 +1,228 @@
+/* api_instances: /v1/instances and /v1/jobs. An instance belongs to the
+ * project of the token that creates it (member role); it is created in
+ * one transaction with its quota charges and its job, answered 202, and
+ * placed by the scheduler thread. Another project's instance or job is a
+ * 404. */
+#include <string.h>
+
+#include "api-priv.h"
+#include "lib/jsonreq.h"
+#include "lib/util.h"
+
+static json_t *instance_json(const struct instance *i)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:s, s:s}",
+			      "id", i->id, "name", i->name, "project_id", i->project_id,
+			      "flavor_id", i->flavor_id, "image_id", i->image_id, "vcpus",
+			      (json_int_t)i->vcpus, "ram_mb", (json_int_t)i->ram_mb, "disk_gb",
+			      (json_int_t)i->disk_gb, "state", i->state, "desired", i->desired,
+			      "created_at", i->created_at, "updated_at", i->updated_at);
+	json_object_set_new(o, "zone_id", i->zone_id[0] ? json_string(i->zone_id) : json_null());
+	json_object_set_new(o, "host", i->host_id[0] ? json_string(i->host_id) : json_null());
+	if (strcmp(i->state, "error") == 0)
+		json_object_set_new(o, "error", json_string(i->error));
+	return o;
+}
+
+static json_t *job_json(const struct job *j)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "id", j->id, "kind",
+			      j->kind, "resource_id", j->resource_id, "status", j->status,
+			      "progress", (json_int_t)j->progress, "created_at", j->created_at,
+			      "updated_at", j->updated_at);
+	if (strcmp(j->status, "failed") == 0)
+		json_object_set_new(o, "error", json_string(j->error));
+	return o;
+}
+
+/* The project scope a tenant call acts in; NULL for a system
+ * administrator's system-scoped token (every project). */
+static const char *scope(struct api_ctx *ctx)
+{
+	const char *p = ctx->principal.project_id;
+	return p[0] ? p : (api_is_sysadmin(ctx) ? NULL : "");
+}
+
+static int charge(struct api_ctx *ctx, const char *project, const struct flavor *f)
+{
+	struct store_conn *c = api_conn(ctx);
+	if (quota_charge(c, project, QUOTA_INSTANCES, 1, &ctx->err) < 0 ||
+	    quota_charge(c, project, QUOTA_VCPUS, f->vcpus, &ctx->err) < 0 ||
+	    quota_charge(c, project, QUOTA_RAM_MB, f->ram_mb, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return -1;
+	}
+	return 0;
+}
+
+static void instances_create(struct api_ctx *ctx)
+{
+	static const char *const fields[] = { "name", "image", "flavor", "zone", "user_data",
+					       NULL };
+	const char *name, *image_ref, *flavor_ref, *zone_ref, *user_data;
+	const struct principal *p = &ctx->principal;
+	ctx->audit_type = "instance";
+	json_t *b = api_body(ctx, fields);
+	if (!b)
+		return;
+	if (json_req_string(b, "name", true, INSTANCE_NAME_MAX, false, &name, &ctx->err) < 0 ||
+	    json_req_string(b, "image", true, 128, false, &image_ref, &ctx->err) < 0 ||
+	    json_req_string(b, "flavor", true, 128, false, &flavor_ref, &ctx->err) < 0 ||
+	    json_req_string(b, "zone", false, 128, false, &zone_ref, &ctx->err) < 0 ||
+	    json_req_string(b, "user_data", false, INSTANCE_USER_DATA_MAX, true, &user_data,
+			    &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return;
+	}
+	if (!p->project_id[0]) {
+		api_fail(ctx, ERR_INVALID, "", "log in with a project to create instances in it");
+		return;
+	}
+	if (p->role < ROLE_MEMBER) {
+		api_fail(ctx, ERR_FORBIDDEN, "", "creating instances needs the member role");
+		return;
+	}
+	struct store_conn *c = api_conn(ctx);
+	struct flavor f;
+	struct image im;
+	struct zone z = { 0 };
+	if (flavor_get(c, flavor_ref, &f, &ctx->err) < 0) {
+		api_fail(ctx, ERR_INVALID, "flavor", "no flavor '%.80s'", flavor_ref);
+		return;
+	}
+	if (image_get(c, image_ref, p->project_id, &im, &ctx->err) < 0 ||
+	    !image_visible(&im, p->project_id)) {
+		api_fail(ctx, ERR_INVALID, "image", "no image '%.80s'", image_ref);
+		return;
+	}
+	if (strcmp(im.state, "active") != 0) {
+		api_fail(ctx, ERR_INVALID, "image", "image '%s' is %s, not active", im.name,
+			 im.state);
+		return;
+	}
+	if (zone_ref && zone_get(c, zone_ref, &z, &ctx->err) < 0) {
+		api_fail(ctx, ERR_INVALID, "zone", "no zone '%.80s'", zone_ref);
+		return;
+	}
+	if (charge(ctx, p->project_id, &f) < 0)
+		return;
+	struct instance_spec spec = { .name = name, .flavor = &f, .image_id = im.id,
+				      .zone_id = zone_ref ? z.id : NULL, .user_data = user_data };
+	struct instance i;
+	struct job j;
+	if (instance_create(c, p->project_id, &spec, &i, &ctx->err) < 0 ||
+	    job_create(c, p->project_id, "instance.create", i.id, &j, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return;
+	}
+	json_t *o = instance_json(&i);
+	json_object_set_new(o, "job_id", json_string(j.id));
+	api_reply_located(ctx, 202, "/v1/instances", i.id, o);
+	if (ctx->api->opts.wake_scheduler)
+		ctx->api->opts.wake_scheduler(ctx->api->opts.wake_arg);
+}
+
+static void instances_list(struct api_ctx *ctx)
+{
+	size_t limit, n;
+	const char *after;
+	struct instance *items;
+	bool more;
+	if (api_page_params(ctx, &limit, &after) < 0)
+		return;
+	if (instance_list(api_conn(ctx), scope(ctx), after, limit, &items, &n, &more,
+			  &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return;
+	}
+	json_t *arr = json_array();
+	for (size_t k = 0; k < n; k++)
+		json_array_append_new(arr, instance_json(&items[k]));
+	char *last = more ? xasprintf("%s %s", items[n - 1].name, items[n - 1].id) : NULL;
+	api_reply_json(ctx, 200, api_list(arr, last));
+	free(last);
+	free(items);
+}
+
+static int visible_instance(struct api_ctx *ctx, enum role need, struct instance *ret)
+{
+	if (instance_get(api_conn(ctx), scope(ctx), api_param(ctx, "id"), ret, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return -1;
+	}
+	str_copy(ctx->audit_id, sizeof(ctx->audit_id), ret->id);
+	str_copy(ctx->audit_project, sizeof(ctx->audit_project), ret->project_id);
+	if (!api_is_sysadmin(ctx) && ctx->principal.role < need) {
+		api_fail(ctx, ERR_FORBIDDEN, "", "this needs the %s role", role_name(need));
+		return -1;
+	}
+	return 0;
+}
+
+static void instances_get(struct api_ctx *ctx)
+{
+	struct instance i;
+	if (visible_instance(ctx, ROLE_READER, &i) == 0)
+		api_reply_json(ctx, 200, instance_json(&i));
+}
+
+/* Give back an instance's quota, if it still holds it. */
+static int release_quota(struct api_ctx *ctx, const struct instance *i)
+{
+	if (!i->holds_quota)
+		return 0;
+	struct store_conn *c = api_conn(ctx);
+	if (quota_release(c, i->project_id, QUOTA_INSTANCES, 1, &ctx->err) < 0 ||
+	    quota_release(c, i->project_id, QUOTA_VCPUS, i->vcpus, &ctx->err) < 0 ||
+	    quota_release(c, i->project_id, QUOTA_RAM_MB, i->ram_mb, &ctx->err) < 0)
+		return -1;
+	return 0;
+}
+
+static void instances_delete(struct api_ctx *ctx)
+{
+	struct instance i;
+	struct job j;
+	ctx->audit_type = "instance";
+	if (visible_instance(ctx, ROLE_MEMBER, &i) < 0)
+		return;
+	struct store_conn *c = api_conn(ctx);
+	/* cancel what was running, then start the delete job */
+	if (job_finish(c, i.id, false, "the instance is being deleted", &ctx->err) < 0 ||
+	    job_create(c, i.project_id, "instance.delete", i.id, &j, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return;
+	}
+	if (!i.host_id[0]) {
+		/* nothing of it runs anywhere: gone at once */
+		if (release_quota(ctx, &i) < 0 || instance_remove(c, i.id, &ctx->err) < 0 ||
+		    job_finish(c, i.id, true, NULL, &ctx->err) < 0 ||
+		    job_get(c, NULL, j.id, &j, &ctx->err) < 0) {
+			api_reply_error(ctx);
+			return;
+		}
+	} else if (instance_request_delete(c, i.id, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return;
+	}
+	api_reply_json(ctx, 202, json_pack("{s:s, s:o}", "job_id", j.id, "job", job_json(&j)));
+}
+
+static void jobs_get(struct api_ctx *ctx)
+{
+	struct job j;
+	if (job_get(api_conn(ctx), scope(ctx), api_param(ctx, "id"), &j, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return;
+	}
+	api_reply_json(ctx, 200, job_json(&j));
+}
+
+const struct api_route api_instance_routes[] = {
+	{ "POST", "/v1/instances", instances_create, API_USER, "instance.create", 0, NULL },
+	{ "GET", "/v1/instances", instances_list, API_USER, NULL, 0, NULL },
+	{ "GET", "/v1/instances/{id}", instances_get, API_USER, NULL, 0, NULL },
+	{ "DELETE", "/v1/instances/{id}", instances_delete, API_USER, "instance.delete", 0, NULL },
+	{ "GET", "/v1/jobs/{id}", jobs_get, API_USER, NULL, 0, NULL },
+	{ NULL, NULL, NULL, API_PUBLIC, NULL, 0, NULL },
+};

@@ -1,0 +1,160 @@
+"""Instances, placement and jobs: an instance is created with its quota
+and job in one step, answered 202, and placed by the scheduler from its
+in-memory capacity index; one no host can take ends in error with a
+reason and gives its quota back."""
+import time
+
+import pytest
+import requests
+
+from conftest import assert_error
+from identity_util import Tenancy
+
+
+def wait_for(pred, timeout=20, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def fake_host(nubod, admin, name, cpus=4, ram_mb=8192, disk_gb=100, zone=None):
+    """A host enrolled through the agents' API (no agent process: these tests
+    are about placement), kept up with one heartbeat."""
+    t = admin.post("/v1/hosts/enroll-tokens", {"zone": zone} if zone else None).json()["token"]
+    r = requests.post(nubod.url + "/v1/hosts/enroll",
+                      json={"token": t, "name": name, "cpus": cpus, "ram_mb": ram_mb,
+                            "disk_gb": disk_gb, "virt_type": "qemu"})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+@pytest.fixture
+def cloud(nubod):
+    t = Tenancy(nubod)
+    admin = t.admin
+    admin.post("/v1/flavors", {"name": "small", "vcpus": 2, "ram_mb": 2048, "disk_gb": 10})
+    admin.post("/v1/flavors", {"name": "huge", "vcpus": 64, "ram_mb": 1048576, "disk_gb": 10})
+    img = admin.post("/v1/images", {"name": "guest", "visibility": "public"}).json()
+    admin.request("PUT", "/v1/images/%s/file" % img["id"], raw=b"\0" * 65536)
+    t.image = img
+    return t
+
+
+def create(c, name, **extra):
+    body = dict({"name": name, "image": "guest", "flavor": "small"}, **extra)
+    return c.post("/v1/instances", body)
+
+
+def instance(c, iid):
+    return c.get("/v1/instances/" + iid).json()
+
+
+def test_an_instance_is_placed_on_a_host(cloud):
+    h = fake_host(cloud.nubod, cloud.admin, "hv1")
+    c = cloud.clients["member"]
+    r = create(c, "web-1", user_data="#cloud-config\n")
+    assert r.status_code == 202, r.text
+    i = r.json()
+    assert i["state"] == "pending" and i["desired"] == "running" and i["job_id"]
+    assert r.headers["Location"] == "/v1/instances/" + i["id"]
+    assert (i["vcpus"], i["ram_mb"], i["disk_gb"]) == (2, 2048, 10)
+    placed = wait_for(lambda: instance(c, i["id"])["state"] == "scheduled" and
+                      instance(c, i["id"]), what="placement")
+    assert placed["host"] == h["id"]
+    q = c.get("/v1/projects/alpha/quotas").json()["quotas"]
+    assert (q["instances"]["used"], q["vcpus"]["used"], q["ram_mb"]["used"]) == (1, 2, 2048)
+    job = c.get("/v1/jobs/" + i["job_id"]).json()
+    assert job["kind"] == "instance.create" and job["resource_id"] == i["id"]
+    assert [x["name"] for x in c.get("/v1/instances").json()["items"]] == ["web-1"]
+    assert c.get("/v1/instances/web-1").json()["id"] == i["id"]
+
+
+def test_a_flavor_larger_than_every_host_ends_in_error_and_gives_quota_back(cloud):
+    fake_host(cloud.nubod, cloud.admin, "hv1")
+    cloud.admin.patch("/v1/projects/alpha/quotas", {"vcpus": -1, "ram_mb": -1})
+    c = cloud.clients["member"]
+    i = create(c, "too-big", flavor="huge").json()
+    failed = wait_for(lambda: instance(c, i["id"])["state"] == "error" and
+                      instance(c, i["id"]), what="error")
+    assert "no host has room" in failed["error"] and "64 vCPUs" in failed["error"]
+    assert failed["host"] is None
+    job = wait_for(lambda: c.get("/v1/jobs/" + i["job_id"]).json()["status"] == "failed" and
+                   c.get("/v1/jobs/" + i["job_id"]).json(), what="job failed")
+    assert "no host has room" in job["error"]
+    q = c.get("/v1/projects/alpha/quotas").json()["quotas"]
+    assert q["instances"]["used"] == 0 and q["vcpus"]["used"] == 0
+    r = c.delete("/v1/instances/" + i["id"])
+    assert r.status_code == 202 and r.json()["job"]["status"] == "succeeded"
+    assert_error(c.get("/v1/instances/" + i["id"]), 404)
+    assert c.get("/v1/projects/alpha/quotas").json()["quotas"]["instances"]["used"] == 0
+
+
+def test_without_hosts_an_instance_says_so(cloud):
+    c = cloud.clients["member"]
+    i = create(c, "lonely").json()
+    failed = wait_for(lambda: instance(c, i["id"])["state"] == "error" and
+                      instance(c, i["id"]), what="error")
+    assert failed["error"] == "no host is up and enabled"
+
+
+def test_placement_spreads_and_fills_hosts_without_overshooting(cloud):
+    # two hosts of 2 CPUs and 4 GB each; cpu ratio 4 gives 8 vCPUs, ram ratio 1
+    for n in ("a", "b"):
+        fake_host(cloud.nubod, cloud.admin, n, cpus=2, ram_mb=4096)
+    c = cloud.clients["member"]
+    cloud.admin.patch("/v1/projects/alpha/quotas", {"instances": 100, "ram_mb": -1,
+                                                    "vcpus": -1})
+    ids = [create(c, "vm-%d" % k).json()["id"] for k in range(5)]
+    states = wait_for(lambda: (lambda xs: all(x["state"] in ("scheduled", "error") for x in xs)
+                               and xs)([instance(c, x) for x in ids]), what="decisions")
+    placed = [x for x in states if x["state"] == "scheduled"]
+    assert len(placed) == 4  # 2 per host by memory, not more
+    hosts = sorted(x["host"] for x in placed)
+    assert hosts[0] == hosts[1] and hosts[2] == hosts[3] and hosts[0] != hosts[2]
+    assert "no host has room" in [x for x in states if x["state"] == "error"][0]["error"]
+
+
+def test_disabled_hosts_and_zones_are_respected(cloud):
+    admin = cloud.admin
+    admin.post("/v1/zones", {"name": "z-a", "jurisdiction": "FR"})
+    admin.post("/v1/zones", {"name": "z-b", "jurisdiction": "DE"})
+    fake_host(cloud.nubod, admin, "in-a", zone="z-a")
+    hb = fake_host(cloud.nubod, admin, "in-b", zone="z-b")
+    c = cloud.clients["member"]
+    i = create(c, "zoned", zone="z-b").json()
+    assert wait_for(lambda: instance(c, i["id"])["host"], what="placement") == hb["id"]
+    admin.patch("/v1/hosts/in-b", {"enabled": False})
+    j = create(c, "zoned-2", zone="z-b").json()
+    failed = wait_for(lambda: instance(c, j["id"])["state"] == "error" and
+                      instance(c, j["id"]), what="error")
+    assert "in the requested zone" in failed["error"]
+
+
+def test_instance_input_and_access(cloud):
+    fake_host(cloud.nubod, cloud.admin, "roomy", cpus=64, ram_mb=65536)
+    c = cloud.clients["member"]
+    for body, field in (({"image": "nope"}, "image"), ({"flavor": "nope"}, "flavor"),
+                        ({"zone": "nope"}, "zone"), ({"name": "bad name"}, "name"),
+                        ({"user_data": "x" * (64 * 1024 + 1)}, "user_data")):
+        assert_error(create(c, "x", **body) if "name" not in body else
+                     c.post("/v1/instances", dict({"image": "guest", "flavor": "small"},
+                                                  **body)), 400, field=field)
+    assert_error(cloud.clients["reader"].post("/v1/instances", {
+        "name": "r", "image": "guest", "flavor": "small"}), 403)
+    cloud.admin.patch("/v1/projects/alpha/quotas", {"instances": 2})
+    assert create(c, "one").status_code == 202
+    assert_error(create(c, "one"), 409)  # its quota charge went back with it
+    assert create(c, "two").status_code == 202
+    err = assert_error(create(c, "three"), 403, "QuotaExceeded", "instances")
+    assert "limit 2" in err["message"]
+    i = c.get("/v1/instances/one").json()
+    assert_error(cloud.clients["other"].get("/v1/instances/" + i["id"]), 404)
+    assert_error(cloud.clients["other"].delete("/v1/instances/" + i["id"]), 404)
+    assert_error(cloud.clients["other"].get("/v1/jobs/" + c.get(
+        "/v1/instances/one").json()["id"]), 404)
+    assert_error(cloud.clients["reader"].delete("/v1/instances/" + i["id"]), 403)
+    assert_error(cloud.admin.delete("/v1/projects/alpha"), 409)
