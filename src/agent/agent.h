@@ -23,6 +23,67 @@ struct agent_host_info {
  * nested virtualisation switched off, gives false). why (may be NULL)
  * receives the reason for false. */
 bool agent_kvm_usable(char *why, size_t why_size);
-/* Fill info for the machine, with disks kept under dir. virt_type is
- * "auto" (probe), "kvm" or "qemu". Returns 0 or a negative errno. */
+/* Fill info for the machine, with disks kept under dir; virt_type ("kvm"
+ * or "qemu") is what the driver found. Returns 0 or a negative errno. */
 int agent_host_info(const char *dir, const char *virt_type, struct agent_host_info *ret);
+
+/* ---- the libvirt driver ---- */
+
+struct driver;
+
+/* A domain as the agent sees it. */
+enum dom_state { DOM_ABSENT, DOM_STOPPED, DOM_RUNNING };
+
+/* Connect to libvirt at uri (for qemu:///embed?root=DIR, DIR/etc/qemu.conf
+ * is written first when missing, so the embedded driver logs to files and
+ * needs no virtlogd). virt_type "auto" probes: the vCPU test of
+ * agent_kvm_usable, then a throwaway KVM domain through libvirt (QEMU runs
+ * as another user, who may not open /dev/kvm). Returns 0 or -1 (logged). */
+int driver_open(const char *uri, const char *virt_type, const char *disk_dir,
+		struct driver **ret);
+/* Disconnect and free. Accepts NULL. */
+void driver_free(struct driver *d);
+/* "kvm" or "qemu": what domains are defined with. */
+const char *driver_virt_type(const struct driver *d);
+/* The state of instance id's domain. */
+enum dom_state driver_state(struct driver *d, const char *id);
+/* Define and start instance id from its disk (at disk_path) with vcpus and
+ * ram_mb; its serial console goes to console_path. Returns 0 or -1 with a
+ * reason in why. */
+int driver_start(struct driver *d, const char *id, int64_t vcpus, int64_t ram_mb,
+		 const char *disk_path, const char *console_path, char *why, size_t why_size);
+/* Start a defined, stopped domain. */
+int driver_resume(struct driver *d, const char *id, char *why, size_t why_size);
+/* Stop: ACPI shutdown, then forced off after timeout_s. */
+int driver_stop(struct driver *d, const char *id, unsigned timeout_s);
+/* Hard reboot: off, then on. */
+int driver_reboot(struct driver *d, const char *id, char *why, size_t why_size);
+/* Force off and undefine (no-op when absent). */
+int driver_remove(struct driver *d, const char *id);
+/* Instance ids of every domain of ours ("nubo-" names). Caller frees the
+ * array and its strings. */
+int driver_list(struct driver *d, char ***ret, size_t *ret_n);
+
+/* ---- reconciling ---- */
+
+struct agent_ctx {
+	const char *server;        /* nubod's URL */
+	const char *host_id;
+	const char *credential;    /* borrowed */
+	struct driver *drv;
+	char *image_dir;           /* cached images: <image id>.qcow2 */
+	char *disk_dir;            /* instance disks and consoles */
+	unsigned stop_timeout_s;   /* graceful stop before forcing off */
+	/* console bytes already sent, per instance */
+	struct console_sent {
+		char id[40];
+		long long size;
+	} *sent;
+	size_t nsent;
+};
+
+/* One pass: fetch the instances nubod wants on this host, converge the
+ * domains towards them (build, start, stop, reboot, delete; remove strays),
+ * report what is, and send changed consoles. Returns 0, or -1 when nubod
+ * could not be reached (retried next pass). */
+int agent_reconcile(struct agent_ctx *a);

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "lib/log.h"
 #include "lib/util.h"
 
 static void cpu_model(char *out, size_t size)
@@ -46,15 +45,7 @@ int agent_host_info(const char *dir, const char *virt_type, struct agent_host_in
 	h.ram_mb = (int64_t)((unsigned long long)si.totalram * si.mem_unit / (1024 * 1024));
 	h.disk_gb = (int64_t)((unsigned long long)vfs.f_bavail * vfs.f_frsize >> 30);
 	cpu_model(h.cpu_model, sizeof(h.cpu_model));
-	if (strcmp(virt_type, "auto") == 0) {
-		char why[160];
-		bool kvm = agent_kvm_usable(why, sizeof(why));
-		str_copy(h.virt_type, sizeof(h.virt_type), kvm ? "kvm" : "qemu");
-		if (!kvm)
-			log_info("KVM cannot run guests here (%s): guests run under TCG", why);
-	} else {
-		str_copy(h.virt_type, sizeof(h.virt_type), virt_type);
-	}
+	str_copy(h.virt_type, sizeof(h.virt_type), virt_type);
 	*ret = h;
 	return 0;
 }

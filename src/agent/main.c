@@ -34,6 +34,8 @@ struct agent_config {
 	char *state_dir;    /* where host.json lives */
 	char *name;         /* host name; default: the machine's */
 	char *virt_type;    /* auto, kvm or qemu */
+	char *libvirt_uri;  /* where domains live */
+	uint64_t stop_timeout; /* seconds of graceful stop before forcing off */
 	uint64_t interval;  /* seconds between heartbeats */
 	char *log_level;
 	char *log_file;
@@ -53,6 +55,10 @@ static const struct config_opt options[] = {
 	    "host name to enroll with (default: this machine's host name)"),
 	OPT(NULL, NULL, "virt-type", CONFIG_STRING, virt_type, "auto", 0, 0,
 	    "auto (probe KVM, fall back to TCG), kvm or qemu"),
+	OPT(NULL, NULL, "libvirt-uri", CONFIG_STRING, libvirt_uri, "qemu:///system", 0, 0,
+	    "libvirt connection; qemu:///embed?root=DIR runs QEMU from this agent"),
+	OPT(NULL, NULL, "stop-timeout", CONFIG_UINT, stop_timeout, "30", 1, 3600,
+	    "seconds a guest gets to shut down before it is forced off"),
 	OPT(NULL, NULL, "heartbeat-interval", CONFIG_UINT, interval, "10", 1, 3600,
 	    "seconds between heartbeats"),
 	OPT(NULL, NULL, "log-level", CONFIG_STRING, log_level, "info", 0, 0,
@@ -64,6 +70,8 @@ struct agent {
 	struct agent_config cfg;
 	char host_id[64];
 	char credential[64];
+	struct driver *drv;       /* libvirt, once enrolled */
+	struct agent_ctx rc;      /* reconcile state */
 };
 
 static char *state_path(const struct agent *a)
@@ -114,7 +122,10 @@ static int save_state(const struct agent *a)
 static int add_report(const struct agent *a, json_t *o)
 {
 	struct agent_host_info hi;
-	int r = agent_host_info(a->cfg.state_dir, a->cfg.virt_type, &hi);
+	const char *vt = a->drv ? driver_virt_type(a->drv) : "qemu";
+	if (!a->drv && strcmp(a->cfg.virt_type, "kvm") == 0)
+		vt = "kvm";
+	int r = agent_host_info(a->cfg.state_dir, vt, &hi);
 	if (r < 0)
 		return r;
 	json_object_set_new(o, "cpus", json_integer(hi.cpus));
@@ -225,16 +236,46 @@ static int heartbeat(struct agent *a)
 	return r;
 }
 
-static int mkdir_private(const char *dir)
+/* A directory QEMU (another user) may traverse but not list. */
+static int mkdir_traverse(const char *dir)
 {
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	if (mkdir(dir, 0711) < 0 && errno != EEXIST)
 		return -errno;
+	return chmod(dir, 0711) < 0 ? -errno : 0;
+}
+
+static int start_driver(struct agent *a)
+{
+	a->rc.image_dir = xasprintf("%s/images", a->cfg.state_dir);
+	a->rc.disk_dir = xasprintf("%s/disks", a->cfg.state_dir);
+	if (mkdir_traverse(a->rc.image_dir) < 0 || mkdir_traverse(a->rc.disk_dir) < 0) {
+		log_error("cannot create the disk directories under %s", a->cfg.state_dir);
+		return -1;
+	}
+	/* QEMU runs as another user: every parent of the disks must let it in */
+	char *p = realpath(a->rc.disk_dir, NULL);
+	for (char *slash = p ? strrchr(p, '/') : NULL; slash && slash != p;
+	     slash = strrchr(p, '/')) {
+		*slash = '\0';
+		struct stat st;
+		if (stat(p, &st) == 0 && !(st.st_mode & S_IXOTH))
+			log_warn("%s is not traversable by other users: QEMU will not reach the "
+				 "disks (chmod o+x it)", p);
+	}
+	free(p);
+	if (driver_open(a->cfg.libvirt_uri, a->cfg.virt_type, a->rc.disk_dir, &a->drv) < 0)
+		return -1;
+	a->rc.server = a->cfg.server;
+	a->rc.host_id = a->host_id;
+	a->rc.credential = a->credential;
+	a->rc.drv = a->drv;
+	a->rc.stop_timeout_s = (unsigned)a->cfg.stop_timeout;
 	return 0;
 }
 
 static int run(struct agent *a, const sigset_t *sigs)
 {
-	if (mkdir_private(a->cfg.state_dir) < 0) {
+	if (mkdir_traverse(a->cfg.state_dir) < 0) {
 		log_error("cannot create %s: %s", a->cfg.state_dir, strerror(errno));
 		return 1;
 	}
@@ -247,11 +288,14 @@ static int run(struct agent *a, const sigset_t *sigs)
 		if (enroll(a) < 0)
 			return 1;
 	}
+	if (start_driver(a) < 0)
+		return 1;
 	log_line(LOGL_INFO, "nubo-agent running", "host_id", a->host_id, "server",
 		 a->cfg.server, NULL);
 	for (;;) {
 		if (heartbeat(a) < 0)
 			return 1;
+		agent_reconcile(&a->rc);
 		struct timespec wait = { .tv_sec = (time_t)a->cfg.interval };
 		int sig = sigtimedwait(sigs, NULL, &wait);
 		if (sig == SIGTERM || sig == SIGINT) {
@@ -296,6 +340,10 @@ int main(int argc, char **argv)
 	httpc_global_init();
 	status = run(&a, &sigs);
 out:
+	driver_free(a.drv);
+	free(a.rc.image_dir);
+	free(a.rc.disk_dir);
+	free(a.rc.sent);
 	explicit_bzero(a.credential, sizeof(a.credential));
 	config_release(options, ARRAY_SIZE(options), &a.cfg);
 	log_close();

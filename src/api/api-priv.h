@@ -133,5 +133,9 @@ int api_project_access(struct api_ctx *ctx, const char *id_or_name, enum role mi
 		       struct project *ret);
 /* True when the caller is a system administrator. */
 bool api_is_sysadmin(const struct api_ctx *ctx);
+/* Answer with an active image's stored file (409 before it is active). */
+void api_send_image(struct api_ctx *ctx, const struct image *im);
+/* Path of the console log nubod keeps for instance id. Caller frees. */
+char *api_console_path(struct api_ctx *ctx, const char *id);
 /* Prepare hook for streamed bodies (an http_prepare_fn; userdata is the api). */
 void api_prepare(struct http_req *req, void *userdata);

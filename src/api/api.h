@@ -23,6 +23,7 @@ struct api_opts {
 	const char *commit;       /* source revision the binary was built from */
 	const struct identity_settings *identity; /* borrowed */
 	const struct storage_settings *storage;   /* borrowed */
+	const char *console_dir;  /* where instance console logs are kept */
 	bool metrics_public;      /* /metrics without authentication */
 	int64_t host_down_after_ms; /* a host without heartbeat this long is down */
 	struct sched *sched;      /* borrowed: the scheduler's capacity index */

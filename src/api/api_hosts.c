@@ -1,6 +1,10 @@
 /* api_hosts: /v1/hosts — enrollment, the agents' heartbeats, and the
  * operators' view of their hypervisors. */
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "api-priv.h"
 #include "lib/jsonreq.h"
@@ -177,11 +181,222 @@ static void hosts_delete(struct api_ctx *ctx)
 	api_reply_empty(ctx, 204);
 }
 
+/* The agent's own host: {id} must be it. */
+static int own_host(struct api_ctx *ctx)
+{
+	const char *id = api_param(ctx, "id");
+	if (!uuid_valid(id) || strcmp(id, ctx->host.id) != 0) {
+		api_fail(ctx, ERR_FORBIDDEN, "", "a host acts only for itself");
+		return -1;
+	}
+	return 0;
+}
+
+/* GET /v1/hosts/{id}/instances: what the agent must run. */
+static void host_instances(struct api_ctx *ctx)
+{
+	struct instance *items;
+	char **user_data;
+	size_t n;
+	if (own_host(ctx) < 0)
+		return;
+	if (instance_list_host(api_conn(ctx), ctx->host.id, &items, &user_data, &n,
+			       &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return;
+	}
+	json_t *arr = json_array();
+	for (size_t k = 0; k < n; k++) {
+		const struct instance *i = &items[k];
+		struct image im;
+		struct err e = { 0 };
+		const char *sha = image_get(api_conn(ctx), i->image_id, "", &im, &e) == 0
+					  ? im.sha256
+					  : "";
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, "
+						     "s:s}",
+						     "id", i->id, "name", i->name, "state", i->state,
+						     "desired", i->desired, "vcpus",
+						     (json_int_t)i->vcpus, "ram_mb",
+						     (json_int_t)i->ram_mb, "disk_gb",
+						     (json_int_t)i->disk_gb, "image_id", i->image_id,
+						     "image_sha256", sha, "user_data", user_data[k]));
+		free(user_data[k]);
+	}
+	free(items);
+	free(user_data);
+	api_reply_json(ctx, 200, api_list(arr, NULL));
+}
+
+/* GET /v1/hosts/{id}/images/{image}: an image an instance of this host uses. */
+static void host_image(struct api_ctx *ctx)
+{
+	struct instance *items;
+	char **user_data;
+	size_t n;
+	if (own_host(ctx) < 0)
+		return;
+	if (instance_list_host(api_conn(ctx), ctx->host.id, &items, &user_data, &n,
+			       &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return;
+	}
+	const char *want = api_param(ctx, "image");
+	bool used = false;
+	for (size_t k = 0; k < n; k++) {
+		used |= strcmp(items[k].image_id, want) == 0;
+		free(user_data[k]);
+	}
+	free(items);
+	free(user_data);
+	struct image im;
+	if (!used) {
+		api_fail(ctx, ERR_NOT_FOUND, "", "no instance of this host uses image '%.80s'", want);
+		return;
+	}
+	if (image_get(api_conn(ctx), want, "", &im, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return;
+	}
+	api_send_image(ctx, &im);
+}
+
+/* An instance reported gone after its deletion: forget it. */
+static int finish_delete(struct api_ctx *ctx, const struct instance *i)
+{
+	struct store_conn *c = api_conn(ctx);
+	if (i->holds_quota &&
+	    (quota_release(c, i->project_id, QUOTA_INSTANCES, 1, &ctx->err) < 0 ||
+	     quota_release(c, i->project_id, QUOTA_VCPUS, i->vcpus, &ctx->err) < 0 ||
+	     quota_release(c, i->project_id, QUOTA_RAM_MB, i->ram_mb, &ctx->err) < 0))
+		return -1;
+	if (instance_remove(c, i->id, &ctx->err) < 0 || job_finish(c, i->id, true, NULL,
+								    &ctx->err) < 0)
+		return -1;
+	struct sched_request req = { .vcpus = i->vcpus, .ram_mb = i->ram_mb,
+				     .disk_gb = i->disk_gb };
+	sched_release(ctx->api->opts.sched, i->host_id, &req);
+	char *path = api_console_path(ctx, i->id);
+	unlink(path);
+	free(path);
+	return 0;
+}
+
+/* One entry of a report: {"id", "state", "error"?}. */
+static int report_one(struct api_ctx *ctx, json_t *e)
+{
+	static const char *const fields[] = { "id", "state", "error", NULL };
+	const char *id, *state, *error;
+	if (!json_is_object(e))
+		return err_set(&ctx->err, ERR_INVALID, "instances", "each report is an object");
+	if (json_req_only(e, fields, &ctx->err) < 0 ||
+	    json_req_string(e, "id", true, 64, false, &id, &ctx->err) < 0 ||
+	    json_req_string(e, "state", true, 16, false, &state, &ctx->err) < 0 ||
+	    json_req_string(e, "error", false, 255, false, &error, &ctx->err) < 0)
+		return -1;
+	struct store_conn *c = api_conn(ctx);
+	struct instance i;
+	if (strcmp(state, "gone") == 0) {
+		if (instance_get(c, NULL, id, &i, &ctx->err) < 0)
+			return ctx->err.code == ERR_NOT_FOUND ? 0 : -1; /* gone already */
+		if (strcmp(i.host_id, ctx->host.id) != 0 || strcmp(i.desired, "deleted") != 0)
+			return 0; /* not ours, or not asked for: the next report corrects it */
+		return finish_delete(ctx, &i);
+	}
+	static const char *const known[] = { "building", "running", "stopped", "error" };
+	bool ok = false;
+	for (size_t k = 0; k < ARRAY_SIZE(known); k++)
+		ok |= strcmp(state, known[k]) == 0;
+	if (!ok)
+		return err_set(&ctx->err, ERR_INVALID, "state",
+			       "state must be building, running, stopped, error or gone");
+	int r = instance_report(c, ctx->host.id, id, state, error, &i, &ctx->err);
+	if (r == 1)
+		r = job_finish(c, id, strcmp(state, "error") != 0, error, &ctx->err);
+	return r < 0 ? -1 : 0;
+}
+
+/* POST /v1/hosts/{id}/report {"instances": [...]}: what the agent sees. */
+static void host_report(struct api_ctx *ctx)
+{
+	static const char *const fields[] = { "instances", NULL };
+	if (own_host(ctx) < 0)
+		return;
+	json_t *b = api_body(ctx, fields);
+	if (!b)
+		return;
+	json_t *list = json_object_get(b, "instances");
+	if (!json_is_array(list)) {
+		api_fail(ctx, ERR_INVALID, "instances", "instances must be an array");
+		return;
+	}
+	struct store_conn *c = api_conn(ctx);
+	size_t k;
+	json_t *e;
+	json_array_foreach(list, k, e) {
+		if (store_txn_begin(c) < 0) {
+			api_fail(ctx, ERR_BUSY, "", "the store is busy; retry");
+			return;
+		}
+		if (report_one(ctx, e) < 0) {
+			store_txn_rollback(c);
+			api_reply_error(ctx);
+			return;
+		}
+		if (store_txn_commit(c) < 0) {
+			api_fail(ctx, ERR_BUSY, "", "the store is busy; retry");
+			return;
+		}
+	}
+	api_reply_empty(ctx, 204);
+}
+
+char *api_console_path(struct api_ctx *ctx, const char *id)
+{
+	return xasprintf("%s/%s.log", ctx->api->opts.console_dir, id);
+}
+
+/* PUT /v1/hosts/{id}/instances/{instance}/console: the console's tail. */
+static void host_console(struct api_ctx *ctx)
+{
+	struct instance i;
+	if (own_host(ctx) < 0)
+		return;
+	if (instance_get(api_conn(ctx), NULL, api_param(ctx, "instance"), &i, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return;
+	}
+	if (strcmp(i.host_id, ctx->host.id) != 0) {
+		api_fail(ctx, ERR_NOT_FOUND, "", "no instance of this host");
+		return;
+	}
+	mkdir(ctx->api->opts.console_dir, 0750);
+	char *path = api_console_path(ctx, i.id), *tmp = xasprintf("%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	const struct buf *b = &ctx->req->body;
+	int ok = fd >= 0 && (b->len == 0 || write(fd, b->data, b->len) == (ssize_t)b->len) &&
+		 rename(tmp, path) == 0;
+	if (fd >= 0)
+		close(fd);
+	free(tmp);
+	free(path);
+	if (!ok) {
+		api_fail(ctx, ERR_INTERNAL, "", "cannot keep the console log: %s", strerror(errno));
+		return;
+	}
+	api_reply_empty(ctx, 204);
+}
+
 const struct api_route api_host_routes[] = {
 	{ "POST", "/v1/hosts/enroll-tokens", tokens_create, API_SYSADMIN, "host.enroll_token",
 	  API_F_SECRET, NULL },
 	{ "POST", "/v1/hosts/enroll", enroll, API_PUBLIC, "host.enroll", API_F_SECRET, NULL },
 	{ "POST", "/v1/hosts/{id}/heartbeat", heartbeat, API_HOST, NULL, 0, NULL },
+	{ "GET", "/v1/hosts/{id}/instances", host_instances, API_HOST, NULL, 0, NULL },
+	{ "GET", "/v1/hosts/{id}/images/{image}", host_image, API_HOST, NULL, 0, NULL },
+	{ "POST", "/v1/hosts/{id}/report", host_report, API_HOST, NULL, 0, NULL },
+	{ "PUT", "/v1/hosts/{id}/instances/{instance}/console", host_console, API_HOST, NULL, 0,
+	  NULL },
 	{ "GET", "/v1/hosts", hosts_list, API_SYSADMIN, NULL, 0, NULL },
 	{ "GET", "/v1/hosts/{id}", hosts_get, API_SYSADMIN, NULL, 0, NULL },
 	{ "PATCH", "/v1/hosts/{id}", hosts_update, API_SYSADMIN, "host.update", 0, NULL },

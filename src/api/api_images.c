@@ -234,17 +234,14 @@ static void upload_finish(struct api_ctx *ctx)
 	api_reply_json(ctx, 200, image_json(&im));
 }
 
-static void download(struct api_ctx *ctx)
+void api_send_image(struct api_ctx *ctx, const struct image *im)
 {
-	struct image im;
-	if (image_access(ctx, false, &im) < 0)
-		return;
-	if (strcmp(im.state, "active") != 0) {
-		api_fail(ctx, ERR_CONFLICT, "", "image '%s' has no bytes yet (state %s)", im.name,
-			 im.state);
+	if (strcmp(im->state, "active") != 0) {
+		api_fail(ctx, ERR_CONFLICT, "", "image '%s' has no bytes yet (state %s)", im->name,
+			 im->state);
 		return;
 	}
-	char *path = image_path(ctx->api->opts.storage, im.id);
+	char *path = image_path(ctx->api->opts.storage, im->id);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	free(path);
 	struct stat st;
@@ -254,8 +251,15 @@ static void download(struct api_ctx *ctx)
 		api_fail(ctx, ERR_INTERNAL, "", "the image file is missing: %s", strerror(errno));
 		return;
 	}
-	http_resp_header(ctx->req, "X-Image-Sha256", im.sha256);
+	http_resp_header(ctx->req, "X-Image-Sha256", im->sha256);
 	http_resp_file(ctx->req, 200, "application/octet-stream", fd, (uint64_t)st.st_size);
+}
+
+static void download(struct api_ctx *ctx)
+{
+	struct image im;
+	if (image_access(ctx, false, &im) == 0)
+		api_send_image(ctx, &im);
 }
 
 const struct api_route api_image_routes[] = {

@@ -3,6 +3,7 @@
  * one transaction with its quota charges and its job, answered 202, and
  * placed by the scheduler thread. Another project's instance or job is a
  * 404. */
+#include <stdio.h>
 #include <string.h>
 
 #include "api-priv.h"
@@ -208,6 +209,88 @@ static void instances_delete(struct api_ctx *ctx)
 	api_reply_json(ctx, 202, json_pack("{s:s, s:o}", "job_id", j.id, "job", job_json(&j)));
 }
 
+/* start, stop and reboot: which states each may start from, and what it asks. */
+struct action {
+	const char *name;     /* "start" */
+	const char *from[3];  /* states it applies to */
+	const char *desired;  /* desired state it sets */
+	const char *state;    /* transitional state it sets */
+};
+
+static const struct action actions[] = {
+	{ "start", { "stopped", NULL }, "running", "starting" },
+	{ "stop", { "running", "starting", NULL }, "stopped", "stopping" },
+	{ "reboot", { "running", NULL }, "running", "rebooting" },
+};
+
+static void act(struct api_ctx *ctx, const struct action *a)
+{
+	struct instance i;
+	struct job j;
+	char kind[32];
+	ctx->audit_type = "instance";
+	if (visible_instance(ctx, ROLE_MEMBER, &i) < 0)
+		return;
+	bool ok = false;
+	for (size_t k = 0; a->from[k]; k++)
+		ok |= strcmp(i.state, a->from[k]) == 0;
+	if (!ok) {
+		api_fail(ctx, ERR_CONFLICT, "", "cannot %s an instance that is %s", a->name, i.state);
+		return;
+	}
+	str_printf(kind, sizeof(kind), "instance.%s", a->name);
+	struct store_conn *c = api_conn(ctx);
+	if (job_finish(c, i.id, false, "superseded by a newer action", &ctx->err) < 0 ||
+	    instance_request(c, i.id, a->desired, a->state, &ctx->err) < 0 ||
+	    job_create(c, i.project_id, kind, i.id, &j, &ctx->err) < 0 ||
+	    instance_get(c, NULL, i.id, &i, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return;
+	}
+	json_t *o = instance_json(&i);
+	json_object_set_new(o, "job_id", json_string(j.id));
+	api_reply_json(ctx, 202, o);
+}
+
+static void instances_start(struct api_ctx *ctx)
+{
+	act(ctx, &actions[0]);
+}
+
+static void instances_stop(struct api_ctx *ctx)
+{
+	act(ctx, &actions[1]);
+}
+
+static void instances_reboot(struct api_ctx *ctx)
+{
+	act(ctx, &actions[2]);
+}
+
+/* GET /v1/instances/{id}/console: the serial console as its host last sent it. */
+static void instances_console(struct api_ctx *ctx)
+{
+	struct instance i;
+	if (visible_instance(ctx, ROLE_READER, &i) < 0)
+		return;
+	char *path = api_console_path(ctx, i.id);
+	FILE *f = fopen(path, "re");
+	free(path);
+	struct buf b;
+	buf_init(&b, 0);
+	if (f) {
+		char chunk[8192];
+		size_t n;
+		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			buf_append(&b, chunk, n);
+		fclose(f);
+	}
+	size_t len;
+	char *text = buf_detach(&b, &len);
+	http_resp_take(ctx->req, 200, "text/plain; charset=utf-8", text, len);
+	http_resp_header(ctx->req, "Cache-Control", "no-store");
+}
+
 static void jobs_get(struct api_ctx *ctx)
 {
 	struct job j;
@@ -223,6 +306,12 @@ const struct api_route api_instance_routes[] = {
 	{ "GET", "/v1/instances", instances_list, API_USER, NULL, 0, NULL },
 	{ "GET", "/v1/instances/{id}", instances_get, API_USER, NULL, 0, NULL },
 	{ "DELETE", "/v1/instances/{id}", instances_delete, API_USER, "instance.delete", 0, NULL },
+	{ "POST", "/v1/instances/{id}/start", instances_start, API_USER, "instance.start", 0,
+	  NULL },
+	{ "POST", "/v1/instances/{id}/stop", instances_stop, API_USER, "instance.stop", 0, NULL },
+	{ "POST", "/v1/instances/{id}/reboot", instances_reboot, API_USER, "instance.reboot", 0,
+	  NULL },
+	{ "GET", "/v1/instances/{id}/console", instances_console, API_USER, NULL, 0, NULL },
 	{ "GET", "/v1/jobs/{id}", jobs_get, API_USER, NULL, 0, NULL },
 	{ NULL, NULL, NULL, API_PUBLIC, NULL, 0, NULL },
 };

@@ -224,6 +224,21 @@ int instance_fail(struct store_conn *c, const char *id, const char *reason, bool
 int instance_remove(struct store_conn *c, const char *id, struct err *err);
 /* Mark an instance for deletion by its host's agent (state deleting). */
 int instance_request_delete(struct store_conn *c, const char *id, struct err *err);
+/* Ask for an action: desired becomes `desired` and state `state` (e.g.
+ * stopped/stopping, running/starting, running/rebooting). */
+int instance_request(struct store_conn *c, const char *id, const char *desired,
+		     const char *state, struct err *err);
+/* The instances placed on host_id with their user data (caller frees both
+ * arrays; user_data[i] is owned by the second array). */
+int instance_list_host(struct store_conn *c, const char *host_id, struct instance **ret,
+		       char ***ret_user_data, size_t *ret_n, struct err *err);
+/* Record the state host_id reports for instance id ("building", "running",
+ * "stopped", "error"). Returns 1 when the report completed what was asked
+ * (the caller ends its job), 0 when it changed nothing, or an error.
+ * Reports for instances not on that host are ERR_NOT_FOUND. */
+int instance_report(struct store_conn *c, const char *host_id, const char *id,
+		    const char *state, const char *error, struct instance *ret,
+		    struct err *err);
 
 struct job {
 	char id[UUID_SIZE];

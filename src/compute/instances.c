@@ -3,6 +3,7 @@
  * call racing on one instance cannot both win. */
 #include <assert.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "compute.h"
@@ -281,4 +282,92 @@ int job_finish(struct store_conn *c, const char *resource_id, bool ok, const cha
 			  " WHERE resource_id = ? AND status = 'running'",
 			  "ssss", ok ? "succeeded" : "failed", error ? error : "", now, resource_id);
 	return r < 0 ? store_fail(c, r, err) : 0;
+}
+
+int instance_request(struct store_conn *c, const char *id, const char *desired,
+		     const char *state, struct err *err)
+{
+	char now[TIME_RFC3339_SIZE];
+	time_rfc3339_now(now, sizeof(now));
+	int r = store_run(c,
+			  "UPDATE instances SET desired = ?, state = ?, error = '', updated_at = ?"
+			  " WHERE id = ?",
+			  "ssss", desired, state, now, id);
+	return r < 0 ? store_fail(c, r, err) : 0;
+}
+
+struct host_row {
+	struct instance i;
+	char *user_data;
+};
+
+static void host_row(struct store_stmt *s, void *out)
+{
+	struct host_row *h = out;
+	instance_from_row(s, &h->i);
+	h->user_data = xstrdup(store_col_text(s, 16));
+}
+
+int instance_list_host(struct store_conn *c, const char *host_id, struct instance **ret,
+		       char ***ret_user_data, size_t *ret_n, struct err *err)
+{
+	struct store_stmt *s = NULL;
+	int r = store_query(c, &s,
+			    "SELECT " INSTANCE_COLS ", user_data FROM instances WHERE host_id = ?"
+			    " ORDER BY created_at",
+			    "s", host_id);
+	if (r < 0)
+		return store_fail(c, r, err);
+	void *items;
+	size_t n;
+	r = store_fetch(s, sizeof(struct host_row), 0, host_row, &items, &n, NULL);
+	if (r < 0)
+		return store_fail(c, r, err);
+	struct host_row *rows = items;
+	struct instance *out = xcalloc(n + 1, sizeof(*out));
+	char **ud = xcalloc(n + 1, sizeof(*ud));
+	for (size_t k = 0; k < n; k++) {
+		out[k] = rows[k].i;
+		ud[k] = rows[k].user_data;
+	}
+	free(rows);
+	*ret = out;
+	*ret_user_data = ud;
+	*ret_n = n;
+	return 0;
+}
+
+int instance_report(struct store_conn *c, const char *host_id, const char *id,
+		    const char *state, const char *error, struct instance *ret,
+		    struct err *err)
+{
+	struct instance i;
+	int r = instance_get(c, NULL, id, &i, err);
+	if (r < 0)
+		return r;
+	if (strcmp(i.host_id, host_id) != 0)
+		return err_set(err, ERR_NOT_FOUND, "", "instance %s is not on this host", id);
+	const char *to = NULL;
+	bool done = false;
+	if (strcmp(state, "error") == 0) {
+		to = "error";
+		done = true;
+	} else if (strcmp(state, "building") == 0) {
+		to = strcmp(i.state, "scheduled") == 0 ? "building" : NULL;
+	} else if (strcmp(state, "running") == 0 && strcmp(i.desired, "running") == 0) {
+		done = strcmp(i.state, "running") != 0;
+		to = "running";
+	} else if (strcmp(state, "stopped") == 0 && strcmp(i.desired, "stopped") == 0) {
+		done = strcmp(i.state, "stopped") != 0;
+		to = "stopped";
+	}
+	if (!to || (strcmp(to, i.state) == 0 && !done)) {
+		*ret = i;
+		return 0;
+	}
+	r = transition(c, i.id, NULL, to, NULL, error);
+	if (r < 0)
+		return store_fail(c, r, err);
+	r = instance_get(c, NULL, id, ret, err);
+	return r < 0 ? r : (done ? 1 : 0);
 }

@@ -323,13 +323,15 @@ static int serve(const struct nubod_config *cfg, struct store *st, struct metric
 	}
 	struct scheduler *sch = scheduler_start(st, index);
 	char *image_dir = xasprintf("%s/images", cfg->data_dir);
+	char *console_dir = xasprintf("%s/consoles", cfg->data_dir);
 	struct storage_settings storage = { .image_dir = image_dir,
 					    .image_max_bytes = cfg->image_max };
 	struct api_opts aopts = { .store = st, .metrics = m, .version = NUBO_VERSION,
 				  .commit = NUBO_COMMIT, .identity = ids, .storage = &storage,
 				  .metrics_public = cfg->metrics_public,
 				  .host_down_after_ms = (int64_t)cfg->host_down_after * 1000,
-				  .sched = index, .wake_scheduler = scheduler_wake, .wake_arg = sch };
+				  .sched = index, .wake_scheduler = scheduler_wake, .wake_arg = sch,
+				  .console_dir = console_dir };
 	struct api *api = api_new(&aopts);
 	struct http_server_opts hopts = {
 		.listen = cfg->listen, .threads = (unsigned)cfg->threads,
@@ -342,6 +344,7 @@ static int serve(const struct nubod_config *cfg, struct store *st, struct metric
 		log_error("cannot listen on %s: %s", cfg->listen, strerror(-r));
 		api_free(api);
 		free(image_dir);
+		free(console_dir);
 		scheduler_stop(sch);
 		sched_free(index);
 		return 1;
@@ -380,6 +383,7 @@ static int serve(const struct nubod_config *cfg, struct store *st, struct metric
 	api_free(api);
 	sched_free(index);
 	free(image_dir);
+	free(console_dir);
 	return 0;
 }
 

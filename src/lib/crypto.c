@@ -2,6 +2,8 @@
 #include "crypto.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
@@ -203,4 +205,30 @@ int crypto_open(const unsigned char key[CRYPTO_KEY_SIZE], const char *sealed,
 	*ret = out;
 	*ret_len = n;
 	return 0;
+}
+
+int sha256_file_hex(const char *path, char out[SHA256_HEX_SIZE], int64_t *ret_size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	char *chunk = xmalloc(1 << 20);
+	int64_t total = 0;
+	ssize_t n;
+	while ((n = read(fd, chunk, 1 << 20)) > 0) {
+		EVP_DigestUpdate(ctx, chunk, (size_t)n);
+		total += n;
+	}
+	int r = n < 0 ? -errno : 0;
+	unsigned char md[32];
+	EVP_DigestFinal_ex(ctx, md, NULL);
+	EVP_MD_CTX_free(ctx);
+	free(chunk);
+	close(fd);
+	hex_encode(md, 32, out);
+	if (ret_size)
+		*ret_size = total;
+	return r;
 }

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Length of a UUID in text form, plus NUL. */
 #define UUID_SIZE 37
@@ -35,6 +36,9 @@ char *crypto_seal(const unsigned char key[CRYPTO_KEY_SIZE], const void *data, si
  * sealed under another key. */
 int crypto_open(const unsigned char key[CRYPTO_KEY_SIZE], const char *sealed,
 		unsigned char **ret, size_t *ret_len);
+/* Hex SHA-256 of the file at path into out; its size into *ret_size when
+ * not NULL. Returns 0 or a negative errno. */
+int sha256_file_hex(const char *path, char out[SHA256_HEX_SIZE], int64_t *ret_size);
 /* Encode n bytes as unpadded base64url. Caller frees. */
 char *base64url_encode(const void *data, size_t n);
 /* Decode unpadded base64url text. Returns 0 and a buffer the caller frees

@@ -4,7 +4,11 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -67,5 +71,78 @@ int httpc_request(const char *method, const char *url, const char *bearer, const
 	explicit_bzero(auth, sizeof(auth));
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(h);
+	return r;
+}
+
+struct sink {
+	FILE *f;          /* the temporary file */
+	struct buf *err;  /* an error answer's body */
+	long status;      /* known once headers are in */
+	CURL *h;
+};
+
+static size_t to_file(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct sink *k = userdata;
+	size_t n = size * nmemb;
+	if (!k->status)
+		curl_easy_getinfo(k->h, CURLINFO_RESPONSE_CODE, &k->status);
+	if (k->status != 200)
+		return buf_append(k->err, ptr, n) < 0 ? 0 : n;
+	return fwrite(ptr, 1, n, k->f);
+}
+
+int httpc_download(const char *url, const char *bearer, const char *path, unsigned timeout_s,
+		   struct httpc_resp *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	buf_init(&ret->body, 64 * 1024);
+	char *tmp = xasprintf("%s.part", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	CURL *h = curl_easy_init();
+	if (!f || !h) {
+		str_printf(ret->error, sizeof(ret->error), "cannot write %s", tmp);
+		if (f)
+			fclose(f);
+		else if (fd >= 0)
+			close(fd);
+		if (h)
+			curl_easy_cleanup(h);
+		unlink(tmp);
+		free(tmp);
+		return -EIO;
+	}
+	struct sink k = { .f = f, .err = &ret->body, .h = h };
+	struct curl_slist *hdrs = NULL;
+	char auth[256];
+	if (bearer && str_printf(auth, sizeof(auth), "Authorization: Bearer %s", bearer))
+		hdrs = curl_slist_append(hdrs, auth);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)timeout_s);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_file);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &k);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "nubo");
+	CURLcode rc = curl_easy_perform(h);
+	int r = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &ret->status);
+	bool flushed = fflush(f) == 0 && fsync(fileno(f)) == 0;
+	fclose(f);
+	if (rc != CURLE_OK) {
+		str_printf(ret->error, sizeof(ret->error), "%s", curl_easy_strerror(rc));
+		r = -EIO;
+	} else if (ret->status == 200 && (!flushed || rename(tmp, path) < 0)) {
+		str_printf(ret->error, sizeof(ret->error), "cannot store %s", path);
+		r = -EIO;
+	}
+	if (r < 0 || ret->status != 200)
+		unlink(tmp);
+	explicit_bzero(auth, sizeof(auth));
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(h);
+	free(tmp);
 	return r;
 }

@@ -14,6 +14,11 @@ struct httpc_resp {
 
 /* Call once before any thread uses httpc (libcurl's global init). */
 void httpc_global_init(void);
+/* GET url into the file at path (created 0644; replaced only when the
+ * whole body arrived with status 200). Fills ret (its body is empty except
+ * for an error answer). Returns 0 when an answer came, or -EIO. */
+int httpc_download(const char *url, const char *bearer, const char *path, unsigned timeout_s,
+		   struct httpc_resp *ret);
 /* Send method url with body (may be NULL) of content type ctype and an
  * optional bearer token; wait at most timeout_s. Fills ret (caller
  * releases ret->body with buf_release; its limit is body_limit). Returns 0

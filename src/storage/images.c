@@ -360,31 +360,6 @@ out:
 	return r;
 }
 
-static int file_sha256(const char *path, char out[SHA256_HEX_SIZE], int64_t *ret_size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	char *chunk = xmalloc(1 << 20);
-	int64_t total = 0;
-	ssize_t n;
-	while ((n = read(fd, chunk, 1 << 20)) > 0) {
-		EVP_DigestUpdate(ctx, chunk, (size_t)n);
-		total += n;
-	}
-	int r = n < 0 ? -errno : 0;
-	unsigned char md[32];
-	EVP_DigestFinal_ex(ctx, md, NULL);
-	EVP_MD_CTX_free(ctx);
-	free(chunk);
-	close(fd);
-	hex_encode(md, 32, out);
-	*ret_size = total;
-	return r;
-}
-
 /* Turn the upload into the stored qcow2 file at final. */
 static int store_file(struct image_upload *u, const struct inspect *in, const char *final,
 		      char *why, size_t why_size)
@@ -449,7 +424,7 @@ int image_upload_finish(struct store_conn *c, struct image_upload *u,
 	}
 	char sha[SHA256_HEX_SIZE];
 	int64_t size = 0;
-	if ((r = file_sha256(final, sha, &size)) < 0) {
+	if ((r = sha256_file_hex(final, sha, &size)) < 0) {
 		r = err_set(err, ERR_INTERNAL, "", "cannot read the stored image: %s", strerror(-r));
 		goto fail_retry;
 	}

@@ -26,9 +26,10 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime
                      "SUMMARY: UndefinedBehaviorSanitizer")
 READY = re.compile(r'msg="nubod ready" url=(\S+)')
 # a request line of a mutating route: every POST/PUT/PATCH/DELETE route is one,
-# except the agents' heartbeats (reports, not changes anyone asked for)
+# except what agents send about their own host (heartbeats, reports, consoles:
+# observations, not changes anyone asked for)
 MUTATION = re.compile(r"msg=request request_id=(\S+) method=(?:POST|PUT|PATCH|DELETE) "
-                      r"route=(?!unmatched)(?!\S*/heartbeat )\S+")
+                      r"route=(?!unmatched)(?!/v1/hosts/\{id\}/)\S+")
 
 
 class Nubod:
@@ -220,7 +221,8 @@ class Agent:
         self.proc = subprocess.Popen(self.args, stdout=self._log, stderr=subprocess.STDOUT)
         return self
 
-    def stop(self, timeout=15):
+    def stop(self, timeout=90):
+        # an agent answers SIGTERM between passes; its first pass may probe QEMU
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
         self.proc.send_signal(signal.SIGTERM)
@@ -239,9 +241,9 @@ def make_agent(tmp_path, request):
     stopped at teardown and must exit 0 (or have been expected to fail)."""
     made = []
 
-    def make(nubod, name, *args, start=True):
-        a = Agent(nubod, tmp_path / ("agent-" + name), tmp_path / ("agent-%s.log" % name),
-                  ["--name", name] + list(args))
+    def make(nubod, name, *args, start=True, state_dir=None):
+        a = Agent(nubod, state_dir or tmp_path / ("agent-" + name),
+                  tmp_path / ("agent-%s.log" % name), ["--name", name] + list(args))
         made.append(a)
         return a.start() if start else a
 
@@ -249,6 +251,9 @@ def make_agent(tmp_path, request):
     problems = []
     for a in made:
         code = a.stop()
+        # QEMU of an embedded libvirt outlives its agent: end this agent's guests
+        subprocess.run(["pkill", "-9", "-f", "qemu-system.*%s" % a.state_dir],
+                       capture_output=True)
         if code not in (0, None) and not getattr(a, "expect_failure", False):
             problems.append("agent %s exited with %s" % (a.log_path.name, code))
         problems += [l for l in a.log().splitlines() if any(m in l for m in SANITIZER_MARKERS)]
@@ -257,6 +262,15 @@ def make_agent(tmp_path, request):
         for a in made:
             print("\n===== %s =====\n%s" % (a.log_path, a.log()[-10000:]))
     assert not problems, problems
+
+
+@pytest.fixture(scope="session")
+def guest_image(tmp_path_factory):
+    """The test guest (scripts/build-guest-image), built once per session."""
+    out = tmp_path_factory.mktemp("guest") / "guest.qcow2"
+    subprocess.run([str(ROOT / "scripts" / "build-guest-image"), str(out)], check=True,
+                   capture_output=True, timeout=600)
+    return out
 
 
 @pytest.fixture

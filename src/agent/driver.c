@@ -1,0 +1,303 @@
+/* driver: the agent's libvirt driver; see agent.h. Domains are named
+ * "nubo-<instance id>" with the instance id as their UUID, have one virtio
+ * disk (a qcow2 overlay over the cached image), no graphics, the serial
+ * console in a file, and ACPI so that a graceful stop reaches the guest.
+ * Every call checks the domain's state rather than trusting exit codes:
+ * a destroy can race a QEMU that is already gone. */
+#include <errno.h>
+#include <pthread.h>
+#include <fcntl.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "lib/buf.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+#define NAME_PREFIX "nubo-"
+
+struct driver {
+	virConnectPtr conn;
+	char virt_type[8];
+	pthread_t events;      /* runs libvirt's event loop */
+};
+
+/* libvirt's embedded driver needs an event loop running in the process.
+ * The thread runs for the agent's life; it ends with the process. */
+static void *event_loop(void *arg)
+{
+	(void)arg;
+	pthread_setname_np(pthread_self(), "nubo-virt-ev");
+	for (;;)
+		if (virEventRunDefaultImpl() < 0)
+			log_warn("libvirt event loop: %s", virGetLastErrorMessage());
+	return NULL;
+}
+
+static void quiet(void *ud, virErrorPtr e)
+{
+	(void)ud;
+	(void)e; /* errors are read with virGetLastErrorMessage where they matter */
+}
+
+const char *driver_virt_type(const struct driver *d)
+{
+	return d->virt_type;
+}
+
+/* For an embedded driver: its qemu.conf, so QEMU output goes to files. */
+static void embed_config(const char *uri)
+{
+	const char *root = strstr(uri, "root=");
+	if (!str_starts_with(uri, "qemu:///embed") || !root)
+		return;
+	char dir[512];
+	str_printf(dir, sizeof(dir), "%.*s", (int)strcspn(root + 5, "&"), root + 5);
+	char *etc = xasprintf("%s/etc", dir), *conf = xasprintf("%s/etc/qemu.conf", dir);
+	/* QEMU runs as another user (libvirt-qemu) and must reach files under
+	 * the root: traversable, not listable */
+	mkdir(dir, 0711);
+	if (chmod(dir, 0711) < 0)
+		log_warn("cannot make %s traversable for QEMU: %s", dir, strerror(errno));
+	mkdir(etc, 0755);
+	if (access(conf, F_OK) != 0) {
+		FILE *f = fopen(conf, "we");
+		if (f) {
+			fputs("# written by nubo-agent: QEMU logs to files, no virtlogd\n"
+			      "stdio_handler = \"file\"\n", f);
+			fclose(f);
+		}
+	}
+	free(etc);
+	free(conf);
+}
+
+static char *domain_xml(const char *type, const char *id, int64_t vcpus, int64_t ram_mb,
+			const char *disk, const char *console)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	buf_printf(&b,
+		   "<domain type='%s'>\n"
+		   "  <name>" NAME_PREFIX "%s</name>\n"
+		   "  <uuid>%s</uuid>\n"
+		   "  <memory unit='MiB'>%lld</memory>\n"
+		   "  <vcpu>%lld</vcpu>\n"
+		   "  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>\n"
+		   "  <features><acpi/></features>\n"
+		   "  <on_poweroff>destroy</on_poweroff>\n"
+		   "  <on_crash>destroy</on_crash>\n"
+		   "  <devices>\n"
+		   "    <disk type='file' device='disk'>\n"
+		   "      <driver name='qemu' type='qcow2'/>\n"
+		   "      <source file='%s'/>\n"
+		   "      <target dev='vda' bus='virtio'/>\n"
+		   "    </disk>\n"
+		   "    <serial type='file'><source path='%s'/><target port='0'/></serial>\n"
+		   "    <console type='file'><source path='%s'/>"
+		   "<target type='serial' port='0'/></console>\n"
+		   "    <memballoon model='none'/>\n"
+		   "  </devices>\n"
+		   "</domain>\n",
+		   type, id, id, (long long)ram_mb, (long long)vcpus, disk, console, console);
+	return buf_detach(&b, NULL);
+}
+
+/* Can QEMU, as libvirt runs it, use KVM? Start a throwaway domain. */
+static bool kvm_through_libvirt(virConnectPtr conn, const char *disk_dir)
+{
+	char id[40] = "00000000-0000-4000-8000-00000000c0de";
+	char *console = xasprintf("%s/kvm-probe.console", disk_dir);
+	struct buf b;
+	buf_init(&b, 0);
+	buf_printf(&b,
+		   "<domain type='kvm'><name>nubo-kvm-probe</name><uuid>%s</uuid>"
+		   "<memory unit='MiB'>32</memory><vcpu>1</vcpu>"
+		   "<os><type arch='x86_64' machine='pc'>hvm</type></os>"
+		   "<devices><memballoon model='none'/></devices></domain>",
+		   id);
+	virDomainPtr dom = virDomainCreateXML(conn, b.data, 0);
+	bool ok = dom != NULL;
+	if (!ok)
+		log_info("KVM through libvirt does not work here (%s): guests run under TCG",
+			 virGetLastErrorMessage());
+	if (dom) {
+		virDomainDestroy(dom);
+		virDomainFree(dom);
+	}
+	buf_release(&b);
+	unlink(console);
+	free(console);
+	return ok;
+}
+
+int driver_open(const char *uri, const char *virt_type, const char *disk_dir,
+		struct driver **ret)
+{
+	virSetErrorFunc(NULL, quiet);
+	embed_config(uri);
+	if (virEventRegisterDefaultImpl() < 0) {
+		log_error("cannot set up libvirt's event loop: %s", virGetLastErrorMessage());
+		return -1;
+	}
+	struct driver *d = xcalloc(1, sizeof(*d));
+	pthread_create(&d->events, NULL, event_loop, NULL);
+	pthread_detach(d->events);
+	virConnectPtr conn = virConnectOpen(uri);
+	if (!conn) {
+		log_error("cannot connect to libvirt at %s: %s", uri, virGetLastErrorMessage());
+		free(d);
+		return -1;
+	}
+	d->conn = conn;
+	if (strcmp(virt_type, "auto") == 0) {
+		char why[160];
+		bool kvm = agent_kvm_usable(why, sizeof(why)) && kvm_through_libvirt(conn, disk_dir);
+		str_copy(d->virt_type, sizeof(d->virt_type), kvm ? "kvm" : "qemu");
+	} else {
+		str_copy(d->virt_type, sizeof(d->virt_type), virt_type);
+	}
+	log_line(LOGL_INFO, "libvirt connected", "uri", uri, "virt_type", d->virt_type, NULL);
+	*ret = d;
+	return 0;
+}
+
+void driver_free(struct driver *d)
+{
+	if (!d)
+		return;
+	virConnectClose(d->conn);
+	free(d);
+}
+
+static virDomainPtr lookup(struct driver *d, const char *id)
+{
+	char name[64];
+	str_printf(name, sizeof(name), NAME_PREFIX "%s", id);
+	return virDomainLookupByName(d->conn, name);
+}
+
+enum dom_state driver_state(struct driver *d, const char *id)
+{
+	virDomainPtr dom = lookup(d, id);
+	if (!dom)
+		return DOM_ABSENT;
+	int active = virDomainIsActive(dom);
+	virDomainFree(dom);
+	return active == 1 ? DOM_RUNNING : DOM_STOPPED;
+}
+
+static void reason(char *why, size_t size, const char *what)
+{
+	str_printf(why, size, "%s: %s", what, virGetLastErrorMessage());
+}
+
+int driver_start(struct driver *d, const char *id, int64_t vcpus, int64_t ram_mb,
+		 const char *disk_path, const char *console_path, char *why, size_t why_size)
+{
+	char *xml = domain_xml(d->virt_type, id, vcpus, ram_mb, disk_path, console_path);
+	virDomainPtr dom = virDomainDefineXML(d->conn, xml);
+	free(xml);
+	if (!dom) {
+		reason(why, why_size, "defining the domain failed");
+		return -1;
+	}
+	int r = virDomainCreate(dom);
+	if (r < 0)
+		reason(why, why_size, "starting the domain failed");
+	virDomainFree(dom);
+	return r < 0 ? -1 : 0;
+}
+
+int driver_resume(struct driver *d, const char *id, char *why, size_t why_size)
+{
+	virDomainPtr dom = lookup(d, id);
+	if (!dom) {
+		str_copy(why, why_size, "the domain is not defined");
+		return -1;
+	}
+	int r = virDomainIsActive(dom) == 1 ? 0 : virDomainCreate(dom);
+	if (r < 0)
+		reason(why, why_size, "starting the domain failed");
+	virDomainFree(dom);
+	return r < 0 ? -1 : 0;
+}
+
+static void force_off(virDomainPtr dom)
+{
+	if (virDomainIsActive(dom) == 1)
+		virDomainDestroy(dom); /* may race an exiting QEMU: the state decides */
+}
+
+int driver_stop(struct driver *d, const char *id, unsigned timeout_s)
+{
+	virDomainPtr dom = lookup(d, id);
+	if (!dom)
+		return 0;
+	if (virDomainIsActive(dom) == 1) {
+		virDomainShutdown(dom);
+		struct timespec step = { 0, 200 * 1000 * 1000 };
+		for (unsigned k = 0; k < timeout_s * 5 && virDomainIsActive(dom) == 1; k++)
+			nanosleep(&step, NULL);
+		if (virDomainIsActive(dom) == 1)
+			log_line(LOGL_INFO, "guest did not stop in time; forcing it off", "instance",
+				 id, NULL);
+		force_off(dom);
+	}
+	int active = virDomainIsActive(dom);
+	virDomainFree(dom);
+	return active == 1 ? -1 : 0;
+}
+
+int driver_reboot(struct driver *d, const char *id, char *why, size_t why_size)
+{
+	virDomainPtr dom = lookup(d, id);
+	if (!dom) {
+		str_copy(why, why_size, "the domain is not defined");
+		return -1;
+	}
+	force_off(dom);
+	int r = virDomainCreate(dom);
+	if (r < 0)
+		reason(why, why_size, "starting the domain again failed");
+	virDomainFree(dom);
+	return r < 0 ? -1 : 0;
+}
+
+int driver_remove(struct driver *d, const char *id)
+{
+	virDomainPtr dom = lookup(d, id);
+	if (!dom)
+		return 0;
+	force_off(dom);
+	int r = virDomainUndefine(dom);
+	virDomainFree(dom);
+	return r < 0 && driver_state(d, id) != DOM_ABSENT ? -1 : 0;
+}
+
+int driver_list(struct driver *d, char ***ret, size_t *ret_n)
+{
+	virDomainPtr *doms = NULL;
+	int n = virConnectListAllDomains(d->conn, &doms, 0);
+	if (n < 0)
+		return -1;
+	char **ids = xcalloc((size_t)n + 1, sizeof(*ids));
+	size_t k = 0;
+	for (int i = 0; i < n; i++) {
+		const char *name = virDomainGetName(doms[i]);
+		if (name && str_starts_with(name, NAME_PREFIX) && strlen(name) == 5 + 36)
+			ids[k++] = xstrdup(name + strlen(NAME_PREFIX));
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	*ret = ids;
+	*ret_n = k;
+	return 0;
+}

@@ -1,0 +1,135 @@
+"""VMs for real: two nubo-agents with embedded libvirt QEMU drivers (TCG)
+act as two hosts; the guest image boots from one API call and its boot
+marker shows in the console API; stop, start, reboot and delete act on
+the domain; nothing of a deleted instance stays behind."""
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+import requests
+
+from conftest import assert_error
+from identity_util import Tenancy
+
+BOOT_TIMEOUT = 180  # first start of an embedded driver probes QEMU; TCG boot ~5 s
+
+
+def wait_for(pred, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.5)
+    raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+
+
+def qemu_running(iid):
+    """Whether a QEMU process runs the domain of instance iid (an embedded
+    driver's root is locked by its agent, so virsh cannot look)."""
+    return subprocess.run(["pgrep", "-f", "guest=nubo-%s" % iid],
+                          capture_output=True).returncode == 0
+
+
+@pytest.fixture
+def compute(nubod, make_agent, guest_image):
+    t = Tenancy(nubod)
+    admin = t.admin
+    admin.post("/v1/flavors", {"name": "tiny", "vcpus": 1, "ram_mb": 256, "disk_gb": 1})
+    img = admin.post("/v1/images", {"name": "guest", "visibility": "public"}).json()
+    r = admin.request("PUT", "/v1/images/%s/file" % img["id"], raw=open(guest_image, "rb"))
+    assert r.status_code == 200, r.text
+    t.agents = []
+    roots = []
+    for name in ("hv1", "hv2"):
+        tok = admin.post("/v1/hosts/enroll-tokens").json()["token"]
+        # QEMU runs as libvirt-qemu and must reach the disks (every parent
+        # traversable), and its monitor sockets live under the embedded
+        # driver's root, whose path must stay short (UNIX sockets: 108 bytes)
+        top = tempfile.mkdtemp(prefix="nv-", dir="/tmp")
+        os.chmod(top, 0o711)
+        roots.append(top)
+        a = make_agent(nubod, name, "--enroll", tok, "--heartbeat-interval", "1",
+                       "--stop-timeout", "10", start=False, state_dir="%s/state" % top)
+        a.libvirt_root = "%s/lv" % top
+        a.args += ["--libvirt-uri", "qemu:///embed?root=%s" % a.libvirt_root]
+        a.start()
+        t.agents.append(a)
+    wait_for(lambda: len([h for h in admin.get("/v1/hosts").json()["items"]
+                          if h["state"] == "up"]) == 2, 120, "two hosts up")
+    yield t
+    for a in t.agents:
+        a.stop()
+        subprocess.run(["pkill", "-9", "-f", "qemu-system.*%s" % a.libvirt_root],
+                       capture_output=True)
+    for r in roots:
+        shutil.rmtree(r, ignore_errors=True)
+
+
+def state_of(c, iid):
+    r = c.get("/v1/instances/" + iid)
+    return r.json().get("state") if r.status_code == 200 else None
+
+
+def console(c, iid):
+    return c.get("/v1/instances/%s/console" % iid).text.replace("\r", "")
+
+
+def test_an_instance_boots_and_goes_through_its_lifecycle(compute):
+    c = compute.clients["member"]
+    r = c.post("/v1/instances", {"name": "vm1", "image": "guest", "flavor": "tiny"})
+    assert r.status_code == 202, r.text
+    i = r.json()
+    wait_for(lambda: "NUBO_GUEST_BOOTED" in console(c, i["id"]), BOOT_TIMEOUT, "boot marker")
+    got = c.get("/v1/instances/" + i["id"]).json()
+    assert got["state"] == "running" and got["host"]
+    assert c.get("/v1/jobs/" + i["job_id"]).json()["status"] == "succeeded"
+    assert "NUBO_CPUS 1" in console(c, i["id"])
+    hosts = {h["id"]: h["virt_type"] for h in compute.admin.get("/v1/hosts").json()["items"]}
+    assert hosts[got["host"]] in ("kvm", "qemu")
+    agent = [a for a in compute.agents
+             if got["host"] in (a.state_dir / "host.json").read_text()][0]
+    assert qemu_running(i["id"])
+
+    job = c.post("/v1/instances/%s/stop" % i["id"]).json()["job_id"]
+    wait_for(lambda: state_of(c, i["id"]) == "stopped", 60, "stopped")
+    assert c.get("/v1/jobs/" + job).json()["status"] == "succeeded"
+    assert not qemu_running(i["id"])
+    assert_error(c.post("/v1/instances/%s/stop" % i["id"]), 409)
+
+    c.post("/v1/instances/%s/start" % i["id"])
+    wait_for(lambda: state_of(c, i["id"]) == "running", 60, "running again")
+    before = console(c, i["id"]).count("NUBO_GUEST_BOOTED")
+    c.post("/v1/instances/%s/reboot" % i["id"])
+    wait_for(lambda: console(c, i["id"]).count("NUBO_GUEST_BOOTED") > before, 90,
+             "a second boot marker after reboot")
+    wait_for(lambda: state_of(c, i["id"]) == "running", 30, "running after reboot")
+
+    disk = agent.state_dir / "disks" / (i["id"] + ".qcow2")
+    assert disk.exists()
+    d = c.delete("/v1/instances/" + i["id"]).json()
+    wait_for(lambda: state_of(c, i["id"]) is None, 60, "instance gone")
+    assert c.get("/v1/jobs/" + d["job_id"]).json()["status"] == "succeeded"
+    assert not disk.exists()
+    assert not qemu_running(i["id"])
+    assert not (agent.state_dir / "disks" / (i["id"] + ".console")).exists()
+    q = c.get("/v1/projects/alpha/quotas").json()["quotas"]
+    assert q["instances"]["used"] == 0 and q["vcpus"]["used"] == 0
+
+
+def test_a_flavor_larger_than_every_host_leaves_nothing_behind(compute):
+    admin = compute.admin
+    admin.post("/v1/flavors", {"name": "huge", "vcpus": 256, "ram_mb": 4194304,
+                               "disk_gb": 10})
+    admin.patch("/v1/projects/alpha/quotas", {"vcpus": -1, "ram_mb": -1})
+    c = compute.clients["member"]
+    i = c.post("/v1/instances", {"name": "big", "image": "guest", "flavor": "huge"}).json()
+    wait_for(lambda: state_of(c, i["id"]) == "error", 30, "error")
+    got = c.get("/v1/instances/" + i["id"]).json()
+    assert "no host has room" in got["error"] and got["host"] is None
+    assert not qemu_running(i["id"])
+    for a in compute.agents:
+        assert not list((a.state_dir / "disks").glob(i["id"] + "*"))
