@@ -173,6 +173,24 @@ ROWS = [
     ("DELETE", "/v1/instances/{instance}", None,
      {A: 401, R: 403, M: 202, P: 202, O: 404, S: 202}),
     ("GET", "/v1/jobs/{job}", None, {A: 401, R: 200, M: 200, P: 200, O: 404, S: 200}),
+    # actions need a running or stopped instance: these are neither, so 409 shows
+    # that the caller got past the access checks
+    ("POST", "/v1/instances/{instance}/start", None,
+     {A: 401, R: 403, M: 409, P: 409, O: 404, S: 409}),
+    ("POST", "/v1/instances/{instance}/stop", None,
+     {A: 401, R: 403, M: 409, P: 409, O: 404, S: 409}),
+    ("POST", "/v1/instances/{instance}/reboot", None,
+     {A: 401, R: 403, M: 409, P: 409, O: 404, S: 409}),
+    ("GET", "/v1/instances/{instance}/console", None,
+     {A: 401, R: 200, M: 200, P: 200, O: 404, S: 200}),
+    # the agents' API takes host credentials only
+    ("GET", "/v1/hosts/{host}/instances", None, {A: 401, R: 403, M: 403, P: 403, O: 403, S: 403}),
+    ("GET", "/v1/hosts/{host}/images/{image}", None,
+     {A: 401, R: 403, M: 403, P: 403, O: 403, S: 403}),
+    ("POST", "/v1/hosts/{host}/report", {"instances": []},
+     {A: 401, R: 403, M: 403, P: 403, O: 403, S: 403}),
+    ("PUT", "/v1/hosts/{host}/instances/{instance}/console", None,
+     {A: 401, R: 403, M: 403, P: 403, O: 403, S: 403}),
     # logout last: it ends each caller's session
     ("POST", "/v1/auth/logout", None, {A: 401, R: 204, M: 204, P: 204, O: 204, S: 204}),
 ]
