@@ -10,8 +10,10 @@ HTTP client bound to that nubod. Later capabilities add their fixtures here.
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -237,13 +239,24 @@ class Agent:
 
 @pytest.fixture
 def make_agent(tmp_path, request):
-    """Factory: make_agent(nubod, name, *args) -> a started Agent; each is
-    stopped at teardown and must exit 0 (or have been expected to fail)."""
-    made = []
+    """Factory: make_agent(nubod, name, *args) -> a started Agent with an
+    embedded libvirt QEMU driver of its own. Each is stopped at teardown and
+    must exit 0 (or have been expected to fail); its guests are ended.
 
-    def make(nubod, name, *args, start=True, state_dir=None):
-        a = Agent(nubod, state_dir or tmp_path / ("agent-" + name),
-                  tmp_path / ("agent-%s.log" % name), ["--name", name] + list(args))
+    QEMU runs as libvirt-qemu and must reach the disks (every parent
+    traversable), and its monitor sockets live under the driver's root,
+    whose path must stay short (UNIX sockets: 108 bytes): so each agent
+    lives in a short directory of its own under /tmp."""
+    made, tops = [], []
+
+    def make(nubod, name, *args, start=True):
+        top = tempfile.mkdtemp(prefix="nv-", dir="/tmp")
+        os.chmod(top, 0o711)
+        tops.append(top)
+        a = Agent(nubod, Path(top) / "state", tmp_path / ("agent-%s.log" % name),
+                  ["--name", name, "--libvirt-uri", "qemu:///embed?root=%s/lv" % top]
+                  + list(args))
+        a.top = top
         made.append(a)
         return a.start() if start else a
 
@@ -252,8 +265,7 @@ def make_agent(tmp_path, request):
     for a in made:
         code = a.stop()
         # QEMU of an embedded libvirt outlives its agent: end this agent's guests
-        subprocess.run(["pkill", "-9", "-f", "qemu-system.*%s" % a.state_dir],
-                       capture_output=True)
+        subprocess.run(["pkill", "-9", "-f", "qemu-system.*%s" % a.top], capture_output=True)
         if code not in (0, None) and not getattr(a, "expect_failure", False):
             problems.append("agent %s exited with %s" % (a.log_path.name, code))
         problems += [l for l in a.log().splitlines() if any(m in l for m in SANITIZER_MARKERS)]
@@ -261,6 +273,8 @@ def make_agent(tmp_path, request):
     if failed or problems:
         for a in made:
             print("\n===== %s =====\n%s" % (a.log_path, a.log()[-10000:]))
+    for top in tops:
+        shutil.rmtree(top, ignore_errors=True)
     assert not problems, problems
 
 
