@@ -189,17 +189,10 @@ static int host_query_one(struct store_conn *c, const char *sql, const char *arg
 	int r = store_query(c, &st, sql, "s", arg);
 	if (r < 0)
 		return store_fail(c, r, err);
-	r = store_step(st);
-	if (r == 1) {
-		host_from_row(st, ret);
-		r = 0;
-	} else if (r == 0) {
-		r = err_set(err, absent, "", "%s", absent_msg);
-	} else {
-		r = store_fail(c, r, err);
-	}
-	store_stmt_free(st);
-	return r;
+	r = store_fetch_one(st, host_from_row, ret);
+	if (r == 0)
+		return err_set(err, absent, "", "%s", absent_msg);
+	return r < 0 ? store_fail(c, r, err) : 0;
 }
 
 int host_auth(struct store_conn *c, const char *credential, struct host *ret, struct err *err)

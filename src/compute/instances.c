@@ -111,17 +111,10 @@ int instance_get(struct store_conn *c, const char *project_id, const char *id_or
 				"ss", id_or_name, project_id ? project_id : "");
 	if (r < 0)
 		return store_fail(c, r, err);
-	r = store_step(s);
-	if (r == 1) {
-		instance_from_row(s, ret);
-		r = 0;
-	} else if (r == 0) {
-		r = err_set(err, ERR_NOT_FOUND, "", "no instance '%.80s'", id_or_name);
-	} else {
-		r = store_fail(c, r, err);
-	}
-	store_stmt_free(s);
-	return r;
+	r = store_fetch_one(s, instance_from_row, ret);
+	if (r == 0)
+		return err_set(err, ERR_NOT_FOUND, "", "no instance '%.80s'", id_or_name);
+	return r < 0 ? store_fail(c, r, err) : 0;
 }
 
 int instance_list(struct store_conn *c, const char *project_id, const char *after, size_t limit,
@@ -259,17 +252,10 @@ int job_get(struct store_conn *c, const char *project_id, const char *id, struct
 			    "sss", id, project_id, project_id);
 	if (r < 0)
 		return store_fail(c, r, err);
-	r = store_step(s);
-	if (r == 1) {
-		job_from_row(s, ret);
-		r = 0;
-	} else if (r == 0) {
-		r = err_set(err, ERR_NOT_FOUND, "", "no job '%.80s'", id);
-	} else {
-		r = store_fail(c, r, err);
-	}
-	store_stmt_free(s);
-	return r;
+	r = store_fetch_one(s, job_from_row, ret);
+	if (r == 0)
+		return err_set(err, ERR_NOT_FOUND, "", "no job '%.80s'", id);
+	return r < 0 ? store_fail(c, r, err) : 0;
 }
 
 int job_finish(struct store_conn *c, const char *resource_id, bool ok, const char *error,

@@ -80,17 +80,10 @@ int zone_get(struct store_conn *c, const char *id_or_name, struct zone *ret, str
 	int r = store_query(c, &s, sql, "s", id_or_name);
 	if (r < 0)
 		return store_fail(c, r, err);
-	r = store_step(s);
-	if (r == 1) {
-		zone_from_row(s, ret);
-		r = 0;
-	} else if (r == 0) {
-		r = err_set(err, ERR_NOT_FOUND, "", "no zone '%.80s'", id_or_name);
-	} else {
-		r = store_fail(c, r, err);
-	}
-	store_stmt_free(s);
-	return r;
+	r = store_fetch_one(s, zone_from_row, ret);
+	if (r == 0)
+		return err_set(err, ERR_NOT_FOUND, "", "no zone '%.80s'", id_or_name);
+	return r < 0 ? store_fail(c, r, err) : 0;
 }
 
 static int name_taken(const char *name, struct err *err)

@@ -75,17 +75,10 @@ int user_get(struct store_conn *c, const char *id_or_name, struct user *ret, str
 	int r = store_query(c, &s, sql, "s", id_or_name);
 	if (r < 0)
 		return store_fail(c, r, err);
-	r = store_step(s);
-	if (r == 1) {
-		user_from_row(s, ret);
-		r = 0;
-	} else if (r == 0) {
-		r = err_set(err, ERR_NOT_FOUND, "", "no user '%.80s'", id_or_name);
-	} else {
-		r = store_fail(c, r, err);
-	}
-	store_stmt_free(s);
-	return r;
+	r = store_fetch_one(s, user_from_row, ret);
+	if (r == 0)
+		return err_set(err, ERR_NOT_FOUND, "", "no user '%.80s'", id_or_name);
+	return r < 0 ? store_fail(c, r, err) : 0;
 }
 
 int user_create(struct store_conn *c, const struct identity_settings *s,

@@ -120,18 +120,10 @@ int image_get(struct store_conn *c, const char *id_or_name, const char *project_
 				"sss", id_or_name, project_id, project_id);
 	if (r < 0)
 		return store_fail(c, r, err);
-	r = store_step(s);
-	if (r == 1) {
-		memset(ret, 0, sizeof(*ret));
-		image_from_row(s, ret);
-		r = 0;
-	} else if (r == 0) {
-		r = err_set(err, ERR_NOT_FOUND, "", "no image '%.80s'", id_or_name);
-	} else {
-		r = store_fail(c, r, err);
-	}
-	store_stmt_free(s);
-	return r;
+	r = store_fetch_one(s, image_from_row, ret);
+	if (r == 0)
+		return err_set(err, ERR_NOT_FOUND, "", "no image '%.80s'", id_or_name);
+	return r < 0 ? store_fail(c, r, err) : 0;
 }
 
 int image_list(struct store_conn *c, const char *project_id, bool all, const char *after,

@@ -278,6 +278,15 @@ int store_fetch(struct store_stmt *s, size_t elem_size, size_t limit, store_row_
 	return 0;
 }
 
+int store_fetch_one(struct store_stmt *s, store_row_fn from_row, void *out)
+{
+	int r = store_step(s);
+	if (r == STORE_ROW)
+		from_row(s, out);
+	store_stmt_free(s);
+	return r;
+}
+
 void store_stmt_free(struct store_stmt *s)
 {
 	if (!s)

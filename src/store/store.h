@@ -87,6 +87,9 @@ typedef void (*store_row_fn)(struct store_stmt *s, void *out);
  * store error (nothing to free). */
 int store_fetch(struct store_stmt *s, size_t elem_size, size_t limit, store_row_fn from_row,
 		void **ret, size_t *ret_n, bool *ret_more);
+/* Step s once: convert its first row with from_row into out and return 1,
+ * or return 0 when there is no row, or a negative store error. Frees s. */
+int store_fetch_one(struct store_stmt *s, store_row_fn from_row, void *out);
 /* Finish with a statement. Accepts NULL. */
 void store_stmt_free(struct store_stmt *s);
 
