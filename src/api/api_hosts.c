@@ -274,7 +274,7 @@ static int finish_delete(struct api_ctx *ctx, const struct instance *i)
 								    &ctx->err) < 0)
 		return -1;
 	struct sched_request req = { .vcpus = i->vcpus, .ram_mb = i->ram_mb,
-				     .disk_gb = i->disk_gb };
+				     .disk_gb = i->disk_gb, .group_id = i->group_id };
 	sched_release(ctx->api->opts.sched, i->host_id, &req);
 	char *path = api_console_path(ctx, i->id);
 	unlink(path);

@@ -8,18 +8,33 @@
 
 #include "api-priv.h"
 #include "lib/jsonreq.h"
+#include "lib/timeutil.h"
 #include "lib/util.h"
 
-static json_t *instance_json(const struct instance *i)
+/* The state shown: "unknown" while the instance's host is down. */
+static const char *shown_state(struct api_ctx *ctx, const struct instance *i)
+{
+	static const char *const settled[] = { "pending", "error", "deleting" };
+	for (size_t k = 0; k < ARRAY_SIZE(settled); k++)
+		if (strcmp(i->state, settled[k]) == 0)
+			return i->state;
+	if (i->host_id[0] &&
+	    time_now_ms() - i->host_heartbeat_ms > ctx->api->opts.host_down_after_ms)
+		return "unknown";
+	return i->state;
+}
+
+static json_t *instance_json(struct api_ctx *ctx, const struct instance *i)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:s, s:s}",
 			      "id", i->id, "name", i->name, "project_id", i->project_id,
 			      "flavor_id", i->flavor_id, "image_id", i->image_id, "vcpus",
 			      (json_int_t)i->vcpus, "ram_mb", (json_int_t)i->ram_mb, "disk_gb",
-			      (json_int_t)i->disk_gb, "state", i->state, "desired", i->desired,
+			      (json_int_t)i->disk_gb, "state", shown_state(ctx, i), "desired", i->desired,
 			      "created_at", i->created_at, "updated_at", i->updated_at);
 	json_object_set_new(o, "zone_id", i->zone_id[0] ? json_string(i->zone_id) : json_null());
 	json_object_set_new(o, "host", i->host_id[0] ? json_string(i->host_id) : json_null());
+	json_object_set_new(o, "group_id", i->group_id[0] ? json_string(i->group_id) : json_null());
 	if (strcmp(i->state, "error") == 0)
 		json_object_set_new(o, "error", json_string(i->error));
 	return o;
@@ -58,9 +73,9 @@ static int charge(struct api_ctx *ctx, const char *project, const struct flavor 
 
 static void instances_create(struct api_ctx *ctx)
 {
-	static const char *const fields[] = { "name", "image", "flavor", "zone", "user_data",
-					       NULL };
-	const char *name, *image_ref, *flavor_ref, *zone_ref, *user_data;
+	static const char *const fields[] = { "name", "image", "flavor", "zone", "group",
+					       "user_data", NULL };
+	const char *name, *image_ref, *flavor_ref, *zone_ref, *group_ref, *user_data;
 	const struct principal *p = &ctx->principal;
 	ctx->audit_type = "instance";
 	json_t *b = api_body(ctx, fields);
@@ -70,6 +85,7 @@ static void instances_create(struct api_ctx *ctx)
 	    json_req_string(b, "image", true, 128, false, &image_ref, &ctx->err) < 0 ||
 	    json_req_string(b, "flavor", true, 128, false, &flavor_ref, &ctx->err) < 0 ||
 	    json_req_string(b, "zone", false, 128, false, &zone_ref, &ctx->err) < 0 ||
+	    json_req_string(b, "group", false, 128, false, &group_ref, &ctx->err) < 0 ||
 	    json_req_string(b, "user_data", false, INSTANCE_USER_DATA_MAX, true, &user_data,
 			    &ctx->err) < 0) {
 		api_reply_error(ctx);
@@ -105,10 +121,16 @@ static void instances_create(struct api_ctx *ctx)
 		api_fail(ctx, ERR_INVALID, "zone", "no zone '%.80s'", zone_ref);
 		return;
 	}
+	struct server_group g = { 0 };
+	if (group_ref && group_get(c, p->project_id, group_ref, &g, &ctx->err) < 0) {
+		api_fail(ctx, ERR_INVALID, "group", "no server group '%.80s'", group_ref);
+		return;
+	}
 	if (charge(ctx, p->project_id, &f) < 0)
 		return;
 	struct instance_spec spec = { .name = name, .flavor = &f, .image_id = im.id,
-				      .zone_id = zone_ref ? z.id : NULL, .user_data = user_data };
+				      .zone_id = zone_ref ? z.id : NULL,
+				      .group_id = group_ref ? g.id : NULL, .user_data = user_data };
 	struct instance i;
 	struct job j;
 	if (instance_create(c, p->project_id, &spec, &i, &ctx->err) < 0 ||
@@ -116,7 +138,7 @@ static void instances_create(struct api_ctx *ctx)
 		api_reply_error(ctx);
 		return;
 	}
-	json_t *o = instance_json(&i);
+	json_t *o = instance_json(ctx, &i);
 	json_object_set_new(o, "job_id", json_string(j.id));
 	api_reply_located(ctx, 202, "/v1/instances", i.id, o);
 	if (ctx->api->opts.wake_scheduler)
@@ -138,7 +160,7 @@ static void instances_list(struct api_ctx *ctx)
 	}
 	json_t *arr = json_array();
 	for (size_t k = 0; k < n; k++)
-		json_array_append_new(arr, instance_json(&items[k]));
+		json_array_append_new(arr, instance_json(ctx, &items[k]));
 	char *last = more ? xasprintf("%s %s", items[n - 1].name, items[n - 1].id) : NULL;
 	api_reply_json(ctx, 200, api_list(arr, last));
 	free(last);
@@ -164,7 +186,7 @@ static void instances_get(struct api_ctx *ctx)
 {
 	struct instance i;
 	if (visible_instance(ctx, ROLE_READER, &i) == 0)
-		api_reply_json(ctx, 200, instance_json(&i));
+		api_reply_json(ctx, 200, instance_json(ctx, &i));
 }
 
 /* Give back an instance's quota, if it still holds it. */
@@ -247,7 +269,7 @@ static void act(struct api_ctx *ctx, const struct action *a)
 		api_reply_error(ctx);
 		return;
 	}
-	json_t *o = instance_json(&i);
+	json_t *o = instance_json(ctx, &i);
 	json_object_set_new(o, "job_id", json_string(j.id));
 	api_reply_json(ctx, 202, o);
 }
@@ -301,7 +323,99 @@ static void jobs_get(struct api_ctx *ctx)
 	api_reply_json(ctx, 200, job_json(&j));
 }
 
+static json_t *group_json(const struct server_group *g)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", g->id, "name", g->name, "project_id",
+			 g->project_id, "policy", g->policy, "created_at", g->created_at);
+}
+
+static void groups_create(struct api_ctx *ctx)
+{
+	static const char *const fields[] = { "name", "policy", NULL };
+	const char *name, *policy;
+	struct server_group g;
+	ctx->audit_type = "server_group";
+	json_t *b = api_body(ctx, fields);
+	if (!b)
+		return;
+	if (json_req_string(b, "name", true, GROUP_NAME_MAX, false, &name, &ctx->err) < 0 ||
+	    json_req_string(b, "policy", true, 16, false, &policy, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return;
+	}
+	const struct principal *p = &ctx->principal;
+	if (!p->project_id[0]) {
+		api_fail(ctx, ERR_INVALID, "", "log in with a project to create server groups in it");
+		return;
+	}
+	if (p->role < ROLE_MEMBER) {
+		api_fail(ctx, ERR_FORBIDDEN, "", "creating server groups needs the member role");
+		return;
+	}
+	if (group_create(api_conn(ctx), p->project_id, name, policy, &g, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return;
+	}
+	str_copy(ctx->audit_project, sizeof(ctx->audit_project), g.project_id);
+	api_reply_created(ctx, "/v1/server-groups", g.id, group_json(&g));
+}
+
+static void groups_list(struct api_ctx *ctx)
+{
+	struct server_group *items;
+	size_t n;
+	if (group_list(api_conn(ctx), scope(ctx), &items, &n, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return;
+	}
+	json_t *arr = json_array();
+	for (size_t k = 0; k < n; k++)
+		json_array_append_new(arr, group_json(&items[k]));
+	free(items);
+	api_reply_json(ctx, 200, api_list(arr, NULL));
+}
+
+static int visible_group(struct api_ctx *ctx, enum role need, struct server_group *ret)
+{
+	if (group_get(api_conn(ctx), scope(ctx), api_param(ctx, "id"), ret, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return -1;
+	}
+	str_copy(ctx->audit_id, sizeof(ctx->audit_id), ret->id);
+	str_copy(ctx->audit_project, sizeof(ctx->audit_project), ret->project_id);
+	if (!api_is_sysadmin(ctx) && ctx->principal.role < need) {
+		api_fail(ctx, ERR_FORBIDDEN, "", "this needs the %s role", role_name(need));
+		return -1;
+	}
+	return 0;
+}
+
+static void groups_get(struct api_ctx *ctx)
+{
+	struct server_group g;
+	if (visible_group(ctx, ROLE_READER, &g) == 0)
+		api_reply_json(ctx, 200, group_json(&g));
+}
+
+static void groups_delete(struct api_ctx *ctx)
+{
+	struct server_group g;
+	ctx->audit_type = "server_group";
+	if (visible_group(ctx, ROLE_MEMBER, &g) < 0)
+		return;
+	if (group_delete(api_conn(ctx), g.id, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return;
+	}
+	api_reply_empty(ctx, 204);
+}
+
 const struct api_route api_instance_routes[] = {
+	{ "POST", "/v1/server-groups", groups_create, API_USER, "server_group.create", 0, NULL },
+	{ "GET", "/v1/server-groups", groups_list, API_USER, NULL, 0, NULL },
+	{ "GET", "/v1/server-groups/{id}", groups_get, API_USER, NULL, 0, NULL },
+	{ "DELETE", "/v1/server-groups/{id}", groups_delete, API_USER, "server_group.delete", 0,
+	  NULL },
 	{ "POST", "/v1/instances", instances_create, API_USER, "instance.create", 0, NULL },
 	{ "GET", "/v1/instances", instances_list, API_USER, NULL, 0, NULL },
 	{ "GET", "/v1/instances/{id}", instances_get, API_USER, NULL, 0, NULL },

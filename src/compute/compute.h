@@ -187,6 +187,8 @@ struct instance {
 	char desired[16];          /* running, stopped or deleted */
 	char error[256];           /* why, in state error */
 	bool holds_quota;          /* still counted against the project's quota */
+	char group_id[UUID_SIZE];  /* server group, or "" */
+	int64_t host_heartbeat_ms; /* its host's last heartbeat (0: not placed) */
 	char created_at[TIME_RFC3339_SIZE];
 	char updated_at[TIME_RFC3339_SIZE];
 };
@@ -196,6 +198,7 @@ struct instance_spec {
 	const struct flavor *flavor;
 	const char *image_id;
 	const char *zone_id;       /* NULL: any */
+	const char *group_id;      /* server group, or NULL */
 	const char *user_data;     /* NULL: none; passed to the guest unchanged */
 };
 
@@ -281,6 +284,9 @@ struct sched_opts {
 struct sched_request {
 	int64_t vcpus, ram_mb, disk_gb;
 	const char *zone_id;      /* NULL or "": any zone */
+	const char *group_id;     /* NULL or "": no server group */
+	bool anti_affinity;       /* with a group: members on different hosts
+				     (else on one host) */
 };
 
 /* Create an empty index. Caller frees with sched_free(). */
@@ -298,5 +304,29 @@ void sched_host_remove(struct sched *s, const char *host_id);
  * ("no host has room") with a reason a person can act on in why. */
 int sched_place(struct sched *s, const struct sched_request *req, int64_t now_ms,
 		char ret_host[UUID_SIZE], char *why, size_t why_size);
+/* ---- server groups: affinity and anti-affinity of instances ---- */
+
+#define GROUP_NAME_MAX 63
+
+struct server_group {
+	char id[UUID_SIZE];
+	char project_id[UUID_SIZE];
+	char name[GROUP_NAME_MAX + 1];
+	char policy[16];              /* "affinity" or "anti-affinity" */
+	char created_at[TIME_RFC3339_SIZE];
+};
+
+/* Create a group in project_id. */
+int group_create(struct store_conn *c, const char *project_id, const char *name,
+		 const char *policy, struct server_group *ret, struct err *err);
+/* Find a group by id or name within project_id (NULL: any project). */
+int group_get(struct store_conn *c, const char *project_id, const char *id_or_name,
+	      struct server_group *ret, struct err *err);
+/* The groups of project_id (all when NULL), by name. Caller frees. */
+int group_list(struct store_conn *c, const char *project_id, struct server_group **ret,
+	       size_t *ret_n, struct err *err);
+/* Delete a group (ERR_CONFLICT while it has instances). */
+int group_delete(struct store_conn *c, const char *id, struct err *err);
+
 /* Give back the resources of req reserved on host_id. */
 void sched_release(struct sched *s, const char *host_id, const struct sched_request *req);

@@ -22,11 +22,20 @@ struct sched_host {
 	int64_t used_vcpus, used_ram_mb, used_disk_gb; /* by placed instances */
 };
 
+/* How many instances of a server group one host holds. */
+struct sched_member {
+	char group_id[UUID_SIZE];
+	char host_id[UUID_SIZE];
+	int64_t count;
+};
+
 struct sched {
 	struct sched_opts opts;
-	pthread_mutex_t lock;     /* protects hosts and n */
+	pthread_mutex_t lock;     /* protects everything below */
 	struct sched_host *hosts; /* owned array */
 	size_t n, cap;
+	struct sched_member *members; /* owned array: group placements */
+	size_t nm, capm;
 };
 
 struct sched *sched_new(const struct sched_opts *opts)
@@ -42,6 +51,7 @@ void sched_free(struct sched *s)
 	if (!s)
 		return;
 	pthread_mutex_destroy(&s->lock);
+	free(s->members);
 	free(s->hosts);
 	free(s);
 }
@@ -68,6 +78,49 @@ static struct sched_host *find_or_add(struct sched *s, const char *id)
 	memset(h, 0, sizeof(*h));
 	str_copy(h->id, sizeof(h->id), id);
 	return h;
+}
+
+/* With the lock held: group_id's member count on host_id (0 when none). */
+static int64_t members_on(struct sched *s, const char *group_id, const char *host_id)
+{
+	for (size_t i = 0; i < s->nm; i++)
+		if (strcmp(s->members[i].group_id, group_id) == 0 &&
+		    strcmp(s->members[i].host_id, host_id) == 0)
+			return s->members[i].count;
+	return 0;
+}
+
+/* With the lock held: whether group_id has members anywhere. */
+static bool group_placed(struct sched *s, const char *group_id)
+{
+	for (size_t i = 0; i < s->nm; i++)
+		if (strcmp(s->members[i].group_id, group_id) == 0 && s->members[i].count > 0)
+			return true;
+	return false;
+}
+
+/* With the lock held: add delta to group_id's members on host_id. */
+static void members_add(struct sched *s, const char *group_id, const char *host_id,
+			int64_t delta)
+{
+	for (size_t i = 0; i < s->nm; i++)
+		if (strcmp(s->members[i].group_id, group_id) == 0 &&
+		    strcmp(s->members[i].host_id, host_id) == 0) {
+			s->members[i].count += delta;
+			if (s->members[i].count <= 0)
+				s->members[i] = s->members[--s->nm];
+			return;
+		}
+	if (delta <= 0)
+		return;
+	if (s->nm == s->capm) {
+		s->capm = s->capm ? s->capm * 2 : 64;
+		s->members = xrealloc(s->members, s->capm * sizeof(*s->members));
+	}
+	struct sched_member *m = &s->members[s->nm++];
+	str_copy(m->group_id, sizeof(m->group_id), group_id);
+	str_copy(m->host_id, sizeof(m->host_id), host_id);
+	m->count = delta;
 }
 
 void sched_host_update(struct sched *s, const struct host *host)
@@ -104,6 +157,14 @@ static void usage_from_row(struct store_stmt *st, void *out)
 	u->vcpus = store_col_int(st, 1);
 	u->ram_mb = store_col_int(st, 2);
 	u->disk_gb = store_col_int(st, 3);
+}
+
+static void member_from_row(struct store_stmt *st, void *out)
+{
+	struct sched_member *m = out;
+	str_copy(m->group_id, sizeof(m->group_id), store_col_text(st, 0));
+	str_copy(m->host_id, sizeof(m->host_id), store_col_text(st, 1));
+	m->count = store_col_int(st, 2);
 }
 
 int sched_load(struct sched *s, struct store_conn *c, struct err *err)
@@ -143,8 +204,24 @@ int sched_load(struct sched *s, struct store_conn *c, struct err *err)
 		return store_fail(c, r, err);
 	}
 	use = items;
+	r = store_query(c, &st,
+			"SELECT group_id, host_id, COUNT(*) FROM instances"
+			" WHERE group_id IS NOT NULL AND host_id IS NOT NULL GROUP BY group_id, host_id",
+			"");
+	size_t ng = 0;
+	if (r == 0)
+		r = store_fetch(st, sizeof(struct sched_member), 0, member_from_row, &items, &ng,
+				NULL);
+	if (r < 0) {
+		free(hosts);
+		free(use);
+		return store_fail(c, r, err);
+	}
 	pthread_mutex_lock(&s->lock);
 	s->n = 0;
+	free(s->members);
+	s->members = items;
+	s->nm = s->capm = ng;
 	pthread_mutex_unlock(&s->lock);
 	for (size_t i = 0; i < nh; i++)
 		sched_host_update(s, &hosts[i]);
@@ -167,7 +244,8 @@ int sched_place(struct sched *s, const struct sched_request *req, int64_t now_ms
 		char ret_host[UUID_SIZE], char *why, size_t why_size)
 {
 	bool any_zone = !req->zone_id || !req->zone_id[0];
-	size_t candidates = 0;
+	bool grouped = req->group_id && req->group_id[0];
+	size_t candidates = 0, excluded_by_group = 0;
 	int64_t best_free = -1, most_vcpus = 0, most_ram = 0;
 	struct sched_host *best = NULL;
 	pthread_mutex_lock(&s->lock);
@@ -178,6 +256,15 @@ int sched_place(struct sched *s, const struct sched_request *req, int64_t now_ms
 		if (!h->enabled || now_ms - h->last_heartbeat_ms > s->opts.down_after_ms)
 			continue;
 		candidates++;
+		if (grouped) {
+			int64_t here = members_on(s, req->group_id, h->id);
+			bool ok = req->anti_affinity ? here == 0
+						     : (here > 0 || !group_placed(s, req->group_id));
+			if (!ok) {
+				excluded_by_group++;
+				continue;
+			}
+		}
 		int64_t vcpus = (int64_t)floor((double)h->cpus * s->opts.cpu_ratio) - h->used_vcpus;
 		int64_t ram = (int64_t)floor((double)h->ram_mb * s->opts.ram_ratio) - h->used_ram_mb;
 		int64_t disk = h->disk_gb - h->used_disk_gb;
@@ -197,10 +284,20 @@ int sched_place(struct sched *s, const struct sched_request *req, int64_t now_ms
 		best->used_vcpus += req->vcpus;
 		best->used_ram_mb += req->ram_mb;
 		best->used_disk_gb += req->disk_gb;
+		if (grouped)
+			members_add(s, req->group_id, best->id, 1);
 		memcpy(ret_host, best->id, UUID_SIZE);
 	} else if (candidates == 0) {
 		str_printf(why, why_size, "no host is up and enabled%s",
 			   any_zone ? "" : " in the requested zone");
+		r = -ERR_INVALID;
+	} else if (excluded_by_group == candidates) {
+		str_printf(why, why_size,
+			   req->anti_affinity
+				   ? "anti-affinity: every host that is up already holds a member of "
+				     "the server group"
+				   : "affinity: the host that holds the server group's members is not "
+				     "available");
 		r = -ERR_INVALID;
 	} else {
 		str_printf(why, why_size,
@@ -228,5 +325,7 @@ void sched_release(struct sched *s, const char *host_id, const struct sched_requ
 		h->used_ram_mb = minus(h->used_ram_mb, req->ram_mb);
 		h->used_disk_gb = minus(h->used_disk_gb, req->disk_gb);
 	}
+	if (req->group_id && req->group_id[0])
+		members_add(s, req->group_id, host_id, -1);
 	pthread_mutex_unlock(&s->lock);
 }

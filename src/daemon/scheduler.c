@@ -41,9 +41,13 @@ static int give_back(struct store_conn *c, const struct instance *i, struct err 
 static int decide(struct scheduler *s, struct store_conn *c, const struct instance *i)
 {
 	struct sched_request req = { .vcpus = i->vcpus, .ram_mb = i->ram_mb,
-				     .disk_gb = i->disk_gb, .zone_id = i->zone_id };
+				     .disk_gb = i->disk_gb, .zone_id = i->zone_id,
+				     .group_id = i->group_id };
 	char host[UUID_SIZE], why[256];
 	struct err err = { 0 };
+	struct server_group g;
+	if (i->group_id[0] && group_get(c, NULL, i->group_id, &g, &err) == 0)
+		req.anti_affinity = strcmp(g.policy, "anti-affinity") == 0;
 	bool placed = sched_place(s->index, &req, time_now_ms(), host, why, sizeof(why)) == 0;
 	int r = store_txn_begin(c);
 	if (r == 0) {

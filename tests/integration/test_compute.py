@@ -101,7 +101,7 @@ def test_an_instance_boots_and_goes_through_its_lifecycle(compute):
     assert q["instances"]["used"] == 0 and q["vcpus"]["used"] == 0
 
 
-def test_a_flavor_larger_than_every_host_leaves_nothing_behind(compute):
+def test_placement_errors_and_groups_on_real_hosts(compute):
     admin = compute.admin
     admin.post("/v1/flavors", {"name": "huge", "vcpus": 256, "ram_mb": 4194304,
                                "disk_gb": 10})
@@ -114,3 +114,16 @@ def test_a_flavor_larger_than_every_host_leaves_nothing_behind(compute):
     assert not qemu_running(i["id"])
     for a in compute.agents:
         assert not list((a.state_dir / "disks").glob(i["id"] + "*"))
+
+    # an anti-affinity group of two instances lands on the two hosts
+    c.post("/v1/server-groups", {"name": "spread", "policy": "anti-affinity"})
+    ids = [c.post("/v1/instances", {"name": "sp%d" % k, "image": "guest", "flavor": "tiny",
+                                    "group": "spread"}).json()["id"] for k in range(2)]
+    hosts = [wait_for(lambda x=x: c.get("/v1/instances/" + x).json()["host"], 30, "placement")
+             for x in ids]
+    assert hosts[0] != hosts[1]
+    for x in ids:
+        assert c.delete("/v1/instances/" + x).status_code == 202
+    for x in ids:
+        wait_for(lambda x=x: state_of(c, x) is None, BOOT_TIMEOUT, "instance gone")
+        assert not qemu_running(x)

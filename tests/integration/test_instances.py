@@ -158,3 +158,61 @@ def test_instance_input_and_access(cloud):
         "/v1/instances/one").json()["id"]), 404)
     assert_error(cloud.clients["reader"].delete("/v1/instances/" + i["id"]), 403)
     assert_error(cloud.admin.delete("/v1/projects/alpha"), 409)
+
+
+def test_anti_affinity_spreads_a_group_over_hosts(cloud):
+    for n in ("a", "b"):
+        fake_host(cloud.nubod, cloud.admin, n)
+    c = cloud.clients["member"]
+    g = c.post("/v1/server-groups", {"name": "spread", "policy": "anti-affinity"})
+    assert g.status_code == 201, g.text
+    ids = [create(c, "s%d" % k, group="spread").json()["id"] for k in range(2)]
+    placed = [wait_for(lambda x=x: instance(c, x)["host"], what="placement") for x in ids]
+    assert placed[0] != placed[1]
+    assert instance(c, ids[0])["group_id"] == g.json()["id"]
+    third = create(c, "s2", group="spread").json()
+    failed = wait_for(lambda: instance(c, third["id"])["state"] == "error" and
+                      instance(c, third["id"]), what="error")
+    assert "anti-affinity" in failed["error"]
+    assert_error(c.delete("/v1/server-groups/spread"), 409)
+
+
+def test_affinity_keeps_a_group_on_one_host(cloud):
+    for n in ("a", "b"):
+        fake_host(cloud.nubod, cloud.admin, n)
+    c = cloud.clients["member"]
+    c.post("/v1/server-groups", {"name": "together", "policy": "affinity"})
+    ids = [create(c, "t%d" % k, group="together").json()["id"] for k in range(3)]
+    hosts = {wait_for(lambda x=x: instance(c, x)["host"], what="placement") for x in ids}
+    assert len(hosts) == 1
+
+
+def test_server_group_input_and_access(cloud):
+    c = cloud.clients["member"]
+    assert_error(c.post("/v1/server-groups", {"name": "g", "policy": "near"}), 400,
+                 field="policy")
+    assert_error(c.post("/v1/server-groups", {"name": "", "policy": "affinity"}), 400,
+                 field="name")
+    g = c.post("/v1/server-groups", {"name": "g", "policy": "affinity"}).json()
+    assert_error(c.post("/v1/server-groups", {"name": "g", "policy": "affinity"}), 409)
+    assert_error(cloud.clients["other"].get("/v1/server-groups/" + g["id"]), 404)
+    assert_error(create(cloud.clients["other"], "x", group=g["id"]), 400, field="group")
+    assert [x["name"] for x in c.get("/v1/server-groups").json()["items"]] == ["g"]
+    assert c.delete("/v1/server-groups/g").status_code == 204
+
+
+def test_instances_of_a_silent_host_are_shown_unknown(make_nubod):
+    n = make_nubod(extra_args=["--host-down-after", "2"])
+    admin = n.client()
+    admin.post("/v1/flavors", {"name": "small", "vcpus": 1, "ram_mb": 64, "disk_gb": 1})
+    img = admin.post("/v1/images", {"name": "guest", "visibility": "public"}).json()
+    admin.request("PUT", "/v1/images/%s/file" % img["id"], raw=b"\0" * 4096)
+    admin.post("/v1/projects", {"name": "p"})
+    admin.post("/v1/projects/p/members", {"user": "admin", "role": "admin"})
+    c = n.client(project="p")
+    fake_host(n, admin, "brief")
+    i = create(c, "vm").json()
+    assert wait_for(lambda: instance(c, i["id"])["state"] == "scheduled", 10, "placement")
+    # the host sends no more heartbeats
+    assert wait_for(lambda: instance(c, i["id"])["state"] == "unknown", 10, "unknown")
+    assert admin.get("/v1/hosts/brief").json()["state"] == "down"

@@ -86,6 +86,12 @@ def alpha_job(t, who):
     return r.json()["job_id"]
 
 
+def alpha_group(t, who):
+    r = t.clients["padmin"].post("/v1/server-groups", {"name": uniq("sg"),
+                                                       "policy": "anti-affinity"})
+    return r.json()["id"]
+
+
 def enroll_body():
     return {"token": None, "name": uniq("mh"), "cpus": 1, "ram_mb": 128, "disk_gb": 1}
 
@@ -191,6 +197,12 @@ ROWS = [
      {A: 401, R: 403, M: 403, P: 403, O: 403, S: 403}),
     ("PUT", "/v1/hosts/{host}/instances/{instance}/console", None,
      {A: 401, R: 403, M: 403, P: 403, O: 403, S: 403}),
+    ("POST", "/v1/server-groups", lambda: {"name": uniq("g"), "policy": "affinity"},
+     {A: 401, R: 403, M: 201, P: 201, O: 201, S: 400}),
+    ("GET", "/v1/server-groups", None, {A: 401, R: 200, M: 200, P: 200, O: 200, S: 200}),
+    ("GET", "/v1/server-groups/{group}", None, {A: 401, R: 200, M: 200, P: 200, O: 404, S: 200}),
+    ("DELETE", "/v1/server-groups/{group}", None,
+     {A: 401, R: 403, M: 204, P: 204, O: 404, S: 204}),
     # logout last: it ends each caller's session
     ("POST", "/v1/auth/logout", None, {A: 401, R: 204, M: 204, P: 204, O: 204, S: 204}),
 ]
@@ -200,7 +212,7 @@ TARGETS = {
     "ptoken": padmin_token, "pkey": padmin_key,
     "reader": lambda t, who: t.users["reader"]["id"],
     "flavor": fresh_flavor, "image": alpha_image, "active_image": alpha_active_image,
-    "host": fresh_host, "instance": alpha_instance, "job": alpha_job,
+    "host": fresh_host, "instance": alpha_instance, "job": alpha_job, "group": alpha_group,
 }
 
 
