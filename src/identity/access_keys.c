@@ -26,20 +26,8 @@ int access_key_create(struct store_conn *c, const struct identity_settings *s,
 {
 	struct access_key k = { 0 };
 	int r;
-	str_copy(k.project_id, sizeof(k.project_id), p->project_id);
-	if (project) {
-		struct project pr;
-		enum role role = ROLE_NONE;
-		r = project_get(c, project, &pr, err);
-		if (r == 0)
-			r = principal_role_in(c, p, pr.id, &role, err);
-		if (r == -ERR_NOT_FOUND || (r == 0 && role == ROLE_NONE))
-			return err_set(err, ERR_INVALID, "project",
-				       "you are not a member of a project '%.80s'", project);
-		if (r < 0)
-			return r;
-		str_copy(k.project_id, sizeof(k.project_id), pr.id);
-	}
+	if ((r = identity_scope_project(c, p, project, k.project_id, err)) < 0)
+		return r;
 	new_key_id(k.id);
 	str_copy(k.user_id, sizeof(k.user_id), p->user_id);
 	str_copy(k.user_name, sizeof(k.user_name), p->user_name);

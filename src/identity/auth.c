@@ -267,6 +267,27 @@ int token_revoke(struct store_conn *c, const char *token_id, struct err *err)
 	return r < 0 ? store_fail(c, r, err) : 0;
 }
 
+int identity_scope_project(struct store_conn *c, const struct principal *p,
+			   const char *project, char ret[UUID_SIZE], struct err *err)
+{
+	if (!project) {
+		str_copy(ret, UUID_SIZE, p->project_id);
+		return 0;
+	}
+	struct project pr;
+	enum role role = ROLE_NONE;
+	int r = project_get(c, project, &pr, err);
+	if (r == 0)
+		r = principal_role_in(c, p, pr.id, &role, err);
+	if (r == -ERR_NOT_FOUND || (r == 0 && role == ROLE_NONE))
+		return err_set(err, ERR_INVALID, "project",
+			       "you are not a member of a project '%.80s'", project);
+	if (r < 0)
+		return r;
+	str_copy(ret, UUID_SIZE, pr.id);
+	return 0;
+}
+
 int token_create(struct store_conn *c, const struct principal *p, const char *name,
 		 const char *project, int64_t ttl_ms, struct api_token *ret, struct err *err)
 {
@@ -276,20 +297,8 @@ int token_create(struct store_conn *c, const struct principal *p, const char *na
 	int r = identity_name_check("name", name, TOKEN_NAME_MAX, err);
 	if (r < 0)
 		return r;
-	str_copy(t.project_id, sizeof(t.project_id), p->project_id);
-	if (project) {
-		struct project pr;
-		enum role role = ROLE_NONE;
-		r = project_get(c, project, &pr, err);
-		if (r == 0)
-			r = principal_role_in(c, p, pr.id, &role, err);
-		if (r == -ERR_NOT_FOUND || (r == 0 && role == ROLE_NONE))
-			return err_set(err, ERR_INVALID, "project",
-				       "you are not a member of a project '%.80s'", project);
-		if (r < 0)
-			return r;
-		str_copy(t.project_id, sizeof(t.project_id), pr.id);
-	}
+	if ((r = identity_scope_project(c, p, project, t.project_id, err)) < 0)
+		return r;
 	char hash[SHA256_HEX_SIZE];
 	identity_token_new(t.secret, hash);
 	uuid_generate(t.id);

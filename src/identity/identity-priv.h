@@ -16,6 +16,11 @@ void identity_token_new(char secret[64], char hash[SHA256_HEX_SIZE]);
 int identity_token_insert(struct store_conn *c, const char *id, const char *hash,
 			  const char *user_id, const char *project_id, const char *kind,
 			  const char *name, int64_t expires_ms, struct err *err);
+/* The project a credential being made for p is scoped to: project (id or
+ * name, which p must hold a role in; ERR_INVALID naming "project"
+ * otherwise) or, when NULL, p's own scope ("" for the system). */
+int identity_scope_project(struct store_conn *c, const struct principal *p,
+			   const char *project, char ret[UUID_SIZE], struct err *err);
 /* Create the quota rows of a new project from the defaults. */
 int quota_init(struct store_conn *c, const char *project_id, const int64_t *defaults,
 	       struct err *err);
