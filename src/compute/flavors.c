@@ -72,17 +72,8 @@ int flavor_create(struct store_conn *c, const char *name, int64_t vcpus, int64_t
 int flavor_get(struct store_conn *c, const char *id_or_name, struct flavor *ret,
 	       struct err *err)
 {
-	struct store_stmt *s = NULL;
-	const char *sql = uuid_valid(id_or_name)
-				  ? "SELECT " FLAVOR_COLS " FROM flavors WHERE id = lower(?)"
-				  : "SELECT " FLAVOR_COLS " FROM flavors WHERE name = ?";
-	int r = store_query(c, &s, sql, "s", id_or_name);
-	if (r < 0)
-		return store_fail(c, r, err);
-	r = store_fetch_one(s, flavor_from_row, ret);
-	if (r == 0)
-		return err_set(err, ERR_NOT_FOUND, "", "no flavor '%.80s'", id_or_name);
-	return r < 0 ? store_fail(c, r, err) : 0;
+	return store_get_ref(c, "SELECT " FLAVOR_COLS " FROM flavors", id_or_name,
+			     flavor_from_row, ret, "flavor", err);
 }
 
 int flavor_list(struct store_conn *c, const char *after, size_t limit, struct flavor **ret,

@@ -181,37 +181,25 @@ out:
 	return r;
 }
 
-static int host_query_one(struct store_conn *c, const char *sql, const char *arg,
-			  struct host *ret, struct err *err, enum err_code absent,
-			  const char *absent_msg)
-{
-	struct store_stmt *st = NULL;
-	int r = store_query(c, &st, sql, "s", arg);
-	if (r < 0)
-		return store_fail(c, r, err);
-	r = store_fetch_one(st, host_from_row, ret);
-	if (r == 0)
-		return err_set(err, absent, "", "%s", absent_msg);
-	return r < 0 ? store_fail(c, r, err) : 0;
-}
-
 int host_auth(struct store_conn *c, const char *credential, struct host *ret, struct err *err)
 {
 	char hash[SHA256_HEX_SIZE];
 	sha256_hex(credential, strlen(credential), hash);
-	return host_query_one(c, "SELECT " HOST_COLS " FROM hosts WHERE credential_hash = ?", hash,
-			      ret, err, ERR_UNAUTHORIZED, "the host credential is not valid");
+	struct store_stmt *st = NULL;
+	int r = store_query(c, &st, "SELECT " HOST_COLS " FROM hosts WHERE credential_hash = ?",
+			    "s", hash);
+	if (r < 0)
+		return store_fail(c, r, err);
+	r = store_fetch_one(st, host_from_row, ret);
+	if (r == 0)
+		return err_set(err, ERR_UNAUTHORIZED, "", "the host credential is not valid");
+	return r < 0 ? store_fail(c, r, err) : 0;
 }
 
 int host_get(struct store_conn *c, const char *id_or_name, struct host *ret, struct err *err)
 {
-	char msg[128];
-	str_printf(msg, sizeof(msg), "no host '%.80s'", id_or_name);
-	return host_query_one(c,
-			      uuid_valid(id_or_name)
-				      ? "SELECT " HOST_COLS " FROM hosts WHERE id = lower(?)"
-				      : "SELECT " HOST_COLS " FROM hosts WHERE name = ?",
-			      id_or_name, ret, err, ERR_NOT_FOUND, msg);
+	return store_get_ref(c, "SELECT " HOST_COLS " FROM hosts", id_or_name, host_from_row, ret,
+			     "host", err);
 }
 
 int host_heartbeat(struct store_conn *c, const char *host_id, const struct host_report *rep,

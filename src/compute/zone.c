@@ -73,17 +73,8 @@ static void zone_from_row(struct store_stmt *s, void *out)
 
 int zone_get(struct store_conn *c, const char *id_or_name, struct zone *ret, struct err *err)
 {
-	struct store_stmt *s = NULL;
-	const char *sql = uuid_valid(id_or_name)
-				  ? "SELECT " ZONE_COLS " FROM zones WHERE id = lower(?)"
-				  : "SELECT " ZONE_COLS " FROM zones WHERE name = ?";
-	int r = store_query(c, &s, sql, "s", id_or_name);
-	if (r < 0)
-		return store_fail(c, r, err);
-	r = store_fetch_one(s, zone_from_row, ret);
-	if (r == 0)
-		return err_set(err, ERR_NOT_FOUND, "", "no zone '%.80s'", id_or_name);
-	return r < 0 ? store_fail(c, r, err) : 0;
+	return store_get_ref(c, "SELECT " ZONE_COLS " FROM zones", id_or_name, zone_from_row, ret, "zone",
+			     err);
 }
 
 static int name_taken(const char *name, struct err *err)

@@ -49,17 +49,8 @@ static int check_description(const char *d, struct err *err)
 int project_get(struct store_conn *c, const char *id_or_name, struct project *ret,
 		struct err *err)
 {
-	struct store_stmt *s = NULL;
-	const char *sql = uuid_valid(id_or_name)
-				  ? "SELECT " PROJECT_COLS " FROM projects WHERE id = lower(?)"
-				  : "SELECT " PROJECT_COLS " FROM projects WHERE name = ?";
-	int r = store_query(c, &s, sql, "s", id_or_name);
-	if (r < 0)
-		return store_fail(c, r, err);
-	r = store_fetch_one(s, project_from_row, ret);
-	if (r == 0)
-		return err_set(err, ERR_NOT_FOUND, "", "no project '%.80s'", id_or_name);
-	return r < 0 ? store_fail(c, r, err) : 0;
+	return store_get_ref(c, "SELECT " PROJECT_COLS " FROM projects", id_or_name,
+			     project_from_row, ret, "project", err);
 }
 
 int project_create(struct store_conn *c, const struct identity_settings *s, const char *name,

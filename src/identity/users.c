@@ -68,17 +68,8 @@ static void user_from_row(struct store_stmt *s, void *out)
 
 int user_get(struct store_conn *c, const char *id_or_name, struct user *ret, struct err *err)
 {
-	struct store_stmt *s = NULL;
-	const char *sql = uuid_valid(id_or_name)
-				  ? "SELECT " USER_COLS " FROM users WHERE id = lower(?)"
-				  : "SELECT " USER_COLS " FROM users WHERE name = ?";
-	int r = store_query(c, &s, sql, "s", id_or_name);
-	if (r < 0)
-		return store_fail(c, r, err);
-	r = store_fetch_one(s, user_from_row, ret);
-	if (r == 0)
-		return err_set(err, ERR_NOT_FOUND, "", "no user '%.80s'", id_or_name);
-	return r < 0 ? store_fail(c, r, err) : 0;
+	return store_get_ref(c, "SELECT " USER_COLS " FROM users", id_or_name, user_from_row, ret, "user",
+			     err);
 }
 
 int user_create(struct store_conn *c, const struct identity_settings *s,

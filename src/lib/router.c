@@ -216,7 +216,8 @@ static bool route_matches(const struct route *rt, const struct path_segs *ps)
 	return true;
 }
 
-static enum router_result fill_params(const struct route *rt, const struct path_segs *ps, struct arena *a,
+static enum router_result fill_params(const struct route *rt, const struct path_segs *ps,
+				      struct arena *a,
 				      struct router_match *ret)
 {
 	ret->nparams = 0;

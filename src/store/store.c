@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/crypto.h"
 #include "lib/timeutil.h"
 #include "lib/util.h"
 #include "store-priv.h"
@@ -285,6 +286,22 @@ int store_fetch_one(struct store_stmt *s, store_row_fn from_row, void *out)
 		from_row(s, out);
 	store_stmt_free(s);
 	return r;
+}
+
+int store_get_ref(struct store_conn *c, const char *select, const char *ref,
+		  store_row_fn from_row, void *out, const char *what, struct err *err)
+{
+	char *sql = xasprintf("%s WHERE %s", select,
+			      uuid_valid(ref) ? "id = lower(?)" : "name = ?");
+	struct store_stmt *s = NULL;
+	int r = store_query(c, &s, sql, "s", ref);
+	free(sql);
+	if (r < 0)
+		return store_fail(c, r, err);
+	r = store_fetch_one(s, from_row, out);
+	if (r == 0)
+		return err_set(err, ERR_NOT_FOUND, "", "no %s '%.80s'", what, ref);
+	return r < 0 ? store_fail(c, r, err) : 0;
 }
 
 void store_stmt_free(struct store_stmt *s)

@@ -90,6 +90,12 @@ int store_fetch(struct store_stmt *s, size_t elem_size, size_t limit, store_row_
 /* Step s once: convert its first row with from_row into out and return 1,
  * or return 0 when there is no row, or a negative store error. Frees s. */
 int store_fetch_one(struct store_stmt *s, store_row_fn from_row, void *out);
+/* Look up one row by reference: `select` ("SELECT cols FROM table") is
+ * completed with "WHERE id = lower(?)" when ref has the form of a UUID, else
+ * "WHERE name = ?"; the row goes through from_row into out. No row:
+ * ERR_NOT_FOUND "no <what> '<ref>'". Returns 0 or a -ERR_* code. */
+int store_get_ref(struct store_conn *c, const char *select, const char *ref,
+		  store_row_fn from_row, void *out, const char *what, struct err *err);
 /* Finish with a statement. Accepts NULL. */
 void store_stmt_free(struct store_stmt *s);
 
