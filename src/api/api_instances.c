@@ -167,19 +167,29 @@ static void instances_list(struct api_ctx *ctx)
 	free(items);
 }
 
-static int visible_instance(struct api_ctx *ctx, enum role need, struct instance *ret)
+/* After looking up {id} among the caller's project resources (lookup is
+ * the look-up's result): answer its error, or note the resource for the
+ * audit and check that the caller holds at least `need`. 0 to go on. */
+static int owned(struct api_ctx *ctx, int lookup, const char *id, const char *project_id,
+		 enum role need)
 {
-	if (instance_get(api_conn(ctx), scope(ctx), api_param(ctx, "id"), ret, &ctx->err) < 0) {
+	if (lookup < 0) {
 		api_reply_error(ctx);
 		return -1;
 	}
-	str_copy(ctx->audit_id, sizeof(ctx->audit_id), ret->id);
-	str_copy(ctx->audit_project, sizeof(ctx->audit_project), ret->project_id);
+	str_copy(ctx->audit_id, sizeof(ctx->audit_id), id);
+	str_copy(ctx->audit_project, sizeof(ctx->audit_project), project_id);
 	if (!api_is_sysadmin(ctx) && ctx->principal.role < need) {
 		api_fail(ctx, ERR_FORBIDDEN, "", "this needs the %s role", role_name(need));
 		return -1;
 	}
 	return 0;
+}
+
+static int visible_instance(struct api_ctx *ctx, enum role need, struct instance *ret)
+{
+	int r = instance_get(api_conn(ctx), scope(ctx), api_param(ctx, "id"), ret, &ctx->err);
+	return owned(ctx, r, ret->id, ret->project_id, need);
 }
 
 static void instances_get(struct api_ctx *ctx)
@@ -377,17 +387,8 @@ static void groups_list(struct api_ctx *ctx)
 
 static int visible_group(struct api_ctx *ctx, enum role need, struct server_group *ret)
 {
-	if (group_get(api_conn(ctx), scope(ctx), api_param(ctx, "id"), ret, &ctx->err) < 0) {
-		api_reply_error(ctx);
-		return -1;
-	}
-	str_copy(ctx->audit_id, sizeof(ctx->audit_id), ret->id);
-	str_copy(ctx->audit_project, sizeof(ctx->audit_project), ret->project_id);
-	if (!api_is_sysadmin(ctx) && ctx->principal.role < need) {
-		api_fail(ctx, ERR_FORBIDDEN, "", "this needs the %s role", role_name(need));
-		return -1;
-	}
-	return 0;
+	int r = group_get(api_conn(ctx), scope(ctx), api_param(ctx, "id"), ret, &ctx->err);
+	return owned(ctx, r, ret->id, ret->project_id, need);
 }
 
 static void groups_get(struct api_ctx *ctx)
