@@ -27,13 +27,9 @@ static int check_name(const char *name, struct err *err)
 	if (n == 0 || n > FLAVOR_NAME_MAX)
 		return err_set(err, ERR_INVALID, "name", "name must be 1 to %d characters long",
 			       FLAVOR_NAME_MAX);
-	for (size_t i = 0; i < n; i++) {
-		char ch = name[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' ||
-		      ch == '_' || ch == '-'))
-			return err_set(err, ERR_INVALID, "name",
-				       "name may hold only lower-case letters, digits and . _ -");
-	}
+	if (!str_only(name, false, "._-"))
+		return err_set(err, ERR_INVALID, "name",
+			       "name may hold only lower-case letters, digits and . _ -");
 	if (uuid_valid(name))
 		return err_set(err, ERR_INVALID, "name", "name must not have the form of a UUID");
 	return 0;

@@ -95,13 +95,8 @@ static int check_host_name(const char *name, struct err *err)
 	if (n == 0 || n > COMPUTE_HOST_NAME_MAX)
 		return err_set(err, ERR_INVALID, "name", "name must be 1 to %d characters",
 			       COMPUTE_HOST_NAME_MAX);
-	for (size_t i = 0; i < n; i++) {
-		char ch = name[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_'))
-			return err_set(err, ERR_INVALID, "name",
-				       "name may hold only letters, digits and - . _");
-	}
+	if (!str_only(name, true, "-._"))
+		return err_set(err, ERR_INVALID, "name", "name may hold only letters, digits and - . _");
 	if (uuid_valid(name))
 		return err_set(err, ERR_INVALID, "name", "name must not have the form of a UUID");
 	return 0;

@@ -47,14 +47,10 @@ static int check_name(const char *name, struct err *err)
 	if (n == 0 || n > INSTANCE_NAME_MAX)
 		return err_set(err, ERR_INVALID, "name", "name must be 1 to %d characters long",
 			       INSTANCE_NAME_MAX);
-	for (size_t k = 0; k < n; k++) {
-		char ch = name[k];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_'))
-			return err_set(err, ERR_INVALID, "name",
-				       "name may hold only letters, digits and - . _ (it becomes the "
-				       "guest's host name)");
-	}
+	if (!str_only(name, true, "-._"))
+		return err_set(err, ERR_INVALID, "name",
+			       "name may hold only letters, digits and - . _ (it becomes the "
+			       "guest's host name)");
 	if (uuid_valid(name))
 		return err_set(err, ERR_INVALID, "name", "name must not have the form of a UUID");
 	return 0;

@@ -18,12 +18,9 @@ int zone_name_check(const char *name, struct err *err)
 	if (n == 0 || n > ZONE_NAME_MAX)
 		return err_set(err, ERR_INVALID, "name", "name must be 1 to %d characters long",
 			       ZONE_NAME_MAX);
-	for (size_t i = 0; i < n; i++) {
-		char ch = name[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-'))
-			return err_set(err, ERR_INVALID, "name",
-				       "name may hold only lower-case letters, digits and '-'");
-	}
+	if (!str_only(name, false, "-"))
+		return err_set(err, ERR_INVALID, "name",
+			       "name may hold only lower-case letters, digits and '-'");
 	if (name[0] == '-' || name[n - 1] == '-')
 		return err_set(err, ERR_INVALID, "name", "name must not start or end with '-'");
 	if (uuid_valid(name))

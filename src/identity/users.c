@@ -17,13 +17,9 @@ int identity_name_check(const char *field, const char *value, size_t max, struct
 	if (n == 0 || n > max)
 		return err_set(err, ERR_INVALID, field, "%s must be 1 to %zu characters long", field,
 			       max);
-	for (size_t i = 0; i < n; i++) {
-		char ch = value[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-' || ch == '@'))
-			return err_set(err, ERR_INVALID, field,
-				       "%s may hold only letters, digits and . _ - @", field);
-	}
+	if (!str_only(value, true, "._-@"))
+		return err_set(err, ERR_INVALID, field, "%s may hold only letters, digits and . _ - @",
+			       field);
 	if (uuid_valid(value))
 		return err_set(err, ERR_INVALID, field, "%s must not have the form of a UUID", field);
 	return 0;

@@ -111,6 +111,18 @@ void str_lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
+bool str_only(const char *s, bool upper, const char *punct)
+{
+	for (; *s; s++) {
+		char ch = *s;
+		if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		    (upper && ch >= 'A' && ch <= 'Z') || strchr(punct, ch))
+			continue;
+		return false;
+	}
+	return true;
+}
+
 size_t str_utf8_len(const char *s)
 {
 	size_t n = 0;

@@ -37,6 +37,10 @@ bool str_starts_with(const char *s, const char *prefix);
 bool str_eq_nocase(const char *a, const char *b);
 /* Lower-case ASCII letters of s in place. */
 void str_lower(char *s);
+/* True when every character of s is a lower-case ASCII letter, a digit,
+ * an upper-case letter (only when upper) or one of the characters of
+ * punct. The usual test of names. */
+bool str_only(const char *s, bool upper, const char *punct);
 /* Number of Unicode code points in the valid UTF-8 string s. */
 size_t str_utf8_len(const char *s);
 

@@ -1140,6 +1140,19 @@ static void test_parse_size_and_bool(void **state)
 	assert_true(b);
 }
 
+static void test_str_only(void **state)
+{
+	(void)state;
+	assert_true(str_only("fr-par-1", false, "-"));
+	assert_true(str_only("", false, ""));
+	assert_false(str_only("Fr-par-1", false, "-"));
+	assert_true(str_only("Fr-par-1", true, "-"));
+	assert_false(str_only("a.b", true, "-"));
+	assert_true(str_only("a.b_c-d@e", true, "._-@"));
+	assert_false(str_only("a b", true, "._-@"));
+	assert_false(str_only("\xc3\xa9", true, "._-"));
+}
+
 static void test_str_helpers(void **state)
 {
 	char dst[4];
@@ -1559,6 +1572,7 @@ int main(void)
 		cmocka_unit_test(test_parse_i64),
 		cmocka_unit_test(test_parse_size_and_bool),
 		cmocka_unit_test(test_str_helpers),
+		cmocka_unit_test(test_str_only),
 		cmocka_unit_test(test_iso3166),
 		cmocka_unit_test(test_time_rfc3339),
 		cmocka_unit_test(test_time_rfc3339_rejects),
