@@ -417,7 +417,11 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
 	s->opts.listen = NULL;
 	if (s->opts.metrics)
 		describe_metrics(s->opts.metrics);
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+	/* poll(), not epoll: with a thread pool, MHD 0.9.75's quiesce races the
+	 * workers over the listen socket in their epoll sets and aborts ("Failed
+	 * to remove listen FD from epoll set"), seen on SIGTERM right after a
+	 * request */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
 			 MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
