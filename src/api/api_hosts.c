@@ -27,6 +27,15 @@ static json_t *host_json(struct api_ctx *ctx, const struct host *h)
 			      "created_at", h->created_at, "updated_at", h->updated_at);
 	json_object_set_new(o, "zone_id", h->zone_id[0] ? json_string(h->zone_id) : json_null());
 	json_object_set_new(o, "last_heartbeat", hb[0] ? json_string(hb) : json_null());
+	struct sched_usage u;
+	if (sched_host_usage(ctx->api->opts.sched, h->id, &u))
+		json_object_set_new(o, "allocation",
+				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "vcpus_used",
+					      (json_int_t)u.vcpus, "ram_mb_used", (json_int_t)u.ram_mb,
+					      "disk_gb_used", (json_int_t)u.disk_gb, "vcpus_total",
+					      (json_int_t)u.vcpus_total, "ram_mb_total",
+					      (json_int_t)u.ram_mb_total, "disk_gb_total",
+					      (json_int_t)u.disk_gb_total));
 	return o;
 }
 

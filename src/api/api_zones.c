@@ -4,13 +4,34 @@
 #include "lib/jsonreq.h"
 #include "lib/util.h"
 
-static const char *const zone_fields[] = { "name", "description", "jurisdiction", NULL };
+static const char *const zone_fields[] = { "name", "description", "jurisdiction",
+					    "cpu_allocation_ratio", "ram_allocation_ratio", NULL };
+
+/* A ratio, or null where the zone takes nubod's default. */
+static json_t *ratio_json(double r)
+{
+	return r > 0 ? json_real(r) : json_null();
+}
 
 static json_t *zone_json(const struct zone *z)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", z->id, "name", z->name,
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:s}", "id", z->id, "name", z->name,
 			 "description", z->description, "jurisdiction", z->jurisdiction,
-			 "created_at", z->created_at, "updated_at", z->updated_at);
+			 "cpu_allocation_ratio", ratio_json(z->cpu_ratio), "ram_allocation_ratio",
+			 ratio_json(z->ram_ratio), "created_at", z->created_at, "updated_at",
+			 z->updated_at);
+}
+
+/* Read an allocation ratio field (null: back to the default). */
+static int ratio_read(json_t *body, const char *key, double max, bool *set, double *ret,
+		      struct err *err)
+{
+	bool null;
+	if (json_req_number(body, key, 0.001, max, true, ret, &null, set, err) < 0)
+		return -1;
+	if (null)
+		*ret = 0;
+	return 0;
 }
 
 /* Read the zone fields of a body into spec; name and jurisdiction are
@@ -25,7 +46,11 @@ static int zone_spec_read(struct api_ctx *ctx, bool create, struct zone_spec *sp
 	    json_req_string(body, "jurisdiction", create, 8, false, &spec->jurisdiction,
 			    &ctx->err) < 0 ||
 	    json_req_string(body, "description", false, ZONE_DESCRIPTION_MAX, true,
-			    &spec->description, &ctx->err) < 0) {
+			    &spec->description, &ctx->err) < 0 ||
+	    ratio_read(body, "cpu_allocation_ratio", ZONE_CPU_RATIO_MAX, &spec->set_cpu_ratio,
+		       &spec->cpu_ratio, &ctx->err) < 0 ||
+	    ratio_read(body, "ram_allocation_ratio", ZONE_RAM_RATIO_MAX, &spec->set_ram_ratio,
+		       &spec->ram_ratio, &ctx->err) < 0) {
 		api_reply_error(ctx);
 		return -1;
 	}
@@ -52,6 +77,7 @@ static void zones_create(struct api_ctx *ctx)
 		api_reply_error(ctx);
 		return;
 	}
+	sched_zone_update(ctx->api->opts.sched, z.id, z.cpu_ratio, z.ram_ratio);
 	zone_reply(ctx, 201, &z);
 }
 
@@ -94,6 +120,7 @@ static void zones_update(struct api_ctx *ctx)
 		api_reply_error(ctx);
 		return;
 	}
+	sched_zone_update(ctx->api->opts.sched, z.id, z.cpu_ratio, z.ram_ratio);
 	zone_reply(ctx, 200, &z);
 }
 

@@ -25,6 +25,8 @@ struct zone {
 	char name[ZONE_NAME_MAX + 1];       /* DNS label, unique */
 	char description[ZONE_DESCRIPTION_MAX * 4 + 1]; /* free text, UTF-8 */
 	char jurisdiction[3];               /* ISO 3166-1 alpha-2, upper case */
+	double cpu_ratio;                   /* vCPUs per host CPU; 0: nubod's default */
+	double ram_ratio;                   /* guest per host memory; 0: the default */
 	char created_at[TIME_RFC3339_SIZE]; /* RFC 3339 UTC */
 	char updated_at[TIME_RFC3339_SIZE]; /* RFC 3339 UTC */
 };
@@ -34,7 +36,12 @@ struct zone_spec {
 	const char *name;
 	const char *description;
 	const char *jurisdiction;
+	bool set_cpu_ratio, set_ram_ratio; /* the ratios below are given */
+	double cpu_ratio, ram_ratio;       /* 0: back to nubod's default */
 };
+
+#define ZONE_CPU_RATIO_MAX 64.0
+#define ZONE_RAM_RATIO_MAX 16.0
 
 /* One page of zones, ordered by name. */
 struct zone_page {
@@ -275,9 +282,18 @@ int job_finish(struct store_conn *c, const char *resource_id, bool ok, const cha
 struct sched;
 
 struct sched_opts {
-	double cpu_ratio;         /* vCPUs per host CPU (overcommit) */
-	double ram_ratio;         /* guest RAM per host RAM */
+	double cpu_ratio;         /* vCPUs per host CPU (overcommit), where the
+				     zone sets none */
+	double ram_ratio;         /* guest RAM per host RAM, likewise */
 	int64_t down_after_ms;    /* hosts silent this long take nothing */
+	bool pack;                /* fill hosts one after another (first fit)
+				     instead of spreading by free memory */
+};
+
+/* What a host has and uses, as the index sees it. */
+struct sched_usage {
+	int64_t vcpus, ram_mb, disk_gb;                   /* used by placed instances */
+	int64_t vcpus_total, ram_mb_total, disk_gb_total; /* with the zone's ratios */
 };
 
 /* What a placement needs. */
@@ -299,8 +315,15 @@ int sched_load(struct sched *s, struct store_conn *c, struct err *err);
 void sched_host_update(struct sched *s, const struct host *h);
 /* A host went away. */
 void sched_host_remove(struct sched *s, const char *host_id);
+/* A zone's overcommit ratios were set (0: the default). */
+void sched_zone_update(struct sched *s, const char *zone_id, double cpu_ratio,
+		       double ram_ratio);
+/* What host_id has and uses; false when the index does not know it. */
+bool sched_host_usage(struct sched *s, const char *host_id, struct sched_usage *ret);
+/* Bytes of memory the index holds. */
+size_t sched_bytes(struct sched *s);
 /* Choose a host for req and reserve its resources there (spread: the one
- * with the most free memory). Returns 0 and the host id, or -ERR_INVALID
+ * with the most free memory; pack: the first that fits). Returns 0 and the host id, or -ERR_INVALID
  * ("no host has room") with a reason a person can act on in why. */
 int sched_place(struct sched *s, const struct sched_request *req, int64_t now_ms,
 		char ret_host[UUID_SIZE], char *why, size_t why_size);

@@ -3,6 +3,7 @@
  * one Conflict, never two zones. */
 #include <assert.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +11,15 @@
 #include "lib/iso3166.h"
 #include "lib/util.h"
 
-#define ZONE_COLS "id, name, description, jurisdiction, created_at, updated_at"
+#define ZONE_COLS                                                                               \
+	"id, name, description, jurisdiction, created_at, updated_at, cpu_ratio_milli,"         \
+	" ram_ratio_milli"
+
+/* Ratios are kept in thousandths, so the store holds integers only. */
+static int64_t milli(double ratio)
+{
+	return (int64_t)llround(ratio * 1000.0);
+}
 
 int zone_name_check(const char *name, struct err *err)
 {
@@ -53,6 +62,16 @@ static int check_spec(const struct zone_spec *spec, char juris[3], struct err *e
 	if (spec->description && str_utf8_len(spec->description) > ZONE_DESCRIPTION_MAX)
 		return err_set(err, ERR_INVALID, "description",
 			       "description is longer than %d characters", ZONE_DESCRIPTION_MAX);
+	if (spec->set_cpu_ratio && spec->cpu_ratio != 0 &&
+	    !(spec->cpu_ratio >= 0.001 && spec->cpu_ratio <= ZONE_CPU_RATIO_MAX))
+		return err_set(err, ERR_INVALID, "cpu_allocation_ratio",
+			       "cpu_allocation_ratio must be from 0.001 to %g, or null for the "
+			       "default", ZONE_CPU_RATIO_MAX);
+	if (spec->set_ram_ratio && spec->ram_ratio != 0 &&
+	    !(spec->ram_ratio >= 0.001 && spec->ram_ratio <= ZONE_RAM_RATIO_MAX))
+		return err_set(err, ERR_INVALID, "ram_allocation_ratio",
+			       "ram_allocation_ratio must be from 0.001 to %g, or null for the "
+			       "default", ZONE_RAM_RATIO_MAX);
 	return 0;
 }
 
@@ -66,6 +85,8 @@ static void zone_from_row(struct store_stmt *s, void *out)
 	str_copy(z->jurisdiction, sizeof(z->jurisdiction), store_col_text(s, 3));
 	str_copy(z->created_at, sizeof(z->created_at), store_col_text(s, 4));
 	str_copy(z->updated_at, sizeof(z->updated_at), store_col_text(s, 5));
+	z->cpu_ratio = (double)store_col_int(s, 6) / 1000.0;
+	z->ram_ratio = (double)store_col_int(s, 7) / 1000.0;
 }
 
 int zone_get(struct store_conn *c, const char *id_or_name, struct zone *ret, struct err *err)
@@ -95,8 +116,11 @@ int zone_create(struct store_conn *c, const struct zone_spec *spec, struct zone 
 	str_copy(z.description, sizeof(z.description), spec->description ? spec->description : "");
 	time_rfc3339_now(z.created_at, sizeof(z.created_at));
 	memcpy(z.updated_at, z.created_at, sizeof(z.created_at));
-	r = store_run(c, "INSERT INTO zones (" ZONE_COLS ") VALUES (?, ?, ?, ?, ?, ?)", "ssssss",
-		      z.id, z.name, z.description, z.jurisdiction, z.created_at, z.updated_at);
+	z.cpu_ratio = spec->set_cpu_ratio ? (double)milli(spec->cpu_ratio) / 1000.0 : 0;
+	z.ram_ratio = spec->set_ram_ratio ? (double)milli(spec->ram_ratio) / 1000.0 : 0;
+	r = store_run(c, "INSERT INTO zones (" ZONE_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		      "ssssssii", z.id, z.name, z.description, z.jurisdiction, z.created_at,
+		      z.updated_at, milli(z.cpu_ratio), milli(z.ram_ratio));
 	if (r == -EEXIST)
 		return name_taken(z.name, err);
 	if (r < 0)
@@ -147,11 +171,16 @@ int zone_update(struct store_conn *c, const char *id_or_name, const struct zone_
 		str_copy(z.description, sizeof(z.description), spec->description);
 	if (spec->jurisdiction)
 		memcpy(z.jurisdiction, juris, sizeof(juris));
+	if (spec->set_cpu_ratio)
+		z.cpu_ratio = (double)milli(spec->cpu_ratio) / 1000.0;
+	if (spec->set_ram_ratio)
+		z.ram_ratio = (double)milli(spec->ram_ratio) / 1000.0;
 	time_rfc3339_now(z.updated_at, sizeof(z.updated_at));
 	r = store_run(c,
-		      "UPDATE zones SET name = ?, description = ?, jurisdiction = ?, updated_at = ?"
-		      " WHERE id = ?",
-		      "sssss", z.name, z.description, z.jurisdiction, z.updated_at, z.id);
+		      "UPDATE zones SET name = ?, description = ?, jurisdiction = ?, updated_at = ?,"
+		      " cpu_ratio_milli = ?, ram_ratio_milli = ? WHERE id = ?",
+		      "ssssiis", z.name, z.description, z.jurisdiction, z.updated_at,
+		      milli(z.cpu_ratio), milli(z.ram_ratio), z.id);
 	if (r == -EEXIST) {
 		r = name_taken(z.name, err);
 		goto out;

@@ -48,6 +48,7 @@ struct nubod_config {
 	uint64_t host_down_after; /* seconds without heartbeat before a host is down */
 	char *cpu_ratio;        /* vCPUs per host CPU */
 	char *ram_ratio;        /* guest RAM per host RAM */
+	char *placement;        /* spread or pack */
 	uint64_t quota[QUOTA__COUNT]; /* default limits of new projects (as given) */
 };
 
@@ -93,6 +94,9 @@ static const struct config_opt options[] = {
 	    "4.0", 0, 0, "vCPUs placed per host CPU (overcommit)"),
 	OPT("compute", "ram_allocation_ratio", "ram-allocation-ratio", CONFIG_STRING, ram_ratio,
 	    "1.0", 0, 0, "guest memory placed per unit of host memory"),
+	OPT("compute", "placement", "placement", CONFIG_STRING, placement, "spread", 0, 0,
+	    "spread (the host with the most free memory) or pack (fill hosts one after "
+	    "another)"),
 	OPT(NULL, NULL, "reset-admin-password", CONFIG_BOOL, reset_admin, "false", 0, 0,
 	    "give the user 'admin' a new random password, write it to DATA_DIR/admin.password, "
 	    "and exit"),
@@ -305,10 +309,15 @@ static int serve(const struct nubod_config *cfg, struct store *st, struct metric
 	char *end1 = NULL, *end2 = NULL;
 	struct sched_opts so = { .cpu_ratio = strtod(cfg->cpu_ratio, &end1),
 				 .ram_ratio = strtod(cfg->ram_ratio, &end2),
-				 .down_after_ms = (int64_t)cfg->host_down_after * 1000 };
-	if (*end1 || *end2 || so.cpu_ratio <= 0 || so.ram_ratio <= 0 || so.cpu_ratio > 64 ||
-	    so.ram_ratio > 16) {
+				 .down_after_ms = (int64_t)cfg->host_down_after * 1000,
+				 .pack = strcmp(cfg->placement, "pack") == 0 };
+	if (*end1 || *end2 || so.cpu_ratio <= 0 || so.ram_ratio <= 0 ||
+	    so.cpu_ratio > ZONE_CPU_RATIO_MAX || so.ram_ratio > ZONE_RAM_RATIO_MAX) {
 		log_error("the allocation ratios must be numbers above 0 (cpu at most 64, ram 16)");
+		return 1;
+	}
+	if (!so.pack && strcmp(cfg->placement, "spread") != 0) {
+		log_error("placement must be spread or pack");
 		return 1;
 	}
 	struct sched *index = sched_new(&so);

@@ -96,6 +96,29 @@ int json_req_int(const json_t *obj, const char *key, bool required, int64_t min,
 	return 0;
 }
 
+int json_req_number(const json_t *obj, const char *key, double min, double max, bool nullable,
+		    double *ret, bool *ret_null, bool *ret_present, struct err *err)
+{
+	json_t *v = json_object_get(obj, key);
+	*ret_present = v != NULL;
+	*ret_null = false;
+	if (!v)
+		return 0;
+	if (nullable && json_is_null(v)) {
+		*ret_null = true;
+		return 0;
+	}
+	if (!json_is_number(v))
+		return err_set(err, ERR_INVALID, key, "field '%s' must be a number%s", key,
+			       nullable ? " or null" : "");
+	double n = json_number_value(v);
+	if (!(n >= min && n <= max))
+		return err_set(err, ERR_INVALID, key, "field '%s' must be from %g to %g", key, min,
+			       max);
+	*ret = n;
+	return 0;
+}
+
 int json_req_bool(const json_t *obj, const char *key, bool required, bool *ret,
 		  bool *ret_present, struct err *err)
 {

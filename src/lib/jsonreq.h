@@ -27,6 +27,11 @@ int json_req_string(const json_t *obj, const char *key, bool required, size_t ma
  * was given (ret is then written). Returns 0 or -ERR_INVALID. */
 int json_req_int(const json_t *obj, const char *key, bool required, int64_t min, int64_t max,
 		 int64_t *ret, bool *ret_present, struct err *err);
+/* Read number field key (integer or not) within [min, max]; with nullable,
+ * null is taken and sets *ret_null. *ret_present tells whether it was
+ * given. Returns 0 or -ERR_INVALID. */
+int json_req_number(const json_t *obj, const char *key, double min, double max, bool nullable,
+		    double *ret, bool *ret_null, bool *ret_present, struct err *err);
 /* Read boolean field key. *ret_present tells whether it was given. */
 int json_req_bool(const json_t *obj, const char *key, bool required, bool *ret,
 		  bool *ret_present, struct err *err);

@@ -176,6 +176,9 @@ const struct store_migration store_migrations[] = {
 	  " created_at TEXT NOT NULL,"
 	  " updated_at TEXT NOT NULL);"
 	  "CREATE INDEX jobs_resource ON jobs (resource_id, status);" },
+	{ 6, "compute: overcommit ratios per zone",
+	  "ALTER TABLE zones ADD COLUMN cpu_ratio_milli INTEGER NOT NULL DEFAULT 0;"
+	  "ALTER TABLE zones ADD COLUMN ram_ratio_milli INTEGER NOT NULL DEFAULT 0;" },
 };
 
 const size_t store_migrations_count = sizeof(store_migrations) / sizeof(store_migrations[0]);

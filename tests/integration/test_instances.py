@@ -216,3 +216,65 @@ def test_instances_of_a_silent_host_are_shown_unknown(make_nubod):
     # the host sends no more heartbeats
     assert wait_for(lambda: instance(c, i["id"])["state"] == "unknown", 10, "unknown")
     assert admin.get("/v1/hosts/brief").json()["state"] == "down"
+
+
+def test_a_zone_sets_its_own_overcommit_and_hosts_show_their_allocation(cloud):
+    admin = cloud.admin
+    z = admin.post("/v1/zones", {"name": "strict", "jurisdiction": "FR",
+                                 "cpu_allocation_ratio": 1.0}).json()
+    assert z["cpu_allocation_ratio"] == 1.0 and z["ram_allocation_ratio"] is None
+    fake_host(cloud.nubod, admin, "h1", cpus=4, ram_mb=65536, zone="strict")
+    h = admin.get("/v1/hosts/h1").json()
+    assert h["allocation"] == {"vcpus_used": 0, "ram_mb_used": 0, "disk_gb_used": 0,
+                               "vcpus_total": 4, "ram_mb_total": 65536, "disk_gb_total": 100}
+    c = cloud.clients["member"]
+    cloud.admin.patch("/v1/projects/alpha/quotas", {"instances": 100, "ram_mb": -1,
+                                                    "vcpus": -1})
+    ids = [create(c, "vm-%d" % k, zone="strict").json()["id"] for k in range(3)]
+    states = wait_for(lambda: (lambda xs: all(x["state"] in ("scheduled", "error") for x in xs)
+                               and xs)([instance(c, x) for x in ids]), what="decisions")
+    assert sorted(x["state"] for x in states) == ["error", "scheduled", "scheduled"]
+    alloc = admin.get("/v1/hosts/h1").json()["allocation"]
+    assert (alloc["vcpus_used"], alloc["ram_mb_used"], alloc["disk_gb_used"]) == (4, 4096, 20)
+    # raising the ratio makes room at once, without a restart
+    z = admin.patch("/v1/zones/strict", {"cpu_allocation_ratio": 2.5}).json()
+    assert z["cpu_allocation_ratio"] == 2.5
+    assert admin.get("/v1/hosts/h1").json()["allocation"]["vcpus_total"] == 10
+    i = create(c, "vm-more", zone="strict").json()
+    assert wait_for(lambda: instance(c, i["id"])["state"] in ("scheduled", "error")
+                    and instance(c, i["id"]), what="decision")["state"] == "scheduled"
+    assert admin.patch("/v1/zones/strict", {"cpu_allocation_ratio": None}).json()[
+        "cpu_allocation_ratio"] is None
+    for bad in (0, -1, 65, "2", True):
+        assert_error(admin.patch("/v1/zones/strict", {"cpu_allocation_ratio": bad}), 400,
+                     "InvalidParameter", "cpu_allocation_ratio")
+    assert_error(admin.patch("/v1/zones/strict", {"ram_allocation_ratio": 17}), 400,
+                 "InvalidParameter", "ram_allocation_ratio")
+    assert admin.get("/v1/zones/strict").json()["cpu_allocation_ratio"] is None
+
+
+def test_pack_placement_fills_one_host_first(make_nubod):
+    n = make_nubod(extra_args=["--placement", "pack"])
+    admin = n.client()
+    admin.post("/v1/flavors", {"name": "small", "vcpus": 1, "ram_mb": 1024, "disk_gb": 1})
+    img = admin.post("/v1/images", {"name": "guest", "visibility": "public"}).json()
+    admin.request("PUT", "/v1/images/%s/file" % img["id"], raw=b"\0" * 4096)
+    admin.post("/v1/projects", {"name": "p"})
+    admin.post("/v1/projects/p/members", {"user": "admin", "role": "admin"})
+    c = n.client(project="p")
+    hosts = [fake_host(n, admin, "h%d" % k, cpus=4, ram_mb=4096)["id"] for k in range(3)]
+    placed = []
+    for k in range(6):
+        i = create(c, "vm-%d" % k).json()
+        placed.append(wait_for(lambda: instance(c, i["id"])["host"], what="placement"))
+    # the first host takes four, the second the rest; the third stays empty
+    assert placed[:4] == [placed[0]] * 4 and placed[4] == placed[5] != placed[0]
+    assert hosts[2] not in placed
+
+
+def test_placement_must_be_spread_or_pack(make_nubod):
+    n = make_nubod(extra_args=["--placement", "random"], start=False)
+    n.expect_failure = True
+    n.start(wait=False)
+    assert n.proc.wait(15) != 0
+    assert "placement must be spread or pack" in n.log()

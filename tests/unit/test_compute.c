@@ -1,7 +1,8 @@
 /* test_compute: unit tests of src/compute (zones) over a real SQLite store
  * in a scratch directory: name and jurisdiction rules, create, get by id
  * and by name, list with pagination, partial update, delete, and that a
- * refused change leaves the store as it was. */
+ * refused change leaves the store as it was; and the scheduler's capacity
+ * index against a naive linear scan, with its filters and weighers. */
 #include <errno.h>
 #include <stdbool.h>
 
@@ -565,6 +566,316 @@ static void test_zone_delete(void **state)
 	assert_int_equal(zone_count(f->c), 1);
 }
 
+
+/* ---- the scheduler's capacity index ---- */
+
+#define NOW 1000000000LL
+#define DOWN_AFTER 60000
+
+static struct sched *sched_make(bool pack)
+{
+	struct sched_opts o = { .cpu_ratio = 4.0, .ram_ratio = 1.0, .down_after_ms = DOWN_AFTER,
+				.pack = pack };
+	return sched_new(&o);
+}
+
+static struct host host_make(int n, const char *zone, int64_t cpus, int64_t ram_mb)
+{
+	struct host h = { 0 };
+	snprintf(h.id, sizeof(h.id), "00000000-0000-4000-8000-%012d", n);
+	snprintf(h.name, sizeof(h.name), "h%d", n);
+	str_copy(h.zone_id, sizeof(h.zone_id), zone);
+	h.enabled = true;
+	h.cpus = cpus;
+	h.ram_mb = ram_mb;
+	h.disk_gb = 1000;
+	h.last_heartbeat_ms = NOW;
+	return h;
+}
+
+static int place(struct sched *s, const struct sched_request *req, char host[UUID_SIZE],
+		 char why[256])
+{
+	return sched_place(s, req, NOW, host, why, 256);
+}
+
+/* The naive placement the index must agree with: a linear pass that
+ * keeps the most free memory among fitting, eligible hosts. */
+struct naive_host {
+	struct host h;
+	int64_t used_vcpus, used_ram, used_disk;
+	int members[8]; /* members of each group on it */
+};
+
+static int64_t naive_best(const struct naive_host *hs, size_t n, const struct sched_request *req,
+			  int group, bool anti)
+{
+	int64_t best = -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct naive_host *x = &hs[i];
+		if (!x->h.enabled || NOW - x->h.last_heartbeat_ms > DOWN_AFTER)
+			continue;
+		if (req->zone_id && strcmp(req->zone_id, x->h.zone_id) != 0)
+			continue;
+		if (group >= 0 && anti && x->members[group] > 0)
+			continue;
+		int64_t v = x->h.cpus * 4 - x->used_vcpus, r = x->h.ram_mb - x->used_ram,
+			d = x->h.disk_gb - x->used_disk;
+		if (v >= req->vcpus && r >= req->ram_mb && d >= req->disk_gb && r > best)
+			best = r;
+	}
+	return best;
+}
+
+static void test_sched_spread_agrees_with_a_linear_scan(void **state)
+{
+	(void)state;
+	enum { HOSTS = 300, ROUNDS = 4000 };
+	static const char *const zones[] = { "zone-a", "zone-b", "" };
+	char groups[8][UUID_SIZE];
+	for (int g = 0; g < 8; g++)
+		snprintf(groups[g], UUID_SIZE, "11111111-0000-4000-8000-%012d", g);
+	struct naive_host *hs = xcalloc(HOSTS, sizeof(*hs));
+	struct sched *s = sched_make(false);
+	srand(7);
+	for (int i = 0; i < HOSTS; i++) {
+		hs[i].h = host_make(i, zones[i % 3], 1 + rand() % 64, 1024 * (1 + rand() % 256));
+		hs[i].h.enabled = rand() % 10 != 0;
+		if (rand() % 20 == 0)
+			hs[i].h.last_heartbeat_ms = NOW - DOWN_AFTER - 1;
+		sched_host_update(s, &hs[i].h);
+	}
+	struct placed {
+		int host, group;
+		struct sched_request req;
+	} *placed = xcalloc(ROUNDS, sizeof(*placed));
+	size_t nplaced = 0, ok = 0, refused = 0;
+	for (int k = 0; k < ROUNDS; k++) {
+		if (nplaced && rand() % 4 == 0) { /* give one back */
+			size_t j = (size_t)rand() % nplaced;
+			struct placed *p = &placed[j];
+			sched_release(s, hs[p->host].h.id, &p->req);
+			hs[p->host].used_vcpus -= p->req.vcpus;
+			hs[p->host].used_ram -= p->req.ram_mb;
+			hs[p->host].used_disk -= p->req.disk_gb;
+			if (p->group >= 0)
+				hs[p->host].members[p->group]--;
+			placed[j] = placed[--nplaced];
+			continue;
+		}
+		static const int64_t sizes[][3] = { { 1, 512, 10 },  { 2, 4096, 20 },
+						    { 4, 16384, 40 }, { 8, 65536, 80 },
+						    { 32, 8192, 10 } };
+		const int64_t *sz = sizes[rand() % 5];
+		int group = rand() % 3 == 0 ? rand() % 8 : -1;
+		int zone = rand() % 4; /* 3: any zone */
+		struct sched_request req = { .vcpus = sz[0], .ram_mb = sz[1], .disk_gb = sz[2],
+					     .zone_id = zone < 3 ? zones[zone] : NULL,
+					     .group_id = group >= 0 ? groups[group] : NULL,
+					     .anti_affinity = group >= 0 };
+		if (zone == 2) /* the hosts without a zone are asked for with no zone */
+			req.zone_id = NULL;
+		int64_t want = naive_best(hs, HOSTS, &req, group, true);
+		char host[UUID_SIZE], why[256];
+		int r = place(s, &req, host, why);
+		if (want < 0) {
+			assert_int_equal(r, -ERR_INVALID);
+			assert_true(why[0] != '\0');
+			refused++;
+			continue;
+		}
+		assert_int_equal(r, 0);
+		int i = atoi(host + 24);
+		struct naive_host *x = &hs[i];
+		assert_int_equal(x->h.ram_mb - x->used_ram, want); /* the most free memory */
+		assert_true(x->h.cpus * 4 - x->used_vcpus >= req.vcpus);
+		assert_true(x->h.enabled && x->h.last_heartbeat_ms == NOW);
+		if (req.zone_id)
+			assert_string_equal(x->h.zone_id, req.zone_id);
+		if (group >= 0) {
+			assert_int_equal(x->members[group], 0);
+			x->members[group]++;
+		}
+		x->used_vcpus += req.vcpus;
+		x->used_ram += req.ram_mb;
+		x->used_disk += req.disk_gb;
+		placed[nplaced++] = (struct placed){ i, group, req };
+		ok++;
+	}
+	assert_true(ok > 500 && refused > 50); /* both paths were taken */
+	for (int i = 0; i < HOSTS; i++) {
+		struct sched_usage u;
+		assert_true(sched_host_usage(s, hs[i].h.id, &u));
+		assert_int_equal(u.vcpus, hs[i].used_vcpus);
+		assert_int_equal(u.ram_mb, hs[i].used_ram);
+		assert_int_equal(u.vcpus_total, hs[i].h.cpus * 4);
+	}
+	free(placed);
+	free(hs);
+	sched_free(s);
+}
+
+static void test_sched_pack_fills_hosts_in_order(void **state)
+{
+	(void)state;
+	struct sched *s = sched_make(true);
+	for (int i = 0; i < 4; i++) {
+		struct host h = host_make(i, "", 4, 8192);
+		sched_host_update(s, &h);
+	}
+	struct sched_request req = { .vcpus = 1, .ram_mb = 2048, .disk_gb = 1 };
+	char host[UUID_SIZE], why[256];
+	for (int k = 0; k < 16; k++) {
+		assert_int_equal(place(s, &req, host, why), 0);
+		assert_int_equal(atoi(host + 24), k / 4); /* four to a host, in order */
+	}
+	assert_int_equal(place(s, &req, host, why), -ERR_INVALID);
+	assert_non_null(strstr(why, "no host has room"));
+	struct host h1 = host_make(1, "", 4, 8192);
+	sched_release(s, h1.id, &req);
+	assert_int_equal(place(s, &req, host, why), 0);
+	assert_string_equal(host, h1.id);
+	sched_free(s);
+}
+
+static void test_sched_server_groups(void **state)
+{
+	(void)state;
+	struct sched *s = sched_make(false);
+	for (int i = 0; i < 3; i++) {
+		struct host h = host_make(i, "", 8, 8192);
+		sched_host_update(s, &h);
+	}
+	const char *anti = "22222222-0000-4000-8000-000000000001";
+	const char *aff = "22222222-0000-4000-8000-000000000002";
+	struct sched_request req = { .vcpus = 1, .ram_mb = 1024, .disk_gb = 1, .group_id = anti,
+				     .anti_affinity = true };
+	char host[UUID_SIZE], why[256], seen[3][UUID_SIZE];
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(place(s, &req, seen[k], why), 0);
+		for (int j = 0; j < k; j++)
+			assert_string_not_equal(seen[j], seen[k]);
+	}
+	assert_int_equal(place(s, &req, host, why), -ERR_INVALID);
+	assert_non_null(strstr(why, "anti-affinity"));
+	sched_release(s, seen[1], &req); /* a member leaves: its host is free again */
+	assert_int_equal(place(s, &req, host, why), 0);
+	assert_string_equal(host, seen[1]);
+
+	struct sched_request r2 = { .vcpus = 1, .ram_mb = 2048, .disk_gb = 1, .group_id = aff };
+	char first[UUID_SIZE];
+	assert_int_equal(place(s, &r2, first, why), 0);
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(place(s, &r2, host, why), 0);
+		assert_string_equal(host, first);
+	}
+	/* the group's host is full (3 x 2048 + 1024 of 8192): no other host will do */
+	r2.ram_mb = 4096;
+	assert_int_equal(place(s, &r2, host, why), -ERR_INVALID);
+	assert_non_null(strstr(why, "affinity"));
+	sched_free(s);
+}
+
+static void test_sched_silent_disabled_and_zones(void **state)
+{
+	(void)state;
+	struct sched *s = sched_make(false);
+	struct host a = host_make(1, "zone-a", 4, 4096), b = host_make(2, "zone-b", 4, 8192);
+	sched_host_update(s, &a);
+	sched_host_update(s, &b);
+	struct sched_request req = { .vcpus = 1, .ram_mb = 1024, .disk_gb = 1 };
+	char host[UUID_SIZE], why[256];
+	assert_int_equal(place(s, &req, host, why), 0);
+	assert_string_equal(host, b.id); /* the most free memory */
+	sched_release(s, b.id, &req);
+	b.last_heartbeat_ms = NOW - DOWN_AFTER - 1; /* b falls silent */
+	sched_host_update(s, &b);
+	assert_int_equal(place(s, &req, host, why), 0);
+	assert_string_equal(host, a.id);
+	req.zone_id = "zone-b";
+	assert_int_equal(place(s, &req, host, why), -ERR_INVALID);
+	assert_non_null(strstr(why, "no host is up and enabled in the requested zone"));
+	b.last_heartbeat_ms = NOW; /* it reports again */
+	sched_host_update(s, &b);
+	assert_int_equal(place(s, &req, host, why), 0);
+	assert_string_equal(host, b.id);
+	b.enabled = false;
+	sched_host_update(s, &b);
+	assert_int_equal(place(s, &req, host, why), -ERR_INVALID);
+	req.zone_id = "zone-c"; /* a zone without hosts */
+	assert_int_equal(place(s, &req, host, why), -ERR_INVALID);
+	/* a host moved to another zone keeps what it holds */
+	a.zone_id[0] = '\0';
+	str_copy(a.zone_id, sizeof(a.zone_id), "zone-c");
+	sched_host_update(s, &a);
+	assert_int_equal(place(s, &req, host, why), 0);
+	assert_string_equal(host, a.id);
+	struct sched_usage u;
+	assert_true(sched_host_usage(s, a.id, &u));
+	assert_int_equal(u.ram_mb, 2048);
+	sched_host_remove(s, a.id);
+	assert_false(sched_host_usage(s, a.id, &u));
+	assert_int_equal(place(s, &req, host, why), -ERR_INVALID);
+	sched_free(s);
+}
+
+static void test_sched_zone_ratios(void **state)
+{
+	(void)state;
+	struct sched *s = sched_make(false);
+	struct host h = host_make(1, "zone-a", 2, 4096);
+	sched_host_update(s, &h);
+	struct sched_request req = { .vcpus = 2, .ram_mb = 512, .disk_gb = 1, .zone_id = "zone-a" };
+	char host[UUID_SIZE], why[256];
+	for (int k = 0; k < 4; k++) /* 2 CPUs x 4.0 = 8 vCPUs */
+		assert_int_equal(place(s, &req, host, why), 0);
+	assert_int_equal(place(s, &req, host, why), -ERR_INVALID);
+	assert_non_null(strstr(why, "no host has room"));
+	sched_zone_update(s, "zone-a", 8.0, 2.0);
+	struct sched_usage u;
+	assert_true(sched_host_usage(s, h.id, &u));
+	assert_int_equal(u.vcpus_total, 16);
+	assert_int_equal(u.ram_mb_total, 8192);
+	assert_int_equal(place(s, &req, host, why), 0);
+	sched_zone_update(s, "zone-a", 1.0, 0); /* overcommitted now: takes nothing */
+	req.vcpus = 1;
+	assert_int_equal(place(s, &req, host, why), -ERR_INVALID);
+	sched_zone_update(s, "zone-a", 0, 0); /* back to the defaults */
+	assert_true(sched_host_usage(s, h.id, &u));
+	assert_int_equal(u.vcpus_total, 8);
+	sched_free(s);
+}
+
+static void test_sched_many_hosts_come_and_go(void **state)
+{
+	(void)state;
+	enum { N = 5000 };
+	struct sched *s = sched_make(false);
+	for (int i = 0; i < N; i++) {
+		struct host h = host_make(i, i % 2 ? "zone-a" : "zone-b", 16, 65536);
+		sched_host_update(s, &h);
+	}
+	for (int i = 0; i < N; i += 2) {
+		struct host h = host_make(i, "", 0, 0);
+		sched_host_remove(s, h.id);
+	}
+	struct sched_request req = { .vcpus = 1, .ram_mb = 1024, .disk_gb = 1,
+				     .zone_id = "zone-b" };
+	char host[UUID_SIZE], why[256];
+	assert_int_equal(place(s, &req, host, why), -ERR_INVALID);
+	req.zone_id = NULL;
+	for (int k = 0; k < N; k++) {
+		assert_int_equal(place(s, &req, host, why), 0);
+		assert_int_equal(atoi(host + 24) % 2, 1);
+	}
+	struct sched_usage u;
+	struct host h = host_make(1, "", 0, 0);
+	assert_true(sched_host_usage(s, h.id, &u));
+	assert_int_equal(u.ram_mb, 2048); /* spread: two on each of the 2,500 */
+	assert_true(sched_bytes(s) > 0);
+	sched_free(s);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -581,6 +892,12 @@ int main(void)
 		T(test_zone_update_refused),
 		T(test_zone_update_nested_in_transaction),
 		T(test_zone_delete),
+		cmocka_unit_test(test_sched_spread_agrees_with_a_linear_scan),
+		cmocka_unit_test(test_sched_pack_fills_hosts_in_order),
+		cmocka_unit_test(test_sched_server_groups),
+		cmocka_unit_test(test_sched_silent_disabled_and_zones),
+		cmocka_unit_test(test_sched_zone_ratios),
+		cmocka_unit_test(test_sched_many_hosts_come_and_go),
 	};
 	return cmocka_run_group_tests_name("compute", tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include "lib/config.h"
 #include "lib/crypto.h"
 #include "lib/err.h"
+#include "lib/idxmap.h"
 #include "lib/iso3166.h"
 #include "lib/jsonreq.h"
 #include "lib/log.h"
@@ -1540,9 +1541,56 @@ static void test_err(void **state)
 		assert_non_null(err_code_name((enum err_code)c));
 }
 
+
+/* ---- idxmap ---- */
+
+struct keys {
+	char k[2000][16];
+};
+
+static const char *keys_key(const void *ctx, uint32_t pos)
+{
+	return ((const struct keys *)ctx)->k[pos];
+}
+
+static void test_idxmap_against_a_reference(void **state)
+{
+	(void)state;
+	static struct keys ks;
+	static bool in[2000];
+	struct idxmap m;
+	idxmap_init(&m, keys_key, &ks);
+	assert_int_equal(idxmap_get(&m, "x"), IDXMAP_NONE);
+	idxmap_del(&m, "x");
+	for (int i = 0; i < 2000; i++)
+		snprintf(ks.k[i], sizeof(ks.k[i]), "key-%d", i * 7919);
+	srand(3);
+	for (int round = 0; round < 50000; round++) {
+		int i = rand() % 2000;
+		if (in[i] && rand() % 2) {
+			idxmap_del(&m, ks.k[i]);
+			in[i] = false;
+		} else if (!in[i]) {
+			idxmap_put(&m, ks.k[i], (uint32_t)i);
+			in[i] = true;
+		}
+		if (round % 997 == 0) /* every key where it should be */
+			for (int j = 0; j < 2000; j++)
+				assert_int_equal(idxmap_get(&m, ks.k[j]),
+						 in[j] ? (uint32_t)j : IDXMAP_NONE);
+	}
+	size_t n = 0;
+	for (int j = 0; j < 2000; j++)
+		n += in[j];
+	assert_int_equal(m.n, n);
+	assert_true(idxmap_bytes(&m) >= n * sizeof(uint32_t));
+	idxmap_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_idxmap_against_a_reference),
 		cmocka_unit_test(test_router_literal_beats_parameter),
 		cmocka_unit_test(test_router_not_found),
 		cmocka_unit_test(test_router_rest_parameter),
