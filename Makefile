@@ -12,7 +12,7 @@ MESON_FLAGS := $(if $(filter true,$(CI)),-Dwerror=true,)
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
            UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
-.PHONY: all deps build build-asan build-fuzz run test unit integration lint fuzz bench clean \
+.PHONY: all deps build build-asan build-fuzz run test unit integration lint fuzz bench bench-scheduler clean \
 	guest-image
 
 # The small test guest (Debian's cloud kernel and busybox) that VMs in tests boot.
@@ -64,6 +64,12 @@ fuzz: build-fuzz
 
 bench: build
 	bench/run $(BUILD)
+	$(BUILD)/bench_scheduler
+	$(BUILD)/bench_scheduler --pack
+
+bench-scheduler: build
+	$(BUILD)/bench_scheduler
+	$(BUILD)/bench_scheduler --pack
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
