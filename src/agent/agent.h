@@ -74,6 +74,7 @@ struct agent_ctx {
 	char *image_dir;           /* cached images: <image id>.qcow2 */
 	char *disk_dir;            /* instance disks and consoles */
 	unsigned stop_timeout_s;   /* graceful stop before forcing off */
+	unsigned image_cache_ttl_s; /* unused cached images live this long */
 	/* console bytes already sent, per instance */
 	struct console_sent {
 		char id[40];

@@ -37,6 +37,7 @@ struct agent_config {
 	char *libvirt_uri;  /* where domains live */
 	uint64_t stop_timeout; /* seconds of graceful stop before forcing off */
 	uint64_t interval;  /* seconds between heartbeats */
+	uint64_t image_cache_ttl; /* seconds an unused cached image is kept */
 	char *log_level;
 	char *log_file;
 };
@@ -61,6 +62,8 @@ static const struct config_opt options[] = {
 	    "seconds a guest gets to shut down before it is forced off"),
 	OPT(NULL, NULL, "heartbeat-interval", CONFIG_UINT, interval, "10", 1, 3600,
 	    "seconds between heartbeats"),
+	OPT(NULL, NULL, "image-cache-ttl", CONFIG_UINT, image_cache_ttl, "86400", 1, 31536000,
+	    "seconds a cached image no instance of this host uses is kept"),
 	OPT(NULL, NULL, "log-level", CONFIG_STRING, log_level, "info", 0, 0,
 	    "debug, info, warn or error"),
 	OPT(NULL, NULL, "log-file", CONFIG_STRING, log_file, "-", 0, 0, "log file; - for stderr"),
@@ -270,6 +273,7 @@ static int start_driver(struct agent *a)
 	a->rc.credential = a->credential;
 	a->rc.drv = a->drv;
 	a->rc.stop_timeout_s = (unsigned)a->cfg.stop_timeout;
+	a->rc.image_cache_ttl_s = (unsigned)a->cfg.image_cache_ttl;
 	return 0;
 }
 

@@ -3,12 +3,15 @@
  * out: every pass compares what nubod wants with what libvirt has and
  * acts on the difference, so a lost message or an agent restart is healed
  * by the next pass. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -233,6 +236,56 @@ out:
 	free(path);
 }
 
+/* Whether an instance in items uses image_id. */
+static bool image_used(json_t *items, const char *image_id)
+{
+	size_t k;
+	json_t *it;
+	json_array_foreach(items, k, it) {
+		const char *im = json_string_value(json_object_get(it, "image_id"));
+		if (im && strcmp(im, image_id) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The image cache: a cached image that an instance of this host uses has
+ * its modification time set to now on every pass; one that none has used
+ * for image_cache_ttl_s seconds is removed (so are download leftovers).
+ * The time lives in the file system, so it survives agent restarts. */
+static void clean_image_cache(struct agent_ctx *a, json_t *items)
+{
+	DIR *d = opendir(a->image_dir);
+	if (!d)
+		return;
+	time_t now = time(NULL);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char id[UUID_SIZE];
+		size_t n = strlen(e->d_name);
+		bool part = n > 5 && strcmp(e->d_name + n - 5, ".part") == 0;
+		if (e->d_name[0] == '.' || n < 7 || n - (part ? 11 : 6) != UUID_SIZE - 1)
+			continue;
+		str_copy(id, sizeof(id), e->d_name);
+		if (!uuid_valid(id))
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), e->d_name, &st, 0) < 0)
+			continue;
+		if (!part && image_used(items, id)) {
+			utimensat(dirfd(d), e->d_name, NULL, 0);
+			continue;
+		}
+		if (now - st.st_mtime < (time_t)a->image_cache_ttl_s)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+			log_line(LOGL_INFO, part ? "removed an unfinished image download"
+						 : "removed an unused image from the cache",
+				 "image", id, NULL);
+	}
+	closedir(d);
+}
+
 int agent_reconcile(struct agent_ctx *a)
 {
 	char *url = xasprintf("%s/v1/hosts/%s/instances", a->server, a->host_id);
@@ -278,6 +331,7 @@ int agent_reconcile(struct agent_ctx *a)
 		if (id && uuid_valid(id) && driver_state(a->drv, id) != DOM_ABSENT)
 			send_console(a, id);
 	}
+	clean_image_cache(a, items);
 	json_decref(reports);
 	json_decref(list);
 	return 0;

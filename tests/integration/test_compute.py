@@ -39,11 +39,12 @@ def compute(nubod, make_agent, guest_image):
     img = admin.post("/v1/images", {"name": "guest", "visibility": "public"}).json()
     r = admin.request("PUT", "/v1/images/%s/file" % img["id"], raw=open(guest_image, "rb"))
     assert r.status_code == 200, r.text
+    t.image = img
     t.agents = []
     for name in ("hv1", "hv2"):
         tok = admin.post("/v1/hosts/enroll-tokens").json()["token"]
         t.agents.append(make_agent(nubod, name, "--enroll", tok, "--heartbeat-interval", "1",
-                                   "--stop-timeout", "10"))
+                                   "--stop-timeout", "10", "--image-cache-ttl", "3"))
     wait_for(lambda: len([h for h in admin.get("/v1/hosts").json()["items"]
                           if h["state"] == "up"]) == 2, 120, "two hosts up")
     return t
@@ -91,6 +92,9 @@ def test_an_instance_boots_and_goes_through_its_lifecycle(compute):
 
     disk = agent.state_dir / "disks" / (i["id"] + ".qcow2")
     assert disk.exists()
+    cached = agent.state_dir / "images" / (compute.image["id"] + ".qcow2")
+    time.sleep(4)  # longer than --image-cache-ttl: an image in use stays all the same
+    assert cached.exists()
     d = c.delete("/v1/instances/" + i["id"]).json()
     wait_for(lambda: state_of(c, i["id"]) is None, 60, "instance gone")
     assert c.get("/v1/jobs/" + d["job_id"]).json()["status"] == "succeeded"
@@ -99,6 +103,8 @@ def test_an_instance_boots_and_goes_through_its_lifecycle(compute):
     assert not (agent.state_dir / "disks" / (i["id"] + ".console")).exists()
     q = c.get("/v1/projects/alpha/quotas").json()["quotas"]
     assert q["instances"]["used"] == 0 and q["vcpus"]["used"] == 0
+    # no instance uses the image now: the cache lets it go after the ttl
+    wait_for(lambda: not cached.exists(), 30, "the unused image to leave the cache")
 
 
 def test_placement_errors_and_groups_on_real_hosts(compute):
