@@ -216,7 +216,8 @@ static void send_console(struct agent_ctx *a, const char *id)
 	fseek(f, (long)from, SEEK_SET);
 	char *data = xmalloc(CONSOLE_TAIL);
 	size_t n = fread(data, 1, CONSOLE_TAIL, f);
-	char *url = xasprintf("%s/v1/hosts/%s/instances/%s/console", a->server, a->host_id, id);
+	char *url = xasprintf("%s/v1/hosts/%s/instances/%s/console?offset=%lld", a->server,
+			      a->host_id, id, from);
 	struct httpc_resp resp;
 	if (httpc_request("PUT", url, a->credential, "text/plain", data, n, 30, 4096, &resp) == 0 &&
 	    resp.status == 204) {

@@ -126,6 +126,13 @@ json_t *api_list(json_t *items, const char *last_key);
 /* Read an optional query parameter; returns -1 after answering 400 when it
  * is badly encoded. */
 int api_query(struct api_ctx *ctx, const char *name, const char **ret);
+/* Largest console offset taken (2^53, exact in JSON numbers). */
+#define API_CONSOLE_OFFSET_MAX (1ULL << 53)
+/* Read query parameter name as a whole number from 0 to max into *ret
+ * (left alone when absent; *ret_present tells). Answers 400 and returns -1
+ * when it is badly formed. */
+int api_query_u64(struct api_ctx *ctx, const char *name, uint64_t max, uint64_t *ret,
+		  bool *ret_present);
 /* Resolve project id_or_name and check that the caller holds at least
  * min_role in it. Answers 404 (not visible: no role at all) or 403 (role
  * too low) and returns -1; else fills ret and returns 0. */

@@ -188,6 +188,24 @@ int api_query(struct api_ctx *ctx, const char *name, const char **ret)
 	return 0;
 }
 
+int api_query_u64(struct api_ctx *ctx, const char *name, uint64_t max, uint64_t *ret,
+		  bool *ret_present)
+{
+	const char *v;
+	*ret_present = false;
+	if (api_query(ctx, name, &v) < 0)
+		return -1;
+	if (!v)
+		return 0;
+	if (parse_u64(v, 0, max, ret) < 0) {
+		api_fail(ctx, ERR_INVALID, name, "%s must be a whole number from 0 to %llu", name,
+			 (unsigned long long)max);
+		return -1;
+	}
+	*ret_present = true;
+	return 0;
+}
+
 /* A cursor is base64url("1:" key): versioned so its form can change. */
 static char *cursor_encode(const char *key)
 {

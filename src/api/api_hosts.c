@@ -365,7 +365,8 @@ char *api_console_path(struct api_ctx *ctx, const char *id)
 	return xasprintf("%s/%s.log", ctx->api->opts.console_dir, id);
 }
 
-/* PUT /v1/hosts/{id}/instances/{instance}/console: the console's tail. */
+/* PUT /v1/hosts/{id}/instances/{instance}/console?offset=N: the console's
+ * tail, whose first byte is byte N of the whole console. */
 static void host_console(struct api_ctx *ctx)
 {
 	struct instance i;
@@ -379,11 +380,19 @@ static void host_console(struct api_ctx *ctx)
 		api_fail(ctx, ERR_NOT_FOUND, "", "no instance of this host");
 		return;
 	}
+	uint64_t offset = 0;
+	bool given;
+	if (api_query_u64(ctx, "offset", API_CONSOLE_OFFSET_MAX, &offset, &given) < 0)
+		return;
 	mkdir(ctx->api->opts.console_dir, 0750);
+	/* kept as "<offset of the first byte>\n<bytes>" */
 	char *path = api_console_path(ctx, i.id), *tmp = xasprintf("%s.tmp", path);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	const struct buf *b = &ctx->req->body;
-	int ok = fd >= 0 && (b->len == 0 || write(fd, b->data, b->len) == (ssize_t)b->len) &&
+	char head[32];
+	int hn = snprintf(head, sizeof(head), "%llu\n", (unsigned long long)offset);
+	int ok = fd >= 0 && write(fd, head, (size_t)hn) == hn &&
+		 (b->len == 0 || write(fd, b->data, b->len) == (ssize_t)b->len) &&
 		 rename(tmp, path) == 0;
 	if (fd >= 0)
 		close(fd);

@@ -299,10 +299,24 @@ static void instances_reboot(struct api_ctx *ctx)
 	act(ctx, &actions[2]);
 }
 
-/* GET /v1/instances/{id}/console: the serial console as its host last sent it. */
+/* GET /v1/instances/{id}/console[?tail=N | ?offset=N]: the serial console
+ * as its host last sent it (its last 64 KiB): all of it, its last N bytes,
+ * or from byte N of the whole console on. X-Console-Start and
+ * X-Console-End give the positions of the first byte sent and of the byte
+ * after the last, so a client that asks again with offset=End gets only
+ * what is new. */
 static void instances_console(struct api_ctx *ctx)
 {
 	struct instance i;
+	uint64_t tail = 0, offset = 0;
+	bool has_tail, has_offset;
+	if (api_query_u64(ctx, "tail", API_CONSOLE_OFFSET_MAX, &tail, &has_tail) < 0 ||
+	    api_query_u64(ctx, "offset", API_CONSOLE_OFFSET_MAX, &offset, &has_offset) < 0)
+		return;
+	if (has_tail && has_offset) {
+		api_fail(ctx, ERR_INVALID, "tail", "give tail or offset, not both");
+		return;
+	}
 	if (visible_instance(ctx, ROLE_READER, &i) < 0)
 		return;
 	char *path = api_console_path(ctx, i.id);
@@ -310,17 +324,38 @@ static void instances_console(struct api_ctx *ctx)
 	free(path);
 	struct buf b;
 	buf_init(&b, 0);
+	uint64_t start = 0;
 	if (f) {
+		char head[32];
+		size_t hn = fgets(head, sizeof(head), f) ? strlen(head) : 0;
+		if (hn > 1 && head[hn - 1] == '\n')
+			head[hn - 1] = '\0';
+		if (hn < 2 || parse_u64(head, 0, API_CONSOLE_OFFSET_MAX, &start) < 0) {
+			start = 0; /* not in the kept form: take it as text from the start */
+			rewind(f);
+		}
 		char chunk[8192];
 		size_t n;
 		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 			buf_append(&b, chunk, n);
 		fclose(f);
 	}
+	uint64_t end = start + b.len, from = start;
+	if (has_tail)
+		from = tail < b.len ? end - tail : start;
+	else if (has_offset)
+		from = offset < start ? start : offset > end ? end : offset;
 	size_t len;
 	char *text = buf_detach(&b, &len);
-	http_resp_take(ctx->req, 200, "text/plain; charset=utf-8", text, len);
+	size_t skip = (size_t)(from - start);
+	memmove(text, text + skip, len - skip);
+	http_resp_take(ctx->req, 200, "text/plain; charset=utf-8", text, len - skip);
 	http_resp_header(ctx->req, "Cache-Control", "no-store");
+	char v[24];
+	str_printf(v, sizeof(v), "%llu", (unsigned long long)from);
+	http_resp_header(ctx->req, "X-Console-Start", v);
+	str_printf(v, sizeof(v), "%llu", (unsigned long long)end);
+	http_resp_header(ctx->req, "X-Console-End", v);
 }
 
 static void jobs_get(struct api_ctx *ctx)

@@ -278,3 +278,36 @@ def test_placement_must_be_spread_or_pack(make_nubod):
     n.start(wait=False)
     assert n.proc.wait(15) != 0
     assert "placement must be spread or pack" in n.log()
+
+
+def test_the_console_by_tail_or_from_an_offset(cloud):
+    h = fake_host(cloud.nubod, cloud.admin, "h1")
+    c = cloud.clients["member"]
+    i = create(c, "vm").json()
+    wait_for(lambda: instance(c, i["id"])["host"], what="placement")
+    url = "%s/v1/hosts/%s/instances/%s/console" % (cloud.nubod.url, h["id"], i["id"])
+    auth = {"Authorization": "Bearer " + h["credential"]}
+    r = c.get("/v1/instances/%s/console" % i["id"])
+    assert (r.status_code, r.text, r.headers["X-Console-End"]) == (200, "", "0")
+    # the host keeps the last part of a long console: bytes 1000-1009 here
+    r = requests.put(url + "?offset=1000", data=b"0123456789", headers=auth)
+    assert r.status_code == 204, r.text
+
+    def get(query=""):
+        r = c.get("/v1/instances/%s/console%s" % (i["id"], query))
+        assert r.status_code == 200, r.text
+        assert r.headers["Content-Type"].startswith("text/plain")
+        return r.text, int(r.headers["X-Console-Start"]), int(r.headers["X-Console-End"])
+
+    assert get() == ("0123456789", 1000, 1010)
+    assert get("?tail=3") == ("789", 1007, 1010)
+    assert get("?tail=50") == ("0123456789", 1000, 1010)
+    assert get("?offset=1004") == ("456789", 1004, 1010)
+    assert get("?offset=10") == ("0123456789", 1000, 1010)  # older bytes are gone
+    assert get("?offset=1010") == ("", 1010, 1010)  # nothing new yet
+    assert get("?offset=99999") == ("", 1010, 1010)
+    for q in ("?tail=-1", "?offset=x", "?tail=1&offset=1", "?offset=%zz",
+              "?offset=99999999999999999999"):
+        assert_error(c.get("/v1/instances/%s/console%s" % (i["id"], q)), 400)
+    assert requests.put(url + "?offset=-5", data=b"x", headers=auth).status_code == 400
+    assert get() == ("0123456789", 1000, 1010)  # the refused PUT changed nothing
