@@ -92,6 +92,7 @@ extern const struct api_route api_flavor_routes[];
 extern const struct api_route api_image_routes[];
 extern const struct api_route api_host_routes[];
 extern const struct api_route api_instance_routes[];
+extern const struct api_route api_keypair_routes[];
 
 /* The store connection for this request (borrowed on first use). */
 struct store_conn *api_conn(struct api_ctx *ctx);

@@ -35,6 +35,7 @@ static json_t *instance_json(struct api_ctx *ctx, const struct instance *i)
 	json_object_set_new(o, "zone_id", i->zone_id[0] ? json_string(i->zone_id) : json_null());
 	json_object_set_new(o, "host", i->host_id[0] ? json_string(i->host_id) : json_null());
 	json_object_set_new(o, "group_id", i->group_id[0] ? json_string(i->group_id) : json_null());
+	json_object_set_new(o, "key_name", i->key_name[0] ? json_string(i->key_name) : json_null());
 	if (strcmp(i->state, "error") == 0)
 		json_object_set_new(o, "error", json_string(i->error));
 	return o;
@@ -74,8 +75,8 @@ static int charge(struct api_ctx *ctx, const char *project, const struct flavor 
 static void instances_create(struct api_ctx *ctx)
 {
 	static const char *const fields[] = { "name", "image", "flavor", "zone", "group",
-					       "user_data", NULL };
-	const char *name, *image_ref, *flavor_ref, *zone_ref, *group_ref, *user_data;
+					       "user_data", "keypair", NULL };
+	const char *name, *image_ref, *flavor_ref, *zone_ref, *group_ref, *user_data, *key_ref;
 	const struct principal *p = &ctx->principal;
 	ctx->audit_type = "instance";
 	json_t *b = api_body(ctx, fields);
@@ -87,7 +88,8 @@ static void instances_create(struct api_ctx *ctx)
 	    json_req_string(b, "zone", false, 128, false, &zone_ref, &ctx->err) < 0 ||
 	    json_req_string(b, "group", false, 128, false, &group_ref, &ctx->err) < 0 ||
 	    json_req_string(b, "user_data", false, INSTANCE_USER_DATA_MAX, true, &user_data,
-			    &ctx->err) < 0) {
+			    &ctx->err) < 0 ||
+	    json_req_string(b, "keypair", false, 128, false, &key_ref, &ctx->err) < 0) {
 		api_reply_error(ctx);
 		return;
 	}
@@ -126,18 +128,27 @@ static void instances_create(struct api_ctx *ctx)
 		api_fail(ctx, ERR_INVALID, "group", "no server group '%.80s'", group_ref);
 		return;
 	}
-	if (charge(ctx, p->project_id, &f) < 0)
-		return;
-	struct instance_spec spec = { .name = name, .flavor = &f, .image_id = im.id,
-				      .zone_id = zone_ref ? z.id : NULL,
-				      .group_id = group_ref ? g.id : NULL, .user_data = user_data };
-	struct instance i;
-	struct job j;
-	if (instance_create(c, p->project_id, &spec, &i, &ctx->err) < 0 ||
-	    job_create(c, p->project_id, "instance.create", i.id, &j, &ctx->err) < 0) {
-		api_reply_error(ctx);
+	struct keypair kp = { 0 };
+	if (key_ref && keypair_get(c, p->user_id, key_ref, &kp, &ctx->err) < 0) {
+		api_fail(ctx, ERR_INVALID, "keypair", "you have no keypair '%.80s'", key_ref);
 		return;
 	}
+	struct instance_spec spec = { .name = name, .flavor = &f, .image_id = im.id,
+				      .zone_id = zone_ref ? z.id : NULL,
+				      .group_id = group_ref ? g.id : NULL, .user_data = user_data,
+				      .key_name = key_ref ? kp.name : NULL,
+				      .public_key = kp.public_key };
+	struct instance i;
+	struct job j;
+	int r = charge(ctx, p->project_id, &f);
+	if (r == 0 && (instance_create(c, p->project_id, &spec, &i, &ctx->err) < 0 ||
+		       job_create(c, p->project_id, "instance.create", i.id, &j, &ctx->err) < 0)) {
+		api_reply_error(ctx);
+		r = -1;
+	}
+	keypair_release(&kp);
+	if (r < 0)
+		return;
 	json_t *o = instance_json(ctx, &i);
 	json_object_set_new(o, "job_id", json_string(j.id));
 	api_reply_located(ctx, 202, "/v1/instances", i.id, o);

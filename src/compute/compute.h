@@ -14,6 +14,7 @@
 
 #include "lib/crypto.h"
 #include "lib/err.h"
+#include "lib/sshkey.h"
 #include "lib/timeutil.h"
 #include "store/store.h"
 
@@ -195,6 +196,7 @@ struct instance {
 	char error[256];           /* why, in state error */
 	bool holds_quota;          /* still counted against the project's quota */
 	char group_id[UUID_SIZE];  /* server group, or "" */
+	char key_name[64];         /* the keypair it was made with, or "" */
 	int64_t host_heartbeat_ms; /* its host's last heartbeat (0: not placed) */
 	char created_at[TIME_RFC3339_SIZE];
 	char updated_at[TIME_RFC3339_SIZE];
@@ -207,6 +209,8 @@ struct instance_spec {
 	const char *zone_id;       /* NULL: any */
 	const char *group_id;      /* server group, or NULL */
 	const char *user_data;     /* NULL: none; passed to the guest unchanged */
+	const char *key_name;      /* keypair name, or NULL */
+	const char *public_key;    /* its public key (copied into the instance) */
 };
 
 /* Create an instance (pending) in project_id. */
@@ -350,6 +354,46 @@ int group_list(struct store_conn *c, const char *project_id, struct server_group
 	       size_t *ret_n, struct err *err);
 /* Delete a group (ERR_CONFLICT while it has instances). */
 int group_delete(struct store_conn *c, const char *id, struct err *err);
+
+/* ---- keypairs: SSH public keys a user puts into new instances ----
+ *
+ * A keypair belongs to the user who made it (as in OpenStack); an instance
+ * keeps a copy of its key, so deleting the keypair later changes nothing
+ * in running instances. */
+
+#define KEYPAIR_NAME_MAX 63
+#define KEYPAIRS_PER_USER_MAX 100
+
+struct keypair {
+	char id[UUID_SIZE];
+	char user_id[UUID_SIZE];
+	char name[KEYPAIR_NAME_MAX + 1];  /* unique per user: letters, digits, - . _ @ */
+	char type[24];                    /* "ssh-ed25519", "ssh-rsa", ... */
+	char fingerprint[SSHKEY_FINGERPRINT_SIZE];
+	char *public_key;                 /* owned: "type base64[ comment]" */
+	char created_at[TIME_RFC3339_SIZE];
+};
+
+/* Create a keypair for user_id from public_key, or, when public_key is
+ * NULL, from a new Ed25519 key whose private key goes to *ret_private
+ * (caller wipes and frees; shown once, never stored). Fills ret (caller
+ * releases with keypair_release). At most KEYPAIRS_PER_USER_MAX a user. */
+int keypair_create(struct store_conn *c, const char *user_id, const char *name,
+		   const char *public_key, struct keypair *ret, char **ret_private,
+		   struct err *err);
+/* Find user_id's keypair by id or name. Caller releases ret. */
+int keypair_get(struct store_conn *c, const char *user_id, const char *id_or_name,
+		struct keypair *ret, struct err *err);
+/* user_id's keypairs by name. Caller frees with keypair_list_free(). */
+int keypair_list(struct store_conn *c, const char *user_id, struct keypair **ret,
+		 size_t *ret_n, struct err *err);
+/* Delete user_id's keypair by id or name. */
+int keypair_delete(struct store_conn *c, const char *user_id, const char *id_or_name,
+		   struct err *err);
+/* Free what a keypair owns. Accepts NULL. */
+void keypair_release(struct keypair *k);
+/* Free a list from keypair_list(). */
+void keypair_list_free(struct keypair *items, size_t n);
 
 /* Give back the resources of req reserved on host_id. */
 void sched_release(struct sched *s, const char *host_id, const struct sched_request *req);

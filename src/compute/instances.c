@@ -13,7 +13,8 @@
 	"id, project_id, name, flavor_id, image_id, COALESCE(zone_id, ''),"                    \
 	" COALESCE(host_id, ''), vcpus, ram_mb, disk_gb, state, desired, error, created_at,"   \
 	" updated_at, holds_quota, COALESCE(group_id, ''),"                                    \
-	" COALESCE((SELECT last_heartbeat_ms FROM hosts h WHERE h.id = instances.host_id), 0)"
+	" COALESCE((SELECT last_heartbeat_ms FROM hosts h WHERE h.id = instances.host_id), 0),"\
+	" key_name"
 #define JOB_COLS                                                                                \
 	"id, COALESCE(project_id, ''), kind, resource_id, status, progress, error, created_at,"\
 	" updated_at"
@@ -39,6 +40,7 @@ static void instance_from_row(struct store_stmt *s, void *out)
 	i->holds_quota = store_col_int(s, 15) != 0;
 	str_copy(i->group_id, sizeof(i->group_id), store_col_text(s, 16));
 	i->host_heartbeat_ms = store_col_int(s, 17);
+	str_copy(i->key_name, sizeof(i->key_name), store_col_text(s, 18));
 }
 
 static int check_name(const char *name, struct err *err)
@@ -74,6 +76,7 @@ int instance_create(struct store_conn *c, const char *project_id,
 	str_copy(i.image_id, sizeof(i.image_id), spec->image_id);
 	str_copy(i.zone_id, sizeof(i.zone_id), spec->zone_id ? spec->zone_id : "");
 	str_copy(i.group_id, sizeof(i.group_id), spec->group_id ? spec->group_id : "");
+	str_copy(i.key_name, sizeof(i.key_name), spec->key_name ? spec->key_name : "");
 	str_copy(i.state, sizeof(i.state), "pending");
 	str_copy(i.desired, sizeof(i.desired), "running");
 	time_rfc3339_now(i.created_at, sizeof(i.created_at));
@@ -81,11 +84,13 @@ int instance_create(struct store_conn *c, const char *project_id,
 	r = store_run(c,
 		      "INSERT INTO instances (id, project_id, name, flavor_id, image_id, zone_id,"
 		      " group_id, vcpus, ram_mb, disk_gb, state, desired, user_data, created_at,"
-		      " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		      "sssssssiiisssss", i.id, i.project_id, i.name, i.flavor_id, i.image_id,
+		      " updated_at, key_name, public_key)"
+		      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		      "sssssssiiisssssss", i.id, i.project_id, i.name, i.flavor_id, i.image_id,
 		      i.zone_id[0] ? i.zone_id : NULL, i.group_id[0] ? i.group_id : NULL, i.vcpus,
-		      i.ram_mb, i.disk_gb, i.state,
-		      i.desired, spec->user_data ? spec->user_data : "", i.created_at, i.updated_at);
+		      i.ram_mb, i.disk_gb, i.state, i.desired,
+		      spec->user_data ? spec->user_data : "", i.created_at, i.updated_at, i.key_name,
+		      spec->public_key ? spec->public_key : "");
 	if (r == -EEXIST)
 		return err_set(err, ERR_CONFLICT, "name", "an instance named '%s' already exists",
 			       i.name);
@@ -292,7 +297,7 @@ static void host_row(struct store_stmt *s, void *out)
 {
 	struct host_row *h = out;
 	instance_from_row(s, &h->i);
-	h->user_data = xstrdup(store_col_text(s, 18));
+	h->user_data = xstrdup(store_col_text(s, 19));
 }
 
 int instance_list_host(struct store_conn *c, const char *host_id, struct instance **ret,

@@ -179,6 +179,18 @@ const struct store_migration store_migrations[] = {
 	{ 6, "compute: overcommit ratios per zone",
 	  "ALTER TABLE zones ADD COLUMN cpu_ratio_milli INTEGER NOT NULL DEFAULT 0;"
 	  "ALTER TABLE zones ADD COLUMN ram_ratio_milli INTEGER NOT NULL DEFAULT 0;" },
+	{ 7, "compute: keypairs, and the key an instance was made with",
+	  "CREATE TABLE keypairs ("
+	  " id TEXT PRIMARY KEY,"
+	  " user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,"
+	  " name TEXT NOT NULL,"
+	  " type TEXT NOT NULL,"
+	  " fingerprint TEXT NOT NULL,"
+	  " public_key TEXT NOT NULL,"
+	  " created_at TEXT NOT NULL,"
+	  " UNIQUE (user_id, name));"
+	  "ALTER TABLE instances ADD COLUMN key_name TEXT NOT NULL DEFAULT '';"
+	  "ALTER TABLE instances ADD COLUMN public_key TEXT NOT NULL DEFAULT '';" },
 };
 
 const size_t store_migrations_count = sizeof(store_migrations) / sizeof(store_migrations[0]);

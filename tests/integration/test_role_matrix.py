@@ -203,6 +203,13 @@ ROWS = [
     ("GET", "/v1/server-groups/{group}", None, {A: 401, R: 200, M: 200, P: 200, O: 404, S: 200}),
     ("DELETE", "/v1/server-groups/{group}", None,
      {A: 401, R: 403, M: 204, P: 204, O: 404, S: 204}),
+    # keypairs belong to their user: the target is the member's own
+    ("POST", "/v1/keypairs", lambda: {"name": uniq("kp")},
+     {A: 401, R: 201, M: 201, P: 201, O: 201, S: 201}),
+    ("GET", "/v1/keypairs", None, {A: 401, R: 200, M: 200, P: 200, O: 200, S: 200}),
+    ("GET", "/v1/keypairs/{keypair}", None, {A: 401, R: 404, M: 200, P: 404, O: 404, S: 404}),
+    ("DELETE", "/v1/keypairs/{keypair}", None,
+     {A: 401, R: 404, M: 204, P: 404, O: 404, S: 404}),
     # logout last: it ends each caller's session
     ("POST", "/v1/auth/logout", None, {A: 401, R: 204, M: 204, P: 204, O: 204, S: 204}),
 ]
@@ -213,6 +220,8 @@ TARGETS = {
     "reader": lambda t, who: t.users["reader"]["id"],
     "flavor": fresh_flavor, "image": alpha_image, "active_image": alpha_active_image,
     "host": fresh_host, "instance": alpha_instance, "job": alpha_job, "group": alpha_group,
+    "keypair": lambda t, who: t.clients["member"].post("/v1/keypairs",
+                                                       {"name": uniq("mk")}).json()["name"],
 }
 
 

@@ -18,6 +18,7 @@
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/router.h"
+#include "lib/sshkey.h"
 #include "lib/timeutil.h"
 #include "lib/util.h"
 
@@ -1587,10 +1588,154 @@ static void test_idxmap_against_a_reference(void **state)
 	idxmap_free(&m);
 }
 
+/* ---- sshkey ---- */
+
+static void test_sshkey_parses_what_ssh_keygen_writes(void **state)
+{
+	(void)state;
+	/* public keys made by ssh-keygen, with what ssh-keygen -l says of them */
+	static const struct {
+		const char *line, *type;
+		unsigned bits;
+		const char *fingerprint;
+	} good[] = {
+		{ "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDJR1MpTEXTbhrMsQyhOfRsOYXKznuKUW4G2"
+		  "CUxOV912 c-ked25519",
+		  "ssh-ed25519", 256, "SHA256:e2aEpi60ZFhbbr5BU8h9gY080sAkhRFfq4FYFfRWN4g" },
+		{ "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABB"
+		  "BKNGS+UJsM2bdCIlSyRRP9w0ewk42y9nx8EZyYPExyB0FEpA1WMfoPzhKGiAvylcmNdXtdkY"
+		  "KqQfHi4P3R32lgo= c-kecdsab256",
+		  "ecdsa-sha2-nistp256", 256, "SHA256:PL93cCKP8fGvQhDxWa5Z7Fk9lNC9F/O3Af3CHIEYSSI" },
+		{ "ecdsa-sha2-nistp384 AAAAE2VjZHNhLXNoYTItbmlzdHAzODQAAAAIbmlzdHAzODQAAABh"
+		  "BKLxnxTwqVsT+4aIB81hyVIEkoSbtN+yAJgmvWzlkhZx/ektcBW+zVlnkvXblrvisA5ZcGmd"
+		  "ZKI8HRSDgnZlvqOZxt2PRreIW2XHt8j0B2C1XU+2dxqTEH5NHZJuUI6csA== c-kecdsab38"
+		  "4",
+		  "ecdsa-sha2-nistp384", 384, "SHA256:XuRbu2oTOY8TGGmHTHJBYWRoKTzhHdEi2oN0SZ//8e8" },
+		{ "ecdsa-sha2-nistp521 AAAAE2VjZHNhLXNoYTItbmlzdHA1MjEAAAAIbmlzdHA1MjEAAACF"
+		  "BAAPTuUUo1nSUrg62hK6Ecc3ECUKO7HFfHyxmCcfHXu507qPfftDqbWBpiFwdcvyP2gx8ddu"
+		  "JXQTTrErl1WNwyeJSwHfWX3hVInSBS2PGOf/p97anFXwbXPFbPr++pktM2qbxxegOprYCGwP"
+		  "w/9N3vK86NqE2olDmLxtVN9m46Y43Bu97w== c-kecdsab521",
+		  "ecdsa-sha2-nistp521", 521, "SHA256:+RGEecJIjbqV0opR51vrdxJHeHaoT3mNqpoExA5UtsY" },
+		{ "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQChFDAM8kYMZKXqnus5fQssDLR2rS2Wa9y6"
+		  "jbTkaNpcYBtKFCPez+XdwyGf3E+BT3evdw4aUC3ZPvnylTMcUya7vq6PPQYNJFdtzkWq5Pqu"
+		  "eNBwq2L08RwsOfM8kY1VF0XdFs/qH99Q9VrVhsNoODu2+u5psKI9FG28VTd1YBKl7MmFH1+K"
+		  "BDIjQph6hwaZ30BvrW7n3vUhizjZ9G7HPc5I8NNQjYnXCILMrQLTidjvA7cedlH+XIZo9x3D"
+		  "1ryJnbLAtCEdSm4Z+OqnEuik9gARR+x8crsLCau/3V78n+YXRWwLLRpVlFKFDBqg6tRUVj6v"
+		  "k6bpktNwnZ56BTinfQjP c-krsab2048",
+		  "ssh-rsa", 2048, "SHA256:xqrBhXC3I18auc6JmopBwsKSE45MewNYxKEQoR6T3p8" },
+		{ "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQDgy7kjDmBsw0XcGeAABSly228kM9GhbZan"
+		  "iWf7qgCjEBTA4ipxa8zuEnDby7J61QnixJw8MdyLGxVlbq16ztO9Ib1vNRasv7YVtE+3CL4U"
+		  "utCjs1f6iphz1z7mjrxgo/r6XC+mg1ZKAl/udeV7YsnpNKL67O1nBz/mvm96L3JMI0/9aojM"
+		  "bsAbcP6kQkTb/hyBapnHHmnCCidQrMSsxUBTE2Vy+N89AFCBg1/pbLETZ4thyTKv9CoWKLxi"
+		  "lr7kPDdQwEAG6FQ29TqscfImk9JeLzZ28W1MiUX0yKZdd3FmGPPzzSG2znJEfYJwRSvOwZB8"
+		  "Pm3RWMAN8qnoNU7ejfBb2cBhDvOq6VOj3WgKDLk8EWheXiJy5U3ryqbR27R1jtqW4GibFIk2"
+		  "fb8R9D++a6A0mo1BsW7PKNoM6nantw/FoBPctmwo4RVq9alLnaZpK7u9zXZxEzMypRQ4jLas"
+		  "vhoIcY3eDplXT+BTYLyoBVWMzqO6zT0XeQvYR1VnoiNz88c= c-krsab3072",
+		  "ssh-rsa", 3072, "SHA256:XHF2cvpbwvVDSYeO4q69XYvX5g5+16VeNUo7qjZgS4k" },
+	};
+	for (size_t k = 0; k < sizeof(good) / sizeof(good[0]); k++) {
+		struct sshkey_info info;
+		struct err err = { 0 };
+		char *canon = NULL;
+		assert_int_equal(sshkey_parse(good[k].line, strlen(good[k].line), &info, &canon, &err),
+				 0);
+		assert_string_equal(info.type, good[k].type);
+		assert_int_equal(info.bits, good[k].bits);
+		assert_string_equal(info.fingerprint, good[k].fingerprint);
+		assert_string_equal(canon, good[k].line);
+		free(canon);
+		/* white space around and between is tidied; the comment may go */
+		char *messy = xasprintf("  \t%s\n", good[k].line);
+		*strrchr(messy, ' ') = '\t';
+		assert_int_equal(sshkey_parse(messy, strlen(messy), &info, &canon, &err), 0);
+		assert_string_equal(canon, good[k].line);
+		free(canon);
+		*strrchr(messy, '\t') = '\0';
+		assert_int_equal(sshkey_parse(messy, strlen(messy), &info, &canon, &err), 0);
+		assert_int_equal(strlen(canon) + strlen(good[k].line) - strlen(canon),
+				 strlen(good[k].line));
+		assert_true(strncmp(canon, good[k].line, strlen(canon)) == 0);
+		free(canon);
+		free(messy);
+	}
+}
+
+static void test_sshkey_refuses_bad_keys(void **state)
+{
+	(void)state;
+	const char *ed = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDJR1MpTEXTbhrMsQyhOfRsOYXKznuKUW4G2CUxOV912";
+	char *two = xasprintf("%s a\n%s b", ed, ed);
+	char *p256 = xstrdup("ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBKNGS+UJsM2bdCIlSyRRP9w0ewk42y9nx8EZyYPExyB0FEpA1WMfoPzhKGiAvylcmNdXtdkYKqQfHi4P3R32lgo=");
+	p256[60] = p256[60] == 'A' ? 'B' : 'A'; /* a point off the curve */
+	const char *bad[] = {
+		"",
+		"   ",
+		"ssh-ed25519",
+		"ssh-ed25519 ",
+		"ssh-dss AAAAB3NzaC1kc3MAAACBAP",
+		"sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAI",
+		"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDJR1MpTEXTbhrMsQyhOfRsOYXKznuKUW4G2CUxOV91",
+		"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDJR1MpTEXTbhrMsQyhOfRsOYXKznuKUW4G2CUxOV9!2",
+		"ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIDJR1MpTEXTbhrMsQyhOfRsOYXKznuKUW4G2CUxOV912",
+		"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDJR1MpTEXTbhrMsQyhOfRsOYXKznuKUW4G2CUxOV912AAAA",
+		"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDJR1MpTEXTbhrMsQyhOfRsOYXKznuKUW4G2CUxO=912",
+		"RSA1024",
+		two,
+		p256,
+	};
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		struct sshkey_info info;
+		struct err err = { 0 };
+		char *canon = NULL;
+		assert_int_equal(sshkey_parse(bad[k], strlen(bad[k]), &info, &canon, &err),
+				 -ERR_INVALID);
+		assert_null(canon);
+		assert_string_equal(err.field, "public_key");
+		assert_true(err.message[0] != '\0');
+	}
+	struct sshkey_info info;
+	struct err err = { 0 };
+	const char *small = "RSA1024";
+	assert_int_equal(sshkey_parse(small, strlen(small), &info, NULL, &err), -ERR_INVALID);
+	const char *r1024 = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDOB74k0ugmNOAEsLcsYEfPg8HzBSIETxhD"
+		  "EaEpEDuu4oOiT0nu/zZQbeMBRAPGwDLZEiQG6E1dyctUU4IYjamKQeGlJwC3S0YaIJB60mis"
+		  "VukRjoprAojv+Ci0/CdJMOY4bP+y2BI3U4vf7/zzApVl2Pn8GWsL5WSvvFvvS0ebQw== c-k"
+		  "rsab1024";
+	assert_int_equal(sshkey_parse(r1024, strlen(r1024), &info, NULL, &err), -ERR_INVALID);
+	assert_non_null(strstr(err.message, "2048 to 16384 bits; this one has 1024"));
+	free(two);
+	free(p256);
+}
+
+static void test_sshkey_generates_ed25519(void **state)
+{
+	(void)state;
+	char *pub = NULL, *priv = NULL;
+	assert_int_equal(sshkey_generate_ed25519("nubo-key", &pub, &priv), 0);
+	struct sshkey_info info;
+	struct err err = { 0 };
+	assert_int_equal(sshkey_parse(pub, strlen(pub), &info, NULL, &err), 0);
+	assert_string_equal(info.type, "ssh-ed25519");
+	assert_non_null(strstr(pub, " nubo-key"));
+	assert_true(strncmp(priv, "-----BEGIN OPENSSH PRIVATE KEY-----\n", 36) == 0);
+	assert_non_null(strstr(priv, "\n-----END OPENSSH PRIVATE KEY-----\n"));
+	char *pub2 = NULL, *priv2 = NULL;
+	assert_int_equal(sshkey_generate_ed25519("", &pub2, &priv2), 0);
+	assert_string_not_equal(pub, pub2);
+	assert_null(strchr(pub2 + 12, ' ')); /* no comment */
+	free(pub);
+	free(priv);
+	free(pub2);
+	free(priv2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_idxmap_against_a_reference),
+		cmocka_unit_test(test_sshkey_parses_what_ssh_keygen_writes),
+		cmocka_unit_test(test_sshkey_refuses_bad_keys),
+		cmocka_unit_test(test_sshkey_generates_ed25519),
 		cmocka_unit_test(test_router_literal_beats_parameter),
 		cmocka_unit_test(test_router_not_found),
 		cmocka_unit_test(test_router_rest_parameter),
