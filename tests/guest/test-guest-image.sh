@@ -178,7 +178,7 @@ public-keys:
   - $KEY1
   - "$KEY2"
 EOF
-	printf '#cloud-config\nhostname: nubo-test-vm\n' >"$WORK/cidata/user-data"
+	printf '#!/bin/sh\necho NUBO_TEST_SCRIPT $((6 * 7)) on $(hostname)\nexit 3\n' >"$WORK/cidata/user-data"
 	xorriso -as mkisofs -quiet -o "$WORK/cidata.iso" -V cidata -J -r "$WORK/cidata" 2>/dev/null
 	size=$(stat -c %s "$WORK/cidata.iso")
 	say "boot 2: as boot 1 (1 CPU) plus a NoCloud ISO (label cidata) on an IDE cdrom"
@@ -190,7 +190,9 @@ EOF
 	expect "$name" "$WORK/$name.log" "$(m "NUBO_DISK sr0 $size")" "$DEADLINE"
 	expect "$name" "$WORK/$name.log" "$(m 'NUBO_NET eth0 10\.0\.2\.15')" "$DEADLINE"
 	expect "$name" "$WORK/$name.log" "$(mf 'NUBO_CIDATA meta-data instance-id: i-0123456789abcdef')" "$DEADLINE"
-	expect "$name" "$WORK/$name.log" "$(mf 'NUBO_CIDATA user-data #cloud-config')" "$DEADLINE"
+	expect "$name" "$WORK/$name.log" "$(mf 'NUBO_CIDATA user-data #!/bin/sh')" "$DEADLINE"
+	expect "$name" "$WORK/$name.log" "$(mf 'NUBO_TEST_SCRIPT 42 on nubo-test-vm')" "$DEADLINE"
+	expect "$name" "$WORK/$name.log" "$(mf 'NUBO_USERDATA_EXIT 3')" "$DEADLINE"
 	expect "$name" "$WORK/$name.log" "$(mf "NUBO_SSH_KEY $KEY1")" "$DEADLINE"
 	expect "$name" "$WORK/$name.log" "$(mf "NUBO_SSH_KEY $KEY2")" "$DEADLINE"
 	expect "$name" "$WORK/$name.log" "$(m NUBO_GUEST_READY)" "$DEADLINE"
