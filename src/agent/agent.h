@@ -52,6 +52,10 @@ enum dom_state driver_state(struct driver *d, const char *id);
  * reason in why. */
 int driver_start(struct driver *d, const char *id, int64_t vcpus, int64_t ram_mb,
 		 const char *disk_path, const char *console_path, char *why, size_t why_size);
+/* Define (or redefine, when stopped) instance id's domain without
+ * starting it. Returns 0 or -1 with a reason in why. */
+int driver_define(struct driver *d, const char *id, int64_t vcpus, int64_t ram_mb,
+		  const char *disk_path, const char *console_path, char *why, size_t why_size);
 /* Start a defined, stopped domain. */
 int driver_resume(struct driver *d, const char *id, char *why, size_t why_size);
 /* Stop: ACPI shutdown, then forced off after timeout_s. */

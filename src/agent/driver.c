@@ -199,16 +199,34 @@ static void reason(char *why, size_t size, const char *what)
 	str_printf(why, size, "%s: %s", what, virGetLastErrorMessage());
 }
 
-int driver_start(struct driver *d, const char *id, int64_t vcpus, int64_t ram_mb,
-		 const char *disk_path, const char *console_path, char *why, size_t why_size)
+static virDomainPtr define(struct driver *d, const char *id, int64_t vcpus, int64_t ram_mb,
+			   const char *disk_path, const char *console_path, char *why,
+			   size_t why_size)
 {
 	char *xml = domain_xml(d->virt_type, id, vcpus, ram_mb, disk_path, console_path);
 	virDomainPtr dom = virDomainDefineXML(d->conn, xml);
 	free(xml);
-	if (!dom) {
+	if (!dom)
 		reason(why, why_size, "defining the domain failed");
+	return dom;
+}
+
+int driver_define(struct driver *d, const char *id, int64_t vcpus, int64_t ram_mb,
+		  const char *disk_path, const char *console_path, char *why, size_t why_size)
+{
+	virDomainPtr dom = define(d, id, vcpus, ram_mb, disk_path, console_path, why, why_size);
+	if (!dom)
 		return -1;
-	}
+	virDomainFree(dom);
+	return 0;
+}
+
+int driver_start(struct driver *d, const char *id, int64_t vcpus, int64_t ram_mb,
+		 const char *disk_path, const char *console_path, char *why, size_t why_size)
+{
+	virDomainPtr dom = define(d, id, vcpus, ram_mb, disk_path, console_path, why, why_size);
+	if (!dom)
+		return -1;
 	int r = virDomainCreate(dom);
 	if (r < 0)
 		reason(why, why_size, "starting the domain failed");

@@ -107,6 +107,41 @@ static int build(struct agent_ctx *a, json_t *it, char *why, size_t why_size)
 	return r;
 }
 
+/* Apply a new flavor to a stopped instance: grow its disk to disk_gb and
+ * redefine its domain with the new vCPUs and memory. Both are idempotent,
+ * so a pass cut short is finished by the next. An instance never built
+ * has nothing to change: it will be built with the new flavor. */
+static int resize(struct agent_ctx *a, json_t *it, enum dom_state st, char *why,
+		  size_t why_size)
+{
+	const char *id = json_string_value(json_object_get(it, "id"));
+	int64_t vcpus = json_integer_value(json_object_get(it, "vcpus"));
+	int64_t ram = json_integer_value(json_object_get(it, "ram_mb"));
+	int64_t disk_gb = json_integer_value(json_object_get(it, "disk_gb"));
+	char *disk = disk_path(a, id), *console = console_path(a, id);
+	int r = 0;
+	if (access(disk, F_OK) == 0) {
+		char size[32];
+		str_printf(size, sizeof(size), "%lldG", (long long)disk_gb);
+		char *argv[] = { "qemu-img", "resize", "-q", "-f", "qcow2", disk, size, NULL };
+		struct buf err;
+		buf_init(&err, 2048);
+		if (proc_run(argv, NULL, &err, 120) != 0) {
+			str_printf(why, why_size, "growing the disk to %s failed: %s", size,
+				   err.data ? err.data : "qemu-img failed");
+			r = -1;
+		}
+		buf_release(&err);
+	}
+	if (r == 0 && st != DOM_ABSENT)
+		r = driver_define(a->drv, id, vcpus, ram, disk, console, why, why_size);
+	if (r == 0)
+		log_line(LOGL_INFO, "instance resized", "instance", id, NULL);
+	free(disk);
+	free(console);
+	return r;
+}
+
 /* Remove an instance's domain and files. */
 static void destroy(struct agent_ctx *a, const char *id)
 {
@@ -157,7 +192,8 @@ static void converge(struct agent_ctx *a, json_t *it, json_t *reports)
 	} else if (strcmp(desired, "stopped") == 0) {
 		if (st == DOM_RUNNING && driver_stop(a->drv, id, a->stop_timeout_s) < 0)
 			return; /* still running: next pass */
-		add_report(reports, id, "stopped", NULL);
+		int r = strcmp(state, "resizing") == 0 ? resize(a, it, st, why, sizeof(why)) : 0;
+		add_report(reports, id, r == 0 ? "stopped" : "error", r == 0 ? NULL : why);
 	} else if (strcmp(state, "error") == 0) {
 		return; /* failed to build: waits for the user to delete it */
 	} else if (st == DOM_ABSENT) {

@@ -295,6 +295,68 @@ static void act(struct api_ctx *ctx, const struct action *a)
 	api_reply_json(ctx, 202, o);
 }
 
+/* A quota change by delta (either sign). */
+static int quota_adjust(struct api_ctx *ctx, const char *project, enum quota_resource q,
+			int64_t delta)
+{
+	struct store_conn *c = api_conn(ctx);
+	if (delta > 0)
+		return quota_charge(c, project, q, delta, &ctx->err);
+	return delta < 0 ? quota_release(c, project, q, -delta, &ctx->err) : 0;
+}
+
+/* POST /v1/instances/{id}/resize {"flavor"}: a stopped instance gets
+ * another flavor on its host (vCPUs and memory either way, disk only
+ * larger); its host applies it (state resizing, then stopped). */
+static void instances_resize(struct api_ctx *ctx)
+{
+	static const char *const fields[] = { "flavor", NULL };
+	const char *flavor_ref;
+	struct instance i;
+	struct flavor f;
+	struct job j;
+	ctx->audit_type = "instance";
+	json_t *b = api_body(ctx, fields);
+	if (!b)
+		return;
+	if (json_req_string(b, "flavor", true, 128, false, &flavor_ref, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return;
+	}
+	if (visible_instance(ctx, ROLE_MEMBER, &i) < 0)
+		return;
+	struct store_conn *c = api_conn(ctx);
+	if (flavor_get(c, flavor_ref, &f, &ctx->err) < 0) {
+		api_fail(ctx, ERR_INVALID, "flavor", "no flavor '%.80s'", flavor_ref);
+		return;
+	}
+	if (instance_resize(c, i.id, &f, &ctx->err) < 0 ||
+	    (i.holds_quota &&
+	     (quota_adjust(ctx, i.project_id, QUOTA_VCPUS, f.vcpus - i.vcpus) < 0 ||
+	      quota_adjust(ctx, i.project_id, QUOTA_RAM_MB, f.ram_mb - i.ram_mb) < 0)) ||
+	    job_finish(c, i.id, false, "superseded by a newer action", &ctx->err) < 0 ||
+	    job_create(c, i.project_id, "instance.resize", i.id, &j, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return;
+	}
+	/* last, as it cannot be undone by the transaction */
+	struct sched_request from = { .vcpus = i.vcpus, .ram_mb = i.ram_mb, .disk_gb = i.disk_gb },
+			     to = { .vcpus = f.vcpus, .ram_mb = f.ram_mb, .disk_gb = f.disk_gb };
+	char why[256];
+	if (sched_resize(ctx->api->opts.sched, i.host_id, &from, &to, why, sizeof(why)) < 0) {
+		api_fail(ctx, ERR_CONFLICT, "flavor", "%s", why);
+		return;
+	}
+	if (instance_get(c, NULL, i.id, &i, &ctx->err) < 0) {
+		sched_resize(ctx->api->opts.sched, i.host_id, &to, &from, why, sizeof(why));
+		api_reply_error(ctx);
+		return;
+	}
+	json_t *o = instance_json(ctx, &i);
+	json_object_set_new(o, "job_id", json_string(j.id));
+	api_reply_json(ctx, 202, o);
+}
+
 static void instances_start(struct api_ctx *ctx)
 {
 	act(ctx, &actions[0]);
@@ -473,6 +535,8 @@ const struct api_route api_instance_routes[] = {
 	{ "POST", "/v1/instances/{id}/reboot", instances_reboot, API_USER, "instance.reboot", 0,
 	  NULL },
 	{ "GET", "/v1/instances/{id}/console", instances_console, API_USER, NULL, 0, NULL },
+	{ "POST", "/v1/instances/{id}/resize", instances_resize, API_USER, "instance.resize", 0,
+	  NULL },
 	{ "GET", "/v1/jobs/{id}", jobs_get, API_USER, NULL, 0, NULL },
 	{ NULL, NULL, NULL, API_PUBLIC, NULL, 0, NULL },
 };

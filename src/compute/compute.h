@@ -242,6 +242,11 @@ int instance_request_delete(struct store_conn *c, const char *id, struct err *er
  * stopped/stopping, running/starting, running/rebooting). */
 int instance_request(struct store_conn *c, const char *id, const char *desired,
 		     const char *state, struct err *err);
+/* Give a stopped instance flavor f (its disk may only grow) and put it in
+ * state resizing until its host has applied the change. ERR_CONFLICT when
+ * it is not stopped, ERR_INVALID for a smaller disk or the same flavor. */
+int instance_resize(struct store_conn *c, const char *id, const struct flavor *f,
+		    struct err *err);
 /* The instances placed on host_id with their user data (caller frees both
  * arrays; user_data[i] is owned by the second array). */
 int instance_list_host(struct store_conn *c, const char *host_id, struct instance **ret,
@@ -395,5 +400,10 @@ void keypair_release(struct keypair *k);
 /* Free a list from keypair_list(). */
 void keypair_list_free(struct keypair *items, size_t n);
 
+/* Change what an instance holds on host_id from `from` to `to` (resize in
+ * place) if the host has room for what grows. Returns 0, or -ERR_CONFLICT
+ * with the reason in why. */
+int sched_resize(struct sched *s, const char *host_id, const struct sched_request *from,
+		 const struct sched_request *to, char *why, size_t why_size);
 /* Give back the resources of req reserved on host_id. */
 void sched_release(struct sched *s, const char *host_id, const struct sched_request *req);

@@ -204,6 +204,35 @@ int instance_request_delete(struct store_conn *c, const char *id, struct err *er
 	return r < 0 ? store_fail(c, r, err) : 0;
 }
 
+int instance_resize(struct store_conn *c, const char *id, const struct flavor *f,
+		    struct err *err)
+{
+	struct instance i;
+	int r = instance_get(c, NULL, id, &i, err);
+	if (r < 0)
+		return r;
+	if (strcmp(i.flavor_id, f->id) == 0)
+		return err_set(err, ERR_INVALID, "flavor", "the instance already has flavor '%s'",
+			       f->name);
+	if (f->disk_gb < i.disk_gb)
+		return err_set(err, ERR_INVALID, "flavor",
+			       "flavor '%s' has a %lld GB disk; the instance's %lld GB disk may only "
+			       "grow", f->name, (long long)f->disk_gb, (long long)i.disk_gb);
+	char now[TIME_RFC3339_SIZE];
+	time_rfc3339_now(now, sizeof(now));
+	r = store_run(c,
+		      "UPDATE instances SET flavor_id = ?, vcpus = ?, ram_mb = ?, disk_gb = ?,"
+		      " state = 'resizing', error = '', updated_at = ?"
+		      " WHERE id = ? AND state = 'stopped' AND desired = 'stopped'",
+		      "siiiss", f->id, f->vcpus, f->ram_mb, f->disk_gb, now, id);
+	if (r < 0)
+		return store_fail(c, r, err);
+	if (r == 0)
+		return err_set(err, ERR_CONFLICT, "", "only a stopped instance can be resized; this "
+			       "one is %s", i.state);
+	return 0;
+}
+
 int instance_remove(struct store_conn *c, const char *id, struct err *err)
 {
 	int r = store_run(c, "DELETE FROM instances WHERE id = ?", "s", id);

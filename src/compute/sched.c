@@ -762,6 +762,46 @@ int sched_place(struct sched *s, const struct sched_request *req, int64_t now_ms
 	return r;
 }
 
+int sched_resize(struct sched *s, const char *host_id, const struct sched_request *from,
+		 const struct sched_request *to, char *why, size_t why_size)
+{
+	pthread_mutex_lock(&s->lock);
+	struct sched_host *h = host_find(s, host_id);
+	int r = 0;
+	if (!h) {
+		str_printf(why, why_size, "the instance's host is gone");
+		r = -ERR_CONFLICT;
+	} else {
+		/* what is free on the host whether or not it takes new instances */
+		bool enabled = h->enabled, silent = h->silent;
+		h->enabled = true;
+		h->silent = false;
+		struct node free = leaf_value(s, h);
+		h->enabled = enabled;
+		h->silent = silent;
+		int64_t dv = to->vcpus - from->vcpus, dr = to->ram_mb - from->ram_mb,
+			dd = to->disk_gb - from->disk_gb;
+		if ((dv > 0 && free.vcpus < dv) || (dr > 0 && free.ram_mb < dr) ||
+		    (dd > 0 && free.disk_gb < dd)) {
+			str_printf(why, why_size,
+				   "the instance's host has no room for the new flavor (it has %lld "
+				   "vCPUs, %lld MB and %lld GB free); stop other instances there or "
+				   "move this one first",
+				   (long long)(free.vcpus < 0 ? 0 : free.vcpus),
+				   (long long)(free.ram_mb < 0 ? 0 : free.ram_mb),
+				   (long long)(free.disk_gb < 0 ? 0 : free.disk_gb));
+			r = -ERR_CONFLICT;
+		} else {
+			h->used_vcpus += dv;
+			h->used_ram_mb += dr;
+			h->used_disk_gb += dd;
+			host_refresh(s, h, eligible(h));
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
 static int64_t minus(int64_t a, int64_t b)
 {
 	return a > b ? a - b : 0;

@@ -133,3 +133,26 @@ def test_placement_errors_and_groups_on_real_hosts(compute):
     for x in ids:
         wait_for(lambda x=x: state_of(c, x) is None, BOOT_TIMEOUT, "instance gone")
         assert not qemu_running(x)
+
+
+def test_a_stopped_instance_is_resized(compute):
+    c = compute.clients["member"]
+    compute.admin.post("/v1/flavors", {"name": "tiny2", "vcpus": 2, "ram_mb": 384,
+                                       "disk_gb": 2})
+    i = c.post("/v1/instances", {"name": "vm-r", "image": "guest", "flavor": "tiny"}).json()
+    wait_for(lambda: "NUBO_GUEST_BOOTED" in console(c, i["id"]), BOOT_TIMEOUT, "boot marker")
+    wait_for(lambda: "NUBO_MEM_KB" in console(c, i["id"]), 30, "memory size")
+    mem1 = int(console(c, i["id"]).split("NUBO_MEM_KB ")[1].split()[0])
+    c.post("/v1/instances/%s/stop" % i["id"])
+    wait_for(lambda: state_of(c, i["id"]) == "stopped", 60, "stopped")
+    job = c.post("/v1/instances/%s/resize" % i["id"], {"flavor": "tiny2"}).json()["job_id"]
+    wait_for(lambda: state_of(c, i["id"]) == "stopped", 60, "resized")
+    assert c.get("/v1/jobs/" + job).json()["status"] == "succeeded"
+    c.post("/v1/instances/%s/start" % i["id"])
+    # the guest sees the new vCPUs, memory and disk
+    wait_for(lambda: "NUBO_CPUS 2" in console(c, i["id"]), BOOT_TIMEOUT, "two CPUs")
+    wait_for(lambda: "NUBO_DISK vda %d" % (2 << 30) in console(c, i["id"]), 60, "a 2 GiB disk")
+    mem2 = int(console(c, i["id"]).split("NUBO_MEM_KB ")[-1].split()[0])
+    assert mem2 > mem1 + 100 * 1024
+    assert c.delete("/v1/instances/" + i["id"]).status_code == 202
+    wait_for(lambda: state_of(c, i["id"]) is None, 60, "instance gone")

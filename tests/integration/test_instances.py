@@ -311,3 +311,56 @@ def test_the_console_by_tail_or_from_an_offset(cloud):
         assert_error(c.get("/v1/instances/%s/console%s" % (i["id"], q)), 400)
     assert requests.put(url + "?offset=-5", data=b"x", headers=auth).status_code == 400
     assert get() == ("0123456789", 1000, 1010)  # the refused PUT changed nothing
+
+
+def report(nubod, host, iid, state):
+    r = requests.post("%s/v1/hosts/%s/report" % (nubod.url, host["id"]),
+                      json={"instances": [{"id": iid, "state": state}]},
+                      headers={"Authorization": "Bearer " + host["credential"]})
+    assert r.status_code == 204, r.text
+
+
+def test_resize_a_stopped_instance_in_place(cloud):
+    admin, c, n = cloud.admin, cloud.clients["member"], cloud.nubod
+    admin.post("/v1/flavors", {"name": "medium", "vcpus": 4, "ram_mb": 4096, "disk_gb": 20})
+    admin.post("/v1/flavors", {"name": "thin", "vcpus": 1, "ram_mb": 1024, "disk_gb": 5})
+    admin.post("/v1/flavors", {"name": "wide", "vcpus": 9, "ram_mb": 6144, "disk_gb": 20})
+    h = fake_host(n, admin, "h1", cpus=2, ram_mb=8192)  # 8 vCPUs with ratio 4
+    i = create(c, "vm").json()
+    wait_for(lambda: instance(c, i["id"])["host"], what="placement")
+    assert_error(c.post("/v1/instances/vm/resize", {"flavor": "medium"}), 409)  # not stopped
+    report(n, h, i["id"], "running")
+    c.post("/v1/instances/vm/stop")
+    report(n, h, i["id"], "stopped")
+    assert instance(c, i["id"])["state"] == "stopped"
+    before = c.get("/v1/projects/alpha/quotas").json()["quotas"]
+    for flavor, status in (("thin", 400), ("small", 400), ("nope", 400), ("wide", 409)):
+        assert_error(c.post("/v1/instances/vm/resize", {"flavor": flavor}), status,
+                     field="flavor")
+    assert_error(cloud.clients["reader"].post("/v1/instances/vm/resize",
+                                              {"flavor": "medium"}), 403)
+    assert c.get("/v1/projects/alpha/quotas").json()["quotas"] == before
+    assert admin.get("/v1/hosts/h1").json()["allocation"]["vcpus_used"] == 2
+    r = c.post("/v1/instances/vm/resize", {"flavor": "medium"})
+    assert r.status_code == 202, r.text
+    got = r.json()
+    assert (got["state"], got["vcpus"], got["ram_mb"], got["disk_gb"]) == ("resizing", 4, 4096,
+                                                                           20)
+    after = c.get("/v1/projects/alpha/quotas").json()["quotas"]
+    assert after["vcpus"]["used"] == before["vcpus"]["used"] + 2
+    assert after["ram_mb"]["used"] == before["ram_mb"]["used"] + 2048
+    alloc = admin.get("/v1/hosts/h1").json()["allocation"]
+    assert (alloc["vcpus_used"], alloc["ram_mb_used"], alloc["disk_gb_used"]) == (4, 4096, 20)
+    assert_error(c.post("/v1/instances/vm/start"), 409)  # not until the host applied it
+    assert c.get("/v1/jobs/" + got["job_id"]).json()["status"] == "running"
+    report(n, h, i["id"], "stopped")  # the host grew the disk and redefined the domain
+    assert instance(c, i["id"])["state"] == "stopped"
+    assert c.get("/v1/jobs/" + got["job_id"]).json()["status"] == "succeeded"
+    # smaller again (disk stays): quota and host usage go down
+    assert c.post("/v1/instances/vm/resize", {"flavor": "big-disk-small"}).status_code == 400
+    admin.post("/v1/flavors", {"name": "lean", "vcpus": 1, "ram_mb": 512, "disk_gb": 20})
+    assert c.post("/v1/instances/vm/resize", {"flavor": "lean"}).status_code == 202
+    alloc = admin.get("/v1/hosts/h1").json()["allocation"]
+    assert (alloc["vcpus_used"], alloc["ram_mb_used"]) == (1, 512)
+    assert c.get("/v1/projects/alpha/quotas").json()["quotas"]["vcpus"]["used"] == \
+        before["vcpus"]["used"] - 1

@@ -189,6 +189,8 @@ ROWS = [
      {A: 401, R: 403, M: 409, P: 409, O: 404, S: 409}),
     ("GET", "/v1/instances/{instance}/console", None,
      {A: 401, R: 200, M: 200, P: 200, O: 404, S: 200}),
+    ("POST", "/v1/instances/{instance}/resize", {"flavor": "mx2"},
+     {A: 401, R: 403, M: 409, P: 409, O: 404, S: 409}),
     # the agents' API takes host credentials only
     ("GET", "/v1/hosts/{host}/instances", None, {A: 401, R: 403, M: 403, P: 403, O: 403, S: 403}),
     ("GET", "/v1/hosts/{host}/images/{image}", None,
@@ -237,6 +239,7 @@ def test_role_matrix(nubod):
         t.admin.patch("/v1/projects/%s/quotas" % p,
                       {"access_keys": 1000, "instances": -1, "vcpus": -1, "ram_mb": -1})
     t.admin.post("/v1/flavors", {"name": "mx", "vcpus": 1, "ram_mb": 64, "disk_gb": 1})
+    t.admin.post("/v1/flavors", {"name": "mx2", "vcpus": 2, "ram_mb": 128, "disk_gb": 1})
     img = t.admin.post("/v1/images", {"name": "mimg", "visibility": "public"}).json()
     t.admin.request("PUT", "/v1/images/%s/file" % img["id"], raw=b"\0" * 4096)
     failures = []
