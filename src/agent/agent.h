@@ -47,15 +47,22 @@ void driver_free(struct driver *d);
 const char *driver_virt_type(const struct driver *d);
 /* The state of instance id's domain. */
 enum dom_state driver_state(struct driver *d, const char *id);
-/* Define and start instance id from its disk (at disk_path) with vcpus and
- * ram_mb; its serial console goes to console_path. Returns 0 or -1 with a
- * reason in why. */
-int driver_start(struct driver *d, const char *id, int64_t vcpus, int64_t ram_mb,
-		 const char *disk_path, const char *console_path, char *why, size_t why_size);
-/* Define (or redefine, when stopped) instance id's domain without
- * starting it. Returns 0 or -1 with a reason in why. */
-int driver_define(struct driver *d, const char *id, int64_t vcpus, int64_t ram_mb,
-		  const char *disk_path, const char *console_path, char *why, size_t why_size);
+/* What a domain is made of. */
+struct domain_spec {
+	const char *id;           /* instance id: the domain's UUID */
+	int64_t vcpus, ram_mb;
+	const char *disk;         /* root disk (qcow2) */
+	const char *console;      /* file the serial console goes to */
+	const char *cidata;       /* config drive ISO on a cdrom, or NULL */
+};
+
+/* Define and start a domain. Returns 0 or -1 with a reason in why. */
+int driver_start(struct driver *d, const struct domain_spec *spec, char *why,
+		 size_t why_size);
+/* Define (or redefine, when stopped) a domain without starting it.
+ * Returns 0 or -1 with a reason in why. */
+int driver_define(struct driver *d, const struct domain_spec *spec, char *why,
+		  size_t why_size);
 /* Start a defined, stopped domain. */
 int driver_resume(struct driver *d, const char *id, char *why, size_t why_size);
 /* Stop: ACPI shutdown, then forced off after timeout_s. */

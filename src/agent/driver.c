@@ -79,8 +79,7 @@ static void embed_config(const char *uri)
 	free(conf);
 }
 
-static char *domain_xml(const char *type, const char *id, int64_t vcpus, int64_t ram_mb,
-			const char *disk, const char *console)
+static char *domain_xml(const char *type, const struct domain_spec *sp)
 {
 	struct buf b;
 	buf_init(&b, 0);
@@ -99,14 +98,31 @@ static char *domain_xml(const char *type, const char *id, int64_t vcpus, int64_t
 		   "      <driver name='qemu' type='qcow2'/>\n"
 		   "      <source file='%s'/>\n"
 		   "      <target dev='vda' bus='virtio'/>\n"
-		   "    </disk>\n"
+		   "    </disk>\n",
+		   type, sp->id, sp->id, (long long)sp->ram_mb, (long long)sp->vcpus, sp->disk);
+	if (sp->cidata)
+		buf_printf(&b,
+			   "    <disk type='file' device='cdrom'>\n"
+			   "      <driver name='qemu' type='raw'/>\n"
+			   "      <source file='%s'/>\n"
+			   "      <target dev='hdc' bus='ide'/>\n"
+			   "      <readonly/>\n"
+			   "    </disk>\n",
+			   sp->cidata);
+	/* until tenant networks come: QEMU's own user-mode network, which
+	 * answers the guest's DHCP inside the QEMU process */
+	buf_printf(&b,
+		   "    <interface type='user'>\n"
+		   "      <mac address='52:54:00:%.2s:%.2s:%.2s'/>\n"
+		   "      <model type='virtio'/>\n"
+		   "    </interface>\n"
 		   "    <serial type='file'><source path='%s'/><target port='0'/></serial>\n"
 		   "    <console type='file'><source path='%s'/>"
 		   "<target type='serial' port='0'/></console>\n"
 		   "    <memballoon model='none'/>\n"
 		   "  </devices>\n"
 		   "</domain>\n",
-		   type, id, id, (long long)ram_mb, (long long)vcpus, disk, console, console);
+		   sp->id, sp->id + 2, sp->id + 4, sp->console, sp->console);
 	return buf_detach(&b, NULL);
 }
 
@@ -199,11 +215,10 @@ static void reason(char *why, size_t size, const char *what)
 	str_printf(why, size, "%s: %s", what, virGetLastErrorMessage());
 }
 
-static virDomainPtr define(struct driver *d, const char *id, int64_t vcpus, int64_t ram_mb,
-			   const char *disk_path, const char *console_path, char *why,
+static virDomainPtr define(struct driver *d, const struct domain_spec *spec, char *why,
 			   size_t why_size)
 {
-	char *xml = domain_xml(d->virt_type, id, vcpus, ram_mb, disk_path, console_path);
+	char *xml = domain_xml(d->virt_type, spec);
 	virDomainPtr dom = virDomainDefineXML(d->conn, xml);
 	free(xml);
 	if (!dom)
@@ -211,20 +226,20 @@ static virDomainPtr define(struct driver *d, const char *id, int64_t vcpus, int6
 	return dom;
 }
 
-int driver_define(struct driver *d, const char *id, int64_t vcpus, int64_t ram_mb,
-		  const char *disk_path, const char *console_path, char *why, size_t why_size)
+int driver_define(struct driver *d, const struct domain_spec *spec, char *why,
+		  size_t why_size)
 {
-	virDomainPtr dom = define(d, id, vcpus, ram_mb, disk_path, console_path, why, why_size);
+	virDomainPtr dom = define(d, spec, why, why_size);
 	if (!dom)
 		return -1;
 	virDomainFree(dom);
 	return 0;
 }
 
-int driver_start(struct driver *d, const char *id, int64_t vcpus, int64_t ram_mb,
-		 const char *disk_path, const char *console_path, char *why, size_t why_size)
+int driver_start(struct driver *d, const struct domain_spec *spec, char *why,
+		 size_t why_size)
 {
-	virDomainPtr dom = define(d, id, vcpus, ram_mb, disk_path, console_path, why, why_size);
+	virDomainPtr dom = define(d, spec, why, why_size);
 	if (!dom)
 		return -1;
 	int r = virDomainCreate(dom);

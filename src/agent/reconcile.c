@@ -67,14 +67,129 @@ static char *cached_image(struct agent_ctx *a, const char *image_id, const char 
 	return path;
 }
 
-/* Build the instance's disk (an overlay on the cached image) and start it. */
+static char *cidata_path(struct agent_ctx *a, const char *id)
+{
+	return xasprintf("%s/%s.cidata.iso", a->disk_dir, id);
+}
+
+/* An instance's domain as nubod describes it; the paths are owned (free
+ * with spec_release). */
+static void spec_of(struct agent_ctx *a, json_t *it, struct domain_spec *sp)
+{
+	sp->id = json_string_value(json_object_get(it, "id"));
+	sp->vcpus = json_integer_value(json_object_get(it, "vcpus"));
+	sp->ram_mb = json_integer_value(json_object_get(it, "ram_mb"));
+	sp->disk = disk_path(a, sp->id);
+	sp->console = console_path(a, sp->id);
+	char *cidata = cidata_path(a, sp->id);
+	if (access(cidata, F_OK) != 0) {
+		free(cidata);
+		cidata = NULL;
+	}
+	sp->cidata = cidata;
+}
+
+static void spec_release(struct domain_spec *sp)
+{
+	free((char *)sp->disk);
+	free((char *)sp->console);
+	free((char *)sp->cidata);
+}
+
+/* Write text to dir/name. */
+static int write_file(const char *dir, const char *name, const char *text)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	FILE *f = fopen(path, "we");
+	free(path);
+	if (!f)
+		return -1;
+	size_t n = strlen(text);
+	int r = fwrite(text, 1, n, f) == n ? 0 : -1;
+	return fclose(f) == 0 ? r : -1;
+}
+
+/* s as a YAML double-quoted scalar. Caller frees. */
+static char *yaml_quote(const char *s)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	buf_puts(&b, "\"");
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			buf_puts(&b, "\\");
+		buf_append(&b, s, 1);
+	}
+	buf_puts(&b, "\"");
+	return buf_detach(&b, NULL);
+}
+
+/* The NoCloud config drive (ISO 9660, label cidata) of a new instance:
+ * meta-data (instance-id, local-hostname, public-keys), user-data as the
+ * user gave it, and a version 2 network-config (DHCP on the NIC with the
+ * instance's MAC). */
+static int make_cidata(struct agent_ctx *a, json_t *it, char *why, size_t why_size)
+{
+	const char *id = json_string_value(json_object_get(it, "id"));
+	const char *name = json_string_value(json_object_get(it, "name"));
+	const char *user_data = json_string_value(json_object_get(it, "user_data"));
+	const char *key = json_string_value(json_object_get(it, "public_key"));
+	char *iso = cidata_path(a, id), *dir = xasprintf("%s/%s.cidata.d", a->disk_dir, id);
+	struct buf meta;
+	buf_init(&meta, 0);
+	buf_printf(&meta, "instance-id: %s\nlocal-hostname: %s\n", id, name ? name : id);
+	if (key && key[0]) {
+		char *q = yaml_quote(key);
+		buf_printf(&meta, "public-keys:\n  - %s\n", q);
+		free(q);
+	}
+	char *net = xasprintf("version: 2\nethernets:\n  nic0:\n    match:\n"
+			      "      macaddress: \"52:54:00:%.2s:%.2s:%.2s\"\n"
+			      "    set-name: eth0\n    dhcp4: true\n",
+			      id, id + 2, id + 4);
+	int r = 0;
+	mkdir(dir, 0755);
+	if (write_file(dir, "meta-data", meta.data) < 0 ||
+	    write_file(dir, "user-data", user_data ? user_data : "") < 0 ||
+	    write_file(dir, "network-config", net) < 0) {
+		str_printf(why, why_size, "writing the config drive's files failed: %s",
+			   strerror(errno));
+		r = -1;
+	}
+	char *tmp = xasprintf("%s.tmp", iso);
+	char *argv[] = { "xorriso", "-as", "mkisofs", "-quiet", "-o", tmp, "-V", "cidata",
+			 "-J", "-r", dir, NULL };
+	struct buf err;
+	buf_init(&err, 2048);
+	if (r == 0 && (proc_run(argv, NULL, &err, 60) != 0 || rename(tmp, iso) < 0)) {
+		str_printf(why, why_size, "making the config drive failed: %s",
+			   err.data ? err.data : "xorriso failed");
+		unlink(tmp);
+		r = -1;
+	}
+	buf_release(&err);
+	static const char *const files[] = { "meta-data", "user-data", "network-config" };
+	for (size_t k = 0; k < 3; k++) {
+		char *f = xasprintf("%s/%s", dir, files[k]);
+		unlink(f);
+		free(f);
+	}
+	rmdir(dir);
+	free(tmp);
+	free(net);
+	buf_release(&meta);
+	free(dir);
+	free(iso);
+	return r;
+}
+
+/* Build the instance's disk (an overlay on the cached image) and config
+ * drive, and start it. */
 static int build(struct agent_ctx *a, json_t *it, char *why, size_t why_size)
 {
 	const char *id = json_string_value(json_object_get(it, "id"));
 	const char *image = json_string_value(json_object_get(it, "image_id"));
 	const char *sha = json_string_value(json_object_get(it, "image_sha256"));
-	int64_t vcpus = json_integer_value(json_object_get(it, "vcpus"));
-	int64_t ram = json_integer_value(json_object_get(it, "ram_mb"));
 	int64_t disk_gb = json_integer_value(json_object_get(it, "disk_gb"));
 	if (!image || !sha || !*sha) {
 		str_copy(why, why_size, "the instance's image has no stored file");
@@ -83,7 +198,7 @@ static int build(struct agent_ctx *a, json_t *it, char *why, size_t why_size)
 	char *base = cached_image(a, image, sha, why, why_size);
 	if (!base)
 		return -1;
-	char *disk = disk_path(a, id), *console = console_path(a, id);
+	char *disk = disk_path(a, id);
 	char size[32];
 	str_printf(size, sizeof(size), "%lldG", (long long)disk_gb);
 	char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", base,
@@ -97,13 +212,18 @@ static int build(struct agent_ctx *a, json_t *it, char *why, size_t why_size)
 		r = -1;
 	}
 	buf_release(&err);
+	free(disk);
 	if (r == 0)
-		r = driver_start(a->drv, id, vcpus, ram, disk, console, why, why_size);
+		r = make_cidata(a, it, why, why_size);
+	if (r == 0) {
+		struct domain_spec sp;
+		spec_of(a, it, &sp);
+		r = driver_start(a->drv, &sp, why, why_size);
+		spec_release(&sp);
+	}
 	if (r == 0)
 		log_line(LOGL_INFO, "instance started", "instance", id, NULL);
 	free(base);
-	free(disk);
-	free(console);
 	return r;
 }
 
@@ -114,16 +234,15 @@ static int build(struct agent_ctx *a, json_t *it, char *why, size_t why_size)
 static int resize(struct agent_ctx *a, json_t *it, enum dom_state st, char *why,
 		  size_t why_size)
 {
-	const char *id = json_string_value(json_object_get(it, "id"));
-	int64_t vcpus = json_integer_value(json_object_get(it, "vcpus"));
-	int64_t ram = json_integer_value(json_object_get(it, "ram_mb"));
 	int64_t disk_gb = json_integer_value(json_object_get(it, "disk_gb"));
-	char *disk = disk_path(a, id), *console = console_path(a, id);
+	struct domain_spec sp;
+	spec_of(a, it, &sp);
 	int r = 0;
-	if (access(disk, F_OK) == 0) {
+	if (access(sp.disk, F_OK) == 0) {
 		char size[32];
 		str_printf(size, sizeof(size), "%lldG", (long long)disk_gb);
-		char *argv[] = { "qemu-img", "resize", "-q", "-f", "qcow2", disk, size, NULL };
+		char *argv[] = { "qemu-img", "resize", "-q", "-f", "qcow2", (char *)sp.disk, size,
+				 NULL };
 		struct buf err;
 		buf_init(&err, 2048);
 		if (proc_run(argv, NULL, &err, 120) != 0) {
@@ -134,11 +253,10 @@ static int resize(struct agent_ctx *a, json_t *it, enum dom_state st, char *why,
 		buf_release(&err);
 	}
 	if (r == 0 && st != DOM_ABSENT)
-		r = driver_define(a->drv, id, vcpus, ram, disk, console, why, why_size);
+		r = driver_define(a->drv, &sp, why, why_size);
 	if (r == 0)
-		log_line(LOGL_INFO, "instance resized", "instance", id, NULL);
-	free(disk);
-	free(console);
+		log_line(LOGL_INFO, "instance resized", "instance", sp.id, NULL);
+	spec_release(&sp);
 	return r;
 }
 
@@ -146,11 +264,13 @@ static int resize(struct agent_ctx *a, json_t *it, enum dom_state st, char *why,
 static void destroy(struct agent_ctx *a, const char *id)
 {
 	driver_remove(a->drv, id);
-	char *disk = disk_path(a, id), *console = console_path(a, id);
+	char *disk = disk_path(a, id), *console = console_path(a, id), *cidata = cidata_path(a, id);
 	unlink(disk);
 	unlink(console);
+	unlink(cidata);
 	free(disk);
 	free(console);
+	free(cidata);
 	for (size_t k = 0; k < a->nsent; k++)
 		if (strcmp(a->sent[k].id, id) == 0)
 			a->sent[k] = a->sent[--a->nsent];

@@ -204,60 +204,53 @@ static int own_host(struct api_ctx *ctx)
 /* GET /v1/hosts/{id}/instances: what the agent must run. */
 static void host_instances(struct api_ctx *ctx)
 {
-	struct instance *items;
-	char **user_data;
+	struct instance_boot *items;
 	size_t n;
 	if (own_host(ctx) < 0)
 		return;
-	if (instance_list_host(api_conn(ctx), ctx->host.id, &items, &user_data, &n,
-			       &ctx->err) < 0) {
+	if (instance_list_host(api_conn(ctx), ctx->host.id, &items, &n, &ctx->err) < 0) {
 		api_reply_error(ctx);
 		return;
 	}
 	json_t *arr = json_array();
 	for (size_t k = 0; k < n; k++) {
-		const struct instance *i = &items[k];
+		const struct instance *i = &items[k].i;
 		struct image im;
 		struct err e = { 0 };
 		const char *sha = image_get(api_conn(ctx), i->image_id, "", &im, &e) == 0
 					  ? im.sha256
 					  : "";
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, "
-						     "s:s}",
+						     "s:s, s:s}",
 						     "id", i->id, "name", i->name, "state", i->state,
 						     "desired", i->desired, "vcpus",
 						     (json_int_t)i->vcpus, "ram_mb",
 						     (json_int_t)i->ram_mb, "disk_gb",
 						     (json_int_t)i->disk_gb, "image_id", i->image_id,
-						     "image_sha256", sha, "user_data", user_data[k]));
-		free(user_data[k]);
+						     "image_sha256", sha, "user_data",
+						     items[k].user_data, "public_key",
+						     items[k].public_key));
 	}
-	free(items);
-	free(user_data);
+	instance_boot_free(items, n);
 	api_reply_json(ctx, 200, api_list(arr, NULL));
 }
 
 /* GET /v1/hosts/{id}/images/{image}: an image an instance of this host uses. */
 static void host_image(struct api_ctx *ctx)
 {
-	struct instance *items;
-	char **user_data;
+	struct instance_boot *items;
 	size_t n;
 	if (own_host(ctx) < 0)
 		return;
-	if (instance_list_host(api_conn(ctx), ctx->host.id, &items, &user_data, &n,
-			       &ctx->err) < 0) {
+	if (instance_list_host(api_conn(ctx), ctx->host.id, &items, &n, &ctx->err) < 0) {
 		api_reply_error(ctx);
 		return;
 	}
 	const char *want = api_param(ctx, "image");
 	bool used = false;
-	for (size_t k = 0; k < n; k++) {
-		used |= strcmp(items[k].image_id, want) == 0;
-		free(user_data[k]);
-	}
-	free(items);
-	free(user_data);
+	for (size_t k = 0; k < n; k++)
+		used |= strcmp(items[k].i.image_id, want) == 0;
+	instance_boot_free(items, n);
 	struct image im;
 	if (!used) {
 		api_fail(ctx, ERR_NOT_FOUND, "", "no instance of this host uses image '%.80s'", want);

@@ -247,10 +247,19 @@ int instance_request(struct store_conn *c, const char *id, const char *desired,
  * it is not stopped, ERR_INVALID for a smaller disk or the same flavor. */
 int instance_resize(struct store_conn *c, const char *id, const struct flavor *f,
 		    struct err *err);
-/* The instances placed on host_id with their user data (caller frees both
- * arrays; user_data[i] is owned by the second array). */
-int instance_list_host(struct store_conn *c, const char *host_id, struct instance **ret,
-		       char ***ret_user_data, size_t *ret_n, struct err *err);
+/* An instance with what its host needs to build it. */
+struct instance_boot {
+	struct instance i;
+	char *user_data;           /* owned; "" for none */
+	char *public_key;          /* owned; "" for none */
+};
+
+/* The instances placed on host_id, oldest first. Caller frees with
+ * instance_boot_free(). */
+int instance_list_host(struct store_conn *c, const char *host_id, struct instance_boot **ret,
+		       size_t *ret_n, struct err *err);
+/* Free a list from instance_list_host(). */
+void instance_boot_free(struct instance_boot *items, size_t n);
 /* Record the state host_id reports for instance id ("building", "running",
  * "stopped", "error"). Returns 1 when the report completed what was asked
  * (the caller ends its job), 0 when it changed nothing, or an error.

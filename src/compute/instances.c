@@ -317,45 +317,39 @@ int instance_request(struct store_conn *c, const char *id, const char *desired,
 	return r < 0 ? store_fail(c, r, err) : 0;
 }
 
-struct host_row {
-	struct instance i;
-	char *user_data;
-};
-
-static void host_row(struct store_stmt *s, void *out)
+static void boot_row(struct store_stmt *s, void *out)
 {
-	struct host_row *h = out;
-	instance_from_row(s, &h->i);
-	h->user_data = xstrdup(store_col_text(s, 19));
+	struct instance_boot *b = out;
+	instance_from_row(s, &b->i);
+	b->user_data = xstrdup(store_col_text(s, 19));
+	b->public_key = xstrdup(store_col_text(s, 20));
 }
 
-int instance_list_host(struct store_conn *c, const char *host_id, struct instance **ret,
-		       char ***ret_user_data, size_t *ret_n, struct err *err)
+int instance_list_host(struct store_conn *c, const char *host_id, struct instance_boot **ret,
+		       size_t *ret_n, struct err *err)
 {
 	struct store_stmt *s = NULL;
 	int r = store_query(c, &s,
-			    "SELECT " INSTANCE_COLS ", user_data FROM instances WHERE host_id = ?"
-			    " ORDER BY created_at",
+			    "SELECT " INSTANCE_COLS ", user_data, public_key FROM instances"
+			    " WHERE host_id = ? ORDER BY created_at",
 			    "s", host_id);
 	if (r < 0)
 		return store_fail(c, r, err);
 	void *items;
-	size_t n;
-	r = store_fetch(s, sizeof(struct host_row), 0, host_row, &items, &n, NULL);
+	r = store_fetch(s, sizeof(struct instance_boot), 0, boot_row, &items, ret_n, NULL);
 	if (r < 0)
 		return store_fail(c, r, err);
-	struct host_row *rows = items;
-	struct instance *out = xcalloc(n + 1, sizeof(*out));
-	char **ud = xcalloc(n + 1, sizeof(*ud));
-	for (size_t k = 0; k < n; k++) {
-		out[k] = rows[k].i;
-		ud[k] = rows[k].user_data;
-	}
-	free(rows);
-	*ret = out;
-	*ret_user_data = ud;
-	*ret_n = n;
+	*ret = items;
 	return 0;
+}
+
+void instance_boot_free(struct instance_boot *items, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		free(items[k].user_data);
+		free(items[k].public_key);
+	}
+	free(items);
 }
 
 int instance_report(struct store_conn *c, const char *host_id, const char *id,

@@ -61,10 +61,23 @@ def console(c, iid):
 
 def test_an_instance_boots_and_goes_through_its_lifecycle(compute):
     c = compute.clients["member"]
-    r = c.post("/v1/instances", {"name": "vm1", "image": "guest", "flavor": "tiny"})
+    key = c.post("/v1/keypairs", {"name": "k1"}).json()["public_key"]
+    script = "#!/bin/sh\necho NUBO_TEST_SCRIPT ran on $(hostname)\n"
+    r = c.post("/v1/instances", {"name": "vm1", "image": "guest", "flavor": "tiny",
+                                 "keypair": "k1", "user_data": script})
     assert r.status_code == 202, r.text
     i = r.json()
     wait_for(lambda: "NUBO_GUEST_BOOTED" in console(c, i["id"]), BOOT_TIMEOUT, "boot marker")
+    # the config drive: meta-data, the keypair's key, the user-data script;
+    # and a NIC that got its address by DHCP
+    wait_for(lambda: "NUBO_GUEST_READY" in console(c, i["id"]), 60, "the guest's init done")
+    out = console(c, i["id"])
+    assert "NUBO_CIDATA meta-data instance-id: %s\n" % i["id"] in out
+    assert "NUBO_CIDATA user-data #!/bin/sh\n" in out
+    assert "NUBO_CIDATA network-config version: 2\n" in out
+    assert "NUBO_SSH_KEY %s\n" % key in out
+    assert "NUBO_NET eth0 10.0.2.15" in out
+    wait_for(lambda: "NUBO_TEST_SCRIPT ran on vm1" in console(c, i["id"]), 30, "user-data")
     got = c.get("/v1/instances/" + i["id"]).json()
     assert got["state"] == "running" and got["host"]
     assert c.get("/v1/jobs/" + i["job_id"]).json()["status"] == "succeeded"
@@ -101,6 +114,7 @@ def test_an_instance_boots_and_goes_through_its_lifecycle(compute):
     assert not disk.exists()
     assert not qemu_running(i["id"])
     assert not (agent.state_dir / "disks" / (i["id"] + ".console")).exists()
+    assert not (agent.state_dir / "disks" / (i["id"] + ".cidata.iso")).exists()
     q = c.get("/v1/projects/alpha/quotas").json()["quotas"]
     assert q["instances"]["used"] == 0 and q["vcpus"]["used"] == 0
     # no instance uses the image now: the cache lets it go after the ttl
