@@ -93,6 +93,7 @@ extern const struct api_route api_image_routes[];
 extern const struct api_route api_host_routes[];
 extern const struct api_route api_instance_routes[];
 extern const struct api_route api_keypair_routes[];
+extern const struct api_route api_volume_routes[];
 
 /* The store connection for this request (borrowed on first use). */
 struct store_conn *api_conn(struct api_ctx *ctx);
@@ -141,6 +142,16 @@ int api_project_access(struct api_ctx *ctx, const char *id_or_name, enum role mi
 		       struct project *ret);
 /* True when the caller is a system administrator. */
 bool api_is_sysadmin(const struct api_ctx *ctx);
+/* A job as the API shows it (new reference). */
+json_t *api_job_json(const struct job *j);
+/* The project scope a tenant call acts in; NULL for a system
+ * administrator's system-scoped token (every project). */
+const char *api_scope(const struct api_ctx *ctx);
+/* After looking up {id} among the caller's project resources (lookup is
+ * the look-up's result): answer its error, or note the resource for the
+ * audit and check that the caller holds at least `need`. 0 to go on. */
+int api_owned(struct api_ctx *ctx, int lookup, const char *id, const char *project_id,
+	      enum role need);
 /* Answer with an active image's stored file (409 before it is active). */
 void api_send_image(struct api_ctx *ctx, const struct image *im);
 /* Path of the console log nubod keeps for instance id. Caller frees. */

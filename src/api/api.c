@@ -42,6 +42,7 @@ struct api *api_new(const struct api_opts *opts)
 		api_system_routes,  api_zone_routes,       api_auth_routes,  api_user_routes,
 		api_project_routes, api_access_key_routes, api_audit_routes, api_flavor_routes,
 		api_image_routes,   api_host_routes,       api_instance_routes, api_keypair_routes,
+		api_volume_routes,
 	};
 	struct api *api = xcalloc(1, sizeof(*api));
 	api->opts = *opts;
@@ -183,6 +184,39 @@ int api_query(struct api_ctx *ctx, const char *name, const char **ret)
 	if (bad) {
 		api_fail(ctx, ERR_INVALID, name, "query parameter '%s' is badly percent-encoded",
 			 name);
+		return -1;
+	}
+	return 0;
+}
+
+json_t *api_job_json(const struct job *j)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "id", j->id, "kind",
+			      j->kind, "resource_id", j->resource_id, "status", j->status,
+			      "progress", (json_int_t)j->progress, "created_at", j->created_at,
+			      "updated_at", j->updated_at);
+	if (strcmp(j->status, "failed") == 0)
+		json_object_set_new(o, "error", json_string(j->error));
+	return o;
+}
+
+const char *api_scope(const struct api_ctx *ctx)
+{
+	const char *p = ctx->principal.project_id;
+	return p[0] ? p : (api_is_sysadmin(ctx) ? NULL : "");
+}
+
+int api_owned(struct api_ctx *ctx, int lookup, const char *id, const char *project_id,
+	      enum role need)
+{
+	if (lookup < 0) {
+		api_reply_error(ctx);
+		return -1;
+	}
+	str_copy(ctx->audit_id, sizeof(ctx->audit_id), id);
+	str_copy(ctx->audit_project, sizeof(ctx->audit_project), project_id);
+	if (!api_is_sysadmin(ctx) && ctx->principal.role < need) {
+		api_fail(ctx, ERR_FORBIDDEN, "", "this needs the %s role", role_name(need));
 		return -1;
 	}
 	return 0;

@@ -201,6 +201,33 @@ static int own_host(struct api_ctx *ctx)
 	return 0;
 }
 
+/* The volumes whose data lives on this host, as its agent needs them; NULL
+ * on a store error (ctx->err set). */
+static json_t *host_volumes_json(struct api_ctx *ctx)
+{
+	struct volume *vols;
+	size_t n;
+	if (volume_list_host(api_conn(ctx), ctx->host.id, &vols, &n, &ctx->err) < 0)
+		return NULL;
+	json_t *arr = json_array();
+	for (size_t k = 0; k < n; k++) {
+		const struct volume *v = &vols[k];
+		struct image im;
+		struct err e = { 0 };
+		const char *sha = v->image_id[0] && image_get(api_conn(ctx), v->image_id, "", &im,
+							      &e) == 0
+					  ? im.sha256
+					  : "";
+		json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "id",
+						     v->id, "size_gb", (json_int_t)v->size_gb,
+						     "state", v->state, "instance_id",
+						     v->instance_id, "device", v->device,
+						     "image_id", v->image_id, "image_sha256", sha));
+	}
+	free(vols);
+	return arr;
+}
+
 /* GET /v1/hosts/{id}/instances: what the agent must run. */
 static void host_instances(struct api_ctx *ctx)
 {
@@ -232,7 +259,15 @@ static void host_instances(struct api_ctx *ctx)
 						     items[k].public_key));
 	}
 	instance_boot_free(items, n);
-	api_reply_json(ctx, 200, api_list(arr, NULL));
+	json_t *vols = host_volumes_json(ctx);
+	if (!vols) {
+		json_decref(arr);
+		api_reply_error(ctx);
+		return;
+	}
+	json_t *o = api_list(arr, NULL);
+	json_object_set_new(o, "volumes", vols);
+	api_reply_json(ctx, 200, o);
 }
 
 /* GET /v1/hosts/{id}/images/{image}: an image an instance of this host uses. */
@@ -272,8 +307,9 @@ static int finish_delete(struct api_ctx *ctx, const struct instance *i)
 	     quota_release(c, i->project_id, QUOTA_VCPUS, i->vcpus, &ctx->err) < 0 ||
 	     quota_release(c, i->project_id, QUOTA_RAM_MB, i->ram_mb, &ctx->err) < 0))
 		return -1;
-	if (instance_remove(c, i->id, &ctx->err) < 0 || job_finish(c, i->id, true, NULL,
-								    &ctx->err) < 0)
+	if (volume_release_instance(c, i->id, &ctx->err) < 0 ||
+	    instance_remove(c, i->id, &ctx->err) < 0 ||
+	    job_finish(c, i->id, true, NULL, &ctx->err) < 0)
 		return -1;
 	struct sched_request req = { .vcpus = i->vcpus, .ram_mb = i->ram_mb,
 				     .disk_gb = i->disk_gb, .group_id = i->group_id };
@@ -318,19 +354,50 @@ static int report_one(struct api_ctx *ctx, json_t *e)
 	return r < 0 ? -1 : 0;
 }
 
-/* POST /v1/hosts/{id}/report {"instances": [...]}: what the agent sees. */
-static void host_report(struct api_ctx *ctx)
+/* One volume of a report: {"id", "state", "error"?}. */
+static int report_volume(struct api_ctx *ctx, json_t *e)
 {
-	static const char *const fields[] = { "instances", NULL };
-	if (own_host(ctx) < 0)
-		return;
-	json_t *b = api_body(ctx, fields);
-	if (!b)
-		return;
-	json_t *list = json_object_get(b, "instances");
+	static const char *const fields[] = { "id", "state", "error", NULL };
+	static const char *const known[] = { "in-use", "available", "gone", "error" };
+	const char *id, *state, *error;
+	if (!json_is_object(e))
+		return err_set(&ctx->err, ERR_INVALID, "volumes", "each report is an object");
+	if (json_req_only(e, fields, &ctx->err) < 0 ||
+	    json_req_string(e, "id", true, 64, false, &id, &ctx->err) < 0 ||
+	    json_req_string(e, "state", true, 16, false, &state, &ctx->err) < 0 ||
+	    json_req_string(e, "error", false, 255, false, &error, &ctx->err) < 0)
+		return -1;
+	bool ok = false;
+	for (size_t k = 0; k < ARRAY_SIZE(known); k++)
+		ok |= strcmp(state, known[k]) == 0;
+	if (!ok)
+		return err_set(&ctx->err, ERR_INVALID, "state",
+			       "a volume's state must be in-use, available, gone or error");
+	struct store_conn *c = api_conn(ctx);
+	struct volume v;
+	int r = volume_report(c, ctx->host.id, id, state, error, &v, &ctx->err);
+	if (r < 0 && ctx->err.code == ERR_NOT_FOUND && strcmp(state, "gone") == 0)
+		return 0; /* gone already */
+	if (r == 1 && strcmp(state, "gone") == 0 &&
+	    (quota_release(c, v.project_id, QUOTA_VOLUMES, 1, &ctx->err) < 0 ||
+	     quota_release(c, v.project_id, QUOTA_VOLUME_GB, v.size_gb, &ctx->err) < 0))
+		return -1;
+	if (r == 1)
+		r = job_finish(c, id, strcmp(state, "error") != 0, error, &ctx->err);
+	return r < 0 ? -1 : 0;
+}
+
+/* Apply one report list (key "instances" or "volumes") entry by entry,
+ * each in its own transaction. */
+static int report_list(struct api_ctx *ctx, json_t *b, const char *key,
+		       int (*one)(struct api_ctx *, json_t *))
+{
+	json_t *list = json_object_get(b, key);
+	if (!list)
+		return 0;
 	if (!json_is_array(list)) {
-		api_fail(ctx, ERR_INVALID, "instances", "instances must be an array");
-		return;
+		api_fail(ctx, ERR_INVALID, key, "%s must be an array", key);
+		return -1;
 	}
 	struct store_conn *c = api_conn(ctx);
 	size_t k;
@@ -338,18 +405,38 @@ static void host_report(struct api_ctx *ctx)
 	json_array_foreach(list, k, e) {
 		if (store_txn_begin(c) < 0) {
 			api_fail(ctx, ERR_BUSY, "", "the store is busy; retry");
-			return;
+			return -1;
 		}
-		if (report_one(ctx, e) < 0) {
+		if (one(ctx, e) < 0) {
 			store_txn_rollback(c);
 			api_reply_error(ctx);
-			return;
+			return -1;
 		}
 		if (store_txn_commit(c) < 0) {
 			api_fail(ctx, ERR_BUSY, "", "the store is busy; retry");
-			return;
+			return -1;
 		}
 	}
+	return 0;
+}
+
+/* POST /v1/hosts/{id}/report {"instances": [...], "volumes": [...]}: what
+ * the agent sees. */
+static void host_report(struct api_ctx *ctx)
+{
+	static const char *const fields[] = { "instances", "volumes", NULL };
+	if (own_host(ctx) < 0)
+		return;
+	json_t *b = api_body(ctx, fields);
+	if (!b)
+		return;
+	if (!json_object_get(b, "instances") && !json_object_get(b, "volumes")) {
+		api_fail(ctx, ERR_INVALID, "instances", "a report needs instances or volumes");
+		return;
+	}
+	if (report_list(ctx, b, "instances", report_one) < 0 ||
+	    report_list(ctx, b, "volumes", report_volume) < 0)
+		return;
 	api_reply_empty(ctx, 204);
 }
 

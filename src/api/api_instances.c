@@ -41,24 +41,6 @@ static json_t *instance_json(struct api_ctx *ctx, const struct instance *i)
 	return o;
 }
 
-static json_t *job_json(const struct job *j)
-{
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "id", j->id, "kind",
-			      j->kind, "resource_id", j->resource_id, "status", j->status,
-			      "progress", (json_int_t)j->progress, "created_at", j->created_at,
-			      "updated_at", j->updated_at);
-	if (strcmp(j->status, "failed") == 0)
-		json_object_set_new(o, "error", json_string(j->error));
-	return o;
-}
-
-/* The project scope a tenant call acts in; NULL for a system
- * administrator's system-scoped token (every project). */
-static const char *scope(struct api_ctx *ctx)
-{
-	const char *p = ctx->principal.project_id;
-	return p[0] ? p : (api_is_sysadmin(ctx) ? NULL : "");
-}
 
 static int charge(struct api_ctx *ctx, const char *project, const struct flavor *f)
 {
@@ -164,7 +146,7 @@ static void instances_list(struct api_ctx *ctx)
 	bool more;
 	if (api_page_params(ctx, &limit, &after) < 0)
 		return;
-	if (instance_list(api_conn(ctx), scope(ctx), after, limit, &items, &n, &more,
+	if (instance_list(api_conn(ctx), api_scope(ctx), after, limit, &items, &n, &more,
 			  &ctx->err) < 0) {
 		api_reply_error(ctx);
 		return;
@@ -178,29 +160,10 @@ static void instances_list(struct api_ctx *ctx)
 	free(items);
 }
 
-/* After looking up {id} among the caller's project resources (lookup is
- * the look-up's result): answer its error, or note the resource for the
- * audit and check that the caller holds at least `need`. 0 to go on. */
-static int owned(struct api_ctx *ctx, int lookup, const char *id, const char *project_id,
-		 enum role need)
-{
-	if (lookup < 0) {
-		api_reply_error(ctx);
-		return -1;
-	}
-	str_copy(ctx->audit_id, sizeof(ctx->audit_id), id);
-	str_copy(ctx->audit_project, sizeof(ctx->audit_project), project_id);
-	if (!api_is_sysadmin(ctx) && ctx->principal.role < need) {
-		api_fail(ctx, ERR_FORBIDDEN, "", "this needs the %s role", role_name(need));
-		return -1;
-	}
-	return 0;
-}
-
 static int visible_instance(struct api_ctx *ctx, enum role need, struct instance *ret)
 {
-	int r = instance_get(api_conn(ctx), scope(ctx), api_param(ctx, "id"), ret, &ctx->err);
-	return owned(ctx, r, ret->id, ret->project_id, need);
+	int r = instance_get(api_conn(ctx), api_scope(ctx), api_param(ctx, "id"), ret, &ctx->err);
+	return api_owned(ctx, r, ret->id, ret->project_id, need);
 }
 
 static void instances_get(struct api_ctx *ctx)
@@ -249,7 +212,7 @@ static void instances_delete(struct api_ctx *ctx)
 		api_reply_error(ctx);
 		return;
 	}
-	api_reply_json(ctx, 202, json_pack("{s:s, s:o}", "job_id", j.id, "job", job_json(&j)));
+	api_reply_json(ctx, 202, json_pack("{s:s, s:o}", "job_id", j.id, "job", api_job_json(&j)));
 }
 
 /* start, stop and reboot: which states each may start from, and what it asks. */
@@ -434,11 +397,11 @@ static void instances_console(struct api_ctx *ctx)
 static void jobs_get(struct api_ctx *ctx)
 {
 	struct job j;
-	if (job_get(api_conn(ctx), scope(ctx), api_param(ctx, "id"), &j, &ctx->err) < 0) {
+	if (job_get(api_conn(ctx), api_scope(ctx), api_param(ctx, "id"), &j, &ctx->err) < 0) {
 		api_reply_error(ctx);
 		return;
 	}
-	api_reply_json(ctx, 200, job_json(&j));
+	api_reply_json(ctx, 200, api_job_json(&j));
 }
 
 static json_t *group_json(const struct server_group *g)
@@ -482,7 +445,7 @@ static void groups_list(struct api_ctx *ctx)
 {
 	struct server_group *items;
 	size_t n;
-	if (group_list(api_conn(ctx), scope(ctx), &items, &n, &ctx->err) < 0) {
+	if (group_list(api_conn(ctx), api_scope(ctx), &items, &n, &ctx->err) < 0) {
 		api_reply_error(ctx);
 		return;
 	}
@@ -495,8 +458,8 @@ static void groups_list(struct api_ctx *ctx)
 
 static int visible_group(struct api_ctx *ctx, enum role need, struct server_group *ret)
 {
-	int r = group_get(api_conn(ctx), scope(ctx), api_param(ctx, "id"), ret, &ctx->err);
-	return owned(ctx, r, ret->id, ret->project_id, need);
+	int r = group_get(api_conn(ctx), api_scope(ctx), api_param(ctx, "id"), ret, &ctx->err);
+	return api_owned(ctx, r, ret->id, ret->project_id, need);
 }
 
 static void groups_get(struct api_ctx *ctx)

@@ -1,4 +1,4 @@
-/* storage: images (later volumes, snapshots, keypairs).
+/* storage: images and volumes (later snapshots).
  *
  * An image is metadata in the store plus one qcow2 file in the image
  * directory. Its bytes arrive in a separate, streamed upload: the upload
@@ -90,3 +90,74 @@ int image_upload_finish(struct store_conn *c, struct image_upload *u,
 void image_upload_abort(struct store_conn *c, struct image_upload *u);
 /* Bytes written so far. */
 uint64_t image_upload_size(const struct image_upload *u);
+
+/* ---- volumes: persistent disks that attach to instances ----
+ *
+ * A volume is metadata here plus a qcow2 file on a host (local storage).
+ * It is made lazily: a new volume is available at once and has no host;
+ * the first attach binds it to its instance's host, whose agent makes the
+ * file (blank, or a full copy of an image) and attaches it. From then on
+ * it lives on that host: it can be attached to any instance there. States:
+ * available, attaching -> in-use, detaching -> available, extending ->
+ * (in-use or available), deleting -> gone, error with a reason. The host's
+ * agent reports each step; every operation that waits for it has a job. */
+
+#define VOLUME_NAME_MAX 63
+#define VOLUME_SIZE_GB_MAX 16384
+#define VOLUME_DEVICES "bcdefghijklmnopqrstuvwxyz" /* vdb... vdz */
+
+struct volume {
+	char id[UUID_SIZE];
+	char project_id[UUID_SIZE];
+	char name[VOLUME_NAME_MAX + 1];
+	int64_t size_gb;
+	char image_id[UUID_SIZE];    /* made from this image, or "" */
+	char host_id[UUID_SIZE];     /* where its file lives; "" until first attached */
+	char instance_id[UUID_SIZE]; /* attached (or attaching) to, or "" */
+	char device[8];              /* "vdb"... while attached */
+	char state[16];
+	char error[256];             /* why, in state error */
+	char created_at[TIME_RFC3339_SIZE];
+	char updated_at[TIME_RFC3339_SIZE];
+};
+
+/* Create an available volume in project_id, blank or from image_id (NULL:
+ * blank). The caller charges the quotas. */
+int volume_create(struct store_conn *c, const char *project_id, const char *name,
+		  int64_t size_gb, const char *image_id, struct volume *ret, struct err *err);
+/* Find a volume by id, or by name within project_id; with project_id set,
+ * another project's volume is ERR_NOT_FOUND. */
+int volume_get(struct store_conn *c, const char *project_id, const char *id_or_name,
+	       struct volume *ret, struct err *err);
+/* List up to limit (> 0) volumes of project_id (all when NULL) by name
+ * after `after`. Caller frees. */
+int volume_list(struct store_conn *c, const char *project_id, const char *after, size_t limit,
+		struct volume **ret, size_t *ret_n, bool *ret_more, struct err *err);
+/* Attach an available volume to instance_id on host_id (attaching, with the
+ * instance's first free device). ERR_CONFLICT when the volume is not
+ * available, lives on another host, or the instance has no free device. */
+int volume_attach(struct store_conn *c, const char *id, const char *instance_id,
+		  const char *host_id, struct volume *ret, struct err *err);
+/* Detach an in-use volume (detaching); with instance_id set it must be
+ * attached to that instance (ERR_CONFLICT otherwise). */
+int volume_detach(struct store_conn *c, const char *id, const char *instance_id,
+		  struct volume *ret, struct err *err);
+/* Grow a volume to size_gb (only larger): extending when it has a host,
+ * at once otherwise (returns 1 then). */
+int volume_extend(struct store_conn *c, const char *id, int64_t size_gb, struct volume *ret,
+		  struct err *err);
+/* Delete an available volume: at once when it has no host (returns 1),
+ * else deleting until its host reports it gone. */
+int volume_request_delete(struct store_conn *c, const char *id, struct err *err);
+/* The volumes that live on host_id. Caller frees. */
+int volume_list_host(struct store_conn *c, const char *host_id, struct volume **ret,
+		     size_t *ret_n, struct err *err);
+/* Record what host_id reports of volume id: "in-use", "available", "gone"
+ * or "error". Returns 1 when it completed an operation (the caller ends
+ * the volume's job; for "gone" the row is removed and the caller gives the
+ * quota back, *ret holding the volume as it was), 0 when it changed
+ * nothing, or an error. */
+int volume_report(struct store_conn *c, const char *host_id, const char *id, const char *state,
+		  const char *error, struct volume *ret, struct err *err);
+/* Instance instance_id is gone: its volumes stay, available. */
+int volume_release_instance(struct store_conn *c, const char *instance_id, struct err *err);

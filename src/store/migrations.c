@@ -191,6 +191,23 @@ const struct store_migration store_migrations[] = {
 	  " UNIQUE (user_id, name));"
 	  "ALTER TABLE instances ADD COLUMN key_name TEXT NOT NULL DEFAULT '';"
 	  "ALTER TABLE instances ADD COLUMN public_key TEXT NOT NULL DEFAULT '';" },
+	{ 8, "storage: volumes",
+	  "CREATE TABLE volumes ("
+	  " id TEXT PRIMARY KEY,"
+	  " project_id TEXT NOT NULL REFERENCES projects (id),"
+	  " name TEXT NOT NULL,"
+	  " size_gb INTEGER NOT NULL,"
+	  " image_id TEXT,"
+	  " host_id TEXT REFERENCES hosts (id),"
+	  " instance_id TEXT REFERENCES instances (id),"
+	  " device TEXT NOT NULL DEFAULT '',"
+	  " state TEXT NOT NULL,"
+	  " error TEXT NOT NULL DEFAULT '',"
+	  " created_at TEXT NOT NULL,"
+	  " updated_at TEXT NOT NULL,"
+	  " UNIQUE (project_id, name));"
+	  "CREATE INDEX volumes_host ON volumes (host_id);"
+	  "CREATE INDEX volumes_instance ON volumes (instance_id);" },
 };
 
 const size_t store_migrations_count = sizeof(store_migrations) / sizeof(store_migrations[0]);

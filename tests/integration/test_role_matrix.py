@@ -205,6 +205,18 @@ ROWS = [
     ("GET", "/v1/server-groups/{group}", None, {A: 401, R: 200, M: 200, P: 200, O: 404, S: 200}),
     ("DELETE", "/v1/server-groups/{group}", None,
      {A: 401, R: 403, M: 204, P: 204, O: 404, S: 204}),
+    ("POST", "/v1/volumes", lambda: {"name": uniq("v"), "size_gb": 1},
+     {A: 401, R: 403, M: 201, P: 201, O: 201, S: 400}),
+    ("GET", "/v1/volumes", None, {A: 401, R: 200, M: 200, P: 200, O: 200, S: 200}),
+    ("GET", "/v1/volumes/{volume}", None, {A: 401, R: 200, M: 200, P: 200, O: 404, S: 200}),
+    # no such instance: 400 shows the caller got past the access checks
+    ("POST", "/v1/volumes/{volume}/attach", {"instance": "nope"},
+     {A: 401, R: 403, M: 400, P: 400, O: 404, S: 400}),
+    ("POST", "/v1/volumes/{volume}/detach", None,
+     {A: 401, R: 403, M: 409, P: 409, O: 404, S: 409}),
+    ("POST", "/v1/volumes/{volume}/extend", {"size_gb": 2},
+     {A: 401, R: 403, M: 202, P: 202, O: 404, S: 202}),
+    ("DELETE", "/v1/volumes/{volume}", None, {A: 401, R: 403, M: 202, P: 202, O: 404, S: 202}),
     # keypairs belong to their user: the target is the member's own
     ("POST", "/v1/keypairs", lambda: {"name": uniq("kp")},
      {A: 401, R: 201, M: 201, P: 201, O: 201, S: 201}),
@@ -222,6 +234,8 @@ TARGETS = {
     "reader": lambda t, who: t.users["reader"]["id"],
     "flavor": fresh_flavor, "image": alpha_image, "active_image": alpha_active_image,
     "host": fresh_host, "instance": alpha_instance, "job": alpha_job, "group": alpha_group,
+    "volume": lambda t, who: t.clients["padmin"].post("/v1/volumes", {"name": uniq("mv"),
+                                                                     "size_gb": 1}).json()["id"],
     "keypair": lambda t, who: t.clients["member"].post("/v1/keypairs",
                                                        {"name": uniq("mk")}).json()["name"],
 }
@@ -237,7 +251,8 @@ def test_role_matrix(nubod):
     t.anon_enroll = anon_enroll
     for p in ("alpha", "beta"):
         t.admin.patch("/v1/projects/%s/quotas" % p,
-                      {"access_keys": 1000, "instances": -1, "vcpus": -1, "ram_mb": -1})
+                      {"access_keys": 1000, "instances": -1, "vcpus": -1, "ram_mb": -1,
+                       "volumes": -1, "volume_gb": -1})
     t.admin.post("/v1/flavors", {"name": "mx", "vcpus": 1, "ram_mb": 64, "disk_gb": 1})
     t.admin.post("/v1/flavors", {"name": "mx2", "vcpus": 2, "ram_mb": 128, "disk_gb": 1})
     img = t.admin.post("/v1/images", {"name": "mimg", "visibility": "public"}).json()

@@ -1,0 +1,322 @@
+/* volumes: see storage.h. Every change of state is a conditional update
+ * ("... WHERE state = 'available'"), so two requests racing on one volume
+ * cannot both win; a lost race is ERR_CONFLICT naming the state found. */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/util.h"
+#include "storage.h"
+
+#define VOLUME_COLS                                                                             \
+	"id, project_id, name, size_gb, COALESCE(image_id, ''), COALESCE(host_id, ''),"        \
+	" COALESCE(instance_id, ''), device, state, error, created_at, updated_at"
+
+static void volume_from_row(struct store_stmt *s, void *out)
+{
+	struct volume *v = out;
+	memset(v, 0, sizeof(*v));
+	str_copy(v->id, sizeof(v->id), store_col_text(s, 0));
+	str_copy(v->project_id, sizeof(v->project_id), store_col_text(s, 1));
+	str_copy(v->name, sizeof(v->name), store_col_text(s, 2));
+	v->size_gb = store_col_int(s, 3);
+	str_copy(v->image_id, sizeof(v->image_id), store_col_text(s, 4));
+	str_copy(v->host_id, sizeof(v->host_id), store_col_text(s, 5));
+	str_copy(v->instance_id, sizeof(v->instance_id), store_col_text(s, 6));
+	str_copy(v->device, sizeof(v->device), store_col_text(s, 7));
+	str_copy(v->state, sizeof(v->state), store_col_text(s, 8));
+	str_copy(v->error, sizeof(v->error), store_col_text(s, 9));
+	str_copy(v->created_at, sizeof(v->created_at), store_col_text(s, 10));
+	str_copy(v->updated_at, sizeof(v->updated_at), store_col_text(s, 11));
+}
+
+static int check_name(const char *name, struct err *err)
+{
+	size_t n = name ? strlen(name) : 0;
+	if (n == 0 || n > VOLUME_NAME_MAX)
+		return err_set(err, ERR_INVALID, "name", "name must be 1 to %d characters long",
+			       VOLUME_NAME_MAX);
+	if (!str_only(name, true, "-._"))
+		return err_set(err, ERR_INVALID, "name", "name may hold only letters, digits and - . _");
+	if (uuid_valid(name))
+		return err_set(err, ERR_INVALID, "name", "name must not have the form of a UUID");
+	return 0;
+}
+
+int volume_create(struct store_conn *c, const char *project_id, const char *name,
+		  int64_t size_gb, const char *image_id, struct volume *ret, struct err *err)
+{
+	int r = check_name(name, err);
+	if (r < 0)
+		return r;
+	if (size_gb < 1 || size_gb > VOLUME_SIZE_GB_MAX)
+		return err_set(err, ERR_INVALID, "size_gb", "size_gb must be from 1 to %d",
+			       VOLUME_SIZE_GB_MAX);
+	struct volume v = { .size_gb = size_gb };
+	uuid_generate(v.id);
+	str_copy(v.project_id, sizeof(v.project_id), project_id);
+	str_copy(v.name, sizeof(v.name), name);
+	str_copy(v.image_id, sizeof(v.image_id), image_id ? image_id : "");
+	str_copy(v.state, sizeof(v.state), "available");
+	time_rfc3339_now(v.created_at, sizeof(v.created_at));
+	memcpy(v.updated_at, v.created_at, sizeof(v.created_at));
+	r = store_run(c,
+		      "INSERT INTO volumes (id, project_id, name, size_gb, image_id, state,"
+		      " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		      "sssissss", v.id, v.project_id, v.name, v.size_gb,
+		      v.image_id[0] ? v.image_id : NULL, v.state, v.created_at, v.updated_at);
+	if (r == -EEXIST)
+		return err_set(err, ERR_CONFLICT, "name", "a volume named '%s' already exists", name);
+	if (r < 0)
+		return store_fail(c, r, err);
+	*ret = v;
+	return 0;
+}
+
+int volume_get(struct store_conn *c, const char *project_id, const char *id_or_name,
+	       struct volume *ret, struct err *err)
+{
+	struct store_stmt *s = NULL;
+	int r;
+	if (uuid_valid(id_or_name))
+		r = store_query(c, &s,
+				"SELECT " VOLUME_COLS " FROM volumes WHERE id = lower(?)"
+				" AND (? IS NULL OR project_id = ?)",
+				"sss", id_or_name, project_id, project_id);
+	else
+		r = store_query(c, &s,
+				"SELECT " VOLUME_COLS " FROM volumes WHERE name = ? AND project_id = ?",
+				"ss", id_or_name, project_id ? project_id : "");
+	if (r < 0)
+		return store_fail(c, r, err);
+	r = store_fetch_one(s, volume_from_row, ret);
+	if (r == 0)
+		return err_set(err, ERR_NOT_FOUND, "", "no volume '%.80s'", id_or_name);
+	return r < 0 ? store_fail(c, r, err) : 0;
+}
+
+int volume_list(struct store_conn *c, const char *project_id, const char *after, size_t limit,
+		struct volume **ret, size_t *ret_n, bool *ret_more, struct err *err)
+{
+	assert(limit > 0);
+	struct store_stmt *s = NULL;
+	int r = store_query(c, &s,
+			    "SELECT " VOLUME_COLS " FROM volumes WHERE (? IS NULL OR project_id = ?)"
+			    " AND (? IS NULL OR name > ?) ORDER BY name LIMIT ?",
+			    "ssssi", project_id, project_id, after, after, (int64_t)limit + 1);
+	if (r < 0)
+		return store_fail(c, r, err);
+	void *items;
+	r = store_fetch(s, sizeof(struct volume), limit, volume_from_row, &items, ret_n, ret_more);
+	if (r < 0)
+		return store_fail(c, r, err);
+	*ret = items;
+	return 0;
+}
+
+/* Why a conditional update found nothing: the volume's current state. */
+static int not_in(struct store_conn *c, const char *id, const char *what, struct err *err)
+{
+	struct volume v;
+	int r = volume_get(c, NULL, id, &v, err);
+	if (r < 0)
+		return r;
+	return err_set(err, ERR_CONFLICT, "", "%s; the volume is %s", what, v.state);
+}
+
+int volume_attach(struct store_conn *c, const char *id, const char *instance_id,
+		  const char *host_id, struct volume *ret, struct err *err)
+{
+	struct volume v;
+	int r = volume_get(c, NULL, id, &v, err);
+	if (r < 0)
+		return r;
+	if (v.host_id[0] && strcmp(v.host_id, host_id) != 0)
+		return err_set(err, ERR_CONFLICT, "instance",
+			       "the volume's data lives on another host than the instance's (local "
+			       "storage); attach it to an instance on host %s", v.host_id);
+	/* the instance's first free device */
+	struct store_stmt *s = NULL;
+	r = store_query(c, &s, "SELECT device FROM volumes WHERE instance_id = ?", "s",
+			instance_id);
+	if (r < 0)
+		return store_fail(c, r, err);
+	char used[sizeof(VOLUME_DEVICES)] = "";
+	while ((r = store_step(s)) == 1) {
+		const char *d = store_col_text(s, 0);
+		if (strlen(d) == 3 && strchr(VOLUME_DEVICES, d[2]) && !strchr(used, d[2]))
+			used[strlen(used)] = d[2];
+	}
+	store_stmt_free(s);
+	if (r < 0)
+		return store_fail(c, r, err);
+	const char *letter = VOLUME_DEVICES;
+	while (*letter && strchr(used, *letter))
+		letter++;
+	if (!*letter)
+		return err_set(err, ERR_CONFLICT, "instance", "the instance has no free disk device");
+	char dev[8], now[TIME_RFC3339_SIZE];
+	str_printf(dev, sizeof(dev), "vd%c", *letter);
+	time_rfc3339_now(now, sizeof(now));
+	r = store_run(c,
+		      "UPDATE volumes SET state = 'attaching', instance_id = ?, host_id = ?,"
+		      " device = ?, error = '', updated_at = ? WHERE id = ? AND state = 'available'",
+		      "sssss", instance_id, host_id, dev, now, v.id);
+	if (r < 0)
+		return store_fail(c, r, err);
+	if (r == 0)
+		return not_in(c, v.id, "only an available volume can be attached", err);
+	return volume_get(c, NULL, v.id, ret, err);
+}
+
+int volume_detach(struct store_conn *c, const char *id, const char *instance_id,
+		  struct volume *ret, struct err *err)
+{
+	struct volume v;
+	int r = volume_get(c, NULL, id, &v, err);
+	if (r < 0)
+		return r;
+	if (instance_id && strcmp(v.instance_id, instance_id) != 0)
+		return err_set(err, ERR_CONFLICT, "instance",
+			       "the volume is not attached to that instance");
+	char now[TIME_RFC3339_SIZE];
+	time_rfc3339_now(now, sizeof(now));
+	r = store_run(c,
+		      "UPDATE volumes SET state = 'detaching', error = '', updated_at = ?"
+		      " WHERE id = ? AND state = 'in-use'",
+		      "ss", now, v.id);
+	if (r < 0)
+		return store_fail(c, r, err);
+	if (r == 0)
+		return not_in(c, v.id, "only an in-use volume can be detached", err);
+	return volume_get(c, NULL, v.id, ret, err);
+}
+
+int volume_extend(struct store_conn *c, const char *id, int64_t size_gb, struct volume *ret,
+		  struct err *err)
+{
+	struct volume v;
+	int r = volume_get(c, NULL, id, &v, err);
+	if (r < 0)
+		return r;
+	if (size_gb <= v.size_gb || size_gb > VOLUME_SIZE_GB_MAX)
+		return err_set(err, ERR_INVALID, "size_gb",
+			       "size_gb must be larger than the volume's %lld and at most %d",
+			       (long long)v.size_gb, VOLUME_SIZE_GB_MAX);
+	char now[TIME_RFC3339_SIZE];
+	time_rfc3339_now(now, sizeof(now));
+	bool has_host = v.host_id[0] != '\0';
+	r = store_run(c,
+		      "UPDATE volumes SET size_gb = ?, state = CASE WHEN host_id IS NULL THEN state"
+		      " ELSE 'extending' END, updated_at = ? WHERE id = ? AND state = ?"
+		      " AND state IN ('available', 'in-use')",
+		      "isss", size_gb, now, v.id, v.state);
+	if (r < 0)
+		return store_fail(c, r, err);
+	if (r == 0)
+		return not_in(c, v.id, "only an available or in-use volume can be extended", err);
+	r = volume_get(c, NULL, v.id, ret, err);
+	return r < 0 ? r : (has_host ? 0 : 1);
+}
+
+int volume_request_delete(struct store_conn *c, const char *id, struct err *err)
+{
+	struct volume v;
+	int r = volume_get(c, NULL, id, &v, err);
+	if (r < 0)
+		return r;
+	char now[TIME_RFC3339_SIZE];
+	time_rfc3339_now(now, sizeof(now));
+	if (!v.host_id[0])
+		r = store_run(c, "DELETE FROM volumes WHERE id = ? AND state = 'available'", "s",
+			      v.id);
+	else
+		r = store_run(c,
+			      "UPDATE volumes SET state = 'deleting', updated_at = ?"
+			      " WHERE id = ? AND state IN ('available', 'error')"
+			      " AND instance_id IS NULL",
+			      "ss", now, v.id);
+	if (r < 0)
+		return store_fail(c, r, err);
+	if (r == 0)
+		return err_set(err, ERR_CONFLICT, "",
+			       "only a volume that is not attached can be deleted; the volume is %s",
+			       v.state);
+	return v.host_id[0] ? 0 : 1;
+}
+
+int volume_list_host(struct store_conn *c, const char *host_id, struct volume **ret,
+		     size_t *ret_n, struct err *err)
+{
+	struct store_stmt *s = NULL;
+	int r = store_query(c, &s,
+			    "SELECT " VOLUME_COLS " FROM volumes WHERE host_id = ? ORDER BY created_at",
+			    "s", host_id);
+	if (r < 0)
+		return store_fail(c, r, err);
+	void *items;
+	r = store_fetch(s, sizeof(struct volume), 0, volume_from_row, &items, ret_n, NULL);
+	if (r < 0)
+		return store_fail(c, r, err);
+	*ret = items;
+	return 0;
+}
+
+int volume_report(struct store_conn *c, const char *host_id, const char *id, const char *state,
+		  const char *error, struct volume *ret, struct err *err)
+{
+	struct volume v;
+	int r = volume_get(c, NULL, id, &v, err);
+	if (r < 0)
+		return r;
+	if (strcmp(v.host_id, host_id) != 0)
+		return err_set(err, ERR_NOT_FOUND, "", "volume %s is not on this host", id);
+	*ret = v;
+	const char *to = NULL;
+	if (strcmp(state, "gone") == 0) {
+		if (strcmp(v.state, "deleting") != 0)
+			return 0;
+		r = store_run(c, "DELETE FROM volumes WHERE id = ?", "s", v.id);
+		return r < 0 ? store_fail(c, r, err) : 1;
+	}
+	bool attached = v.instance_id[0] != '\0';
+	if (strcmp(state, "error") == 0 && strcmp(v.state, "error") != 0)
+		to = "error";
+	else if (strcmp(state, "in-use") == 0 && attached &&
+		 (strcmp(v.state, "attaching") == 0 || strcmp(v.state, "extending") == 0))
+		to = "in-use";
+	else if (strcmp(state, "available") == 0 &&
+		 (strcmp(v.state, "detaching") == 0 ||
+		  (!attached && strcmp(v.state, "extending") == 0)))
+		to = "available";
+	if (!to)
+		return 0;
+	char now[TIME_RFC3339_SIZE];
+	time_rfc3339_now(now, sizeof(now));
+	bool detached = strcmp(to, "available") == 0;
+	r = store_run(c,
+		      "UPDATE volumes SET state = ?, error = ?, updated_at = ?,"
+		      " instance_id = CASE WHEN ? THEN NULL ELSE instance_id END,"
+		      " device = CASE WHEN ? THEN '' ELSE device END WHERE id = ? AND state = ?",
+		      "sssiiss", to, strcmp(to, "error") == 0 && error ? error : "", now,
+		      (int64_t)detached, (int64_t)detached, v.id, v.state);
+	if (r < 0)
+		return store_fail(c, r, err);
+	if (r == 0)
+		return 0; /* changed meanwhile: the next report decides */
+	r = volume_get(c, NULL, v.id, ret, err);
+	return r < 0 ? r : 1;
+}
+
+int volume_release_instance(struct store_conn *c, const char *instance_id, struct err *err)
+{
+	char now[TIME_RFC3339_SIZE];
+	time_rfc3339_now(now, sizeof(now));
+	int r = store_run(c,
+			  "UPDATE volumes SET instance_id = NULL, device = '', updated_at = ?,"
+			  " state = CASE WHEN state IN ('attaching', 'in-use', 'detaching',"
+			  " 'extending') THEN 'available' ELSE state END WHERE instance_id = ?",
+			  "ss", now, instance_id);
+	return r < 0 ? store_fail(c, r, err) : 0;
+}

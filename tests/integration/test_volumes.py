@@ -1,0 +1,167 @@
+"""Volumes through the API, with a fake host that answers for its agent:
+creation, quotas, attach and detach with devices, extend, delete, what
+the host is asked to do, and what happens to volumes of a deleted
+instance. The real guest's view is in test_compute.py."""
+import requests
+
+from conftest import assert_error
+from test_instances import cloud, create, fake_host, instance, report, wait_for  # noqa: F401
+
+
+def host_state(nubod, h):
+    r = requests.get("%s/v1/hosts/%s/instances" % (nubod.url, h["id"]),
+                     headers={"Authorization": "Bearer " + h["credential"]})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def report_volume(nubod, h, vid, state, error=None):
+    e = {"id": vid, "state": state}
+    if error:
+        e["error"] = error
+    r = requests.post("%s/v1/hosts/%s/report" % (nubod.url, h["id"]), json={"volumes": [e]},
+                      headers={"Authorization": "Bearer " + h["credential"]})
+    assert r.status_code == 204, r.text
+
+
+def quota(c, what):
+    return c.get("/v1/projects/alpha/quotas").json()["quotas"][what]["used"]
+
+
+def running_instance(cloud, h, name):
+    c = cloud.clients["member"]
+    i = create(c, name).json()
+    wait_for(lambda: instance(c, i["id"])["host"], what="placement")
+    report(cloud.nubod, h, i["id"], "running")
+    return i
+
+
+def test_create_list_show_and_input(cloud):
+    c = cloud.clients["member"]
+    r = c.post("/v1/volumes", {"name": "data", "size_gb": 10})
+    assert r.status_code == 201, r.text
+    v = r.json()
+    assert (v["state"], v["size_gb"], v["host"], v["instance_id"], v["device"]) == (
+        "available", 10, None, None, None)
+    assert r.headers["Location"].endswith("/v1/volumes/" + v["id"])
+    assert c.get("/v1/volumes/data").json() == v
+    assert [x["name"] for x in c.get("/v1/volumes").json()["items"]] == ["data"]
+    assert quota(c, "volumes") == 1 and quota(c, "volume_gb") == 10
+    assert_error(c.post("/v1/volumes", {"name": "data", "size_gb": 1}), 409)
+    for body, field in (({"name": "x", "size_gb": 0}, "size_gb"),
+                        ({"name": "x", "size_gb": -5}, "size_gb"),
+                        ({"name": "x", "size_gb": 10 ** 9}, "size_gb"),
+                        ({"name": "x", "size_gb": "1"}, "size_gb"),
+                        ({"name": "a b", "size_gb": 1}, "name"),
+                        ({"size_gb": 1}, "name"),
+                        ({"name": "x", "size_gb": 1, "image": "nope"}, "image")):
+        assert_error(c.post("/v1/volumes", body), 400, field=field)
+    assert_error(c.post("/v1/volumes", {"name": "x", "size_gb": 1, "color": "red"}), 400)
+    assert_error(cloud.clients["reader"].post("/v1/volumes", {"name": "r", "size_gb": 1}), 403)
+    assert_error(cloud.clients["other"].get("/v1/volumes/" + v["id"]), 404)
+    assert cloud.clients["other"].get("/v1/volumes").json()["items"] == []
+    cloud.admin.patch("/v1/projects/alpha/quotas", {"volume_gb": 15})
+    assert_error(c.post("/v1/volumes", {"name": "big", "size_gb": 6}), 403, "QuotaExceeded")
+    assert quota(c, "volumes") == 1 and quota(c, "volume_gb") == 10
+    # never attached: gone at once, quota back
+    d = c.delete("/v1/volumes/data")
+    assert d.status_code == 202 and d.json()["job"]["status"] == "succeeded"
+    assert_error(c.get("/v1/volumes/data"), 404)
+    assert quota(c, "volumes") == 0 and quota(c, "volume_gb") == 0
+
+
+def test_attach_detach_extend_delete_through_the_host(cloud):
+    n, c = cloud.nubod, cloud.clients["member"]
+    h = fake_host(n, cloud.admin, "h1")
+    i = running_instance(cloud, h, "vm")
+    j = running_instance(cloud, h, "vm2")
+    v = c.post("/v1/volumes", {"name": "data", "size_gb": 1}).json()
+    w = c.post("/v1/volumes", {"name": "logs", "size_gb": 2}).json()
+    assert_error(c.post("/v1/volumes/data/attach", {"instance": "nope"}), 400, field="instance")
+    assert_error(cloud.clients["reader"].post("/v1/volumes/data/attach", {"instance": "vm"}),
+                 403)
+    r = c.post("/v1/volumes/data/attach", {"instance": "vm"})
+    assert r.status_code == 202, r.text
+    a = r.json()
+    assert (a["state"], a["instance_id"], a["device"], a["host"]) == ("attaching", i["id"],
+                                                                       "vdb", h["id"])
+    assert_error(c.post("/v1/volumes/data/attach", {"instance": "vm2"}), 409)
+    # the host is asked for it
+    want = host_state(n, h)["volumes"]
+    assert [(x["id"], x["state"], x["instance_id"], x["device"], x["size_gb"]) for x in want] \
+        == [(v["id"], "attaching", i["id"], "vdb", 1)]
+    report_volume(n, h, v["id"], "in-use")
+    assert c.get("/v1/volumes/data").json()["state"] == "in-use"
+    assert c.get("/v1/jobs/" + a["job_id"]).json()["status"] == "succeeded"
+    # a second volume takes the next device
+    assert c.post("/v1/volumes/logs/attach", {"instance": "vm"}).json()["device"] == "vdc"
+    report_volume(n, h, w["id"], "in-use")
+    # detach: refused from the wrong instance, and delete refused while attached
+    assert_error(c.post("/v1/volumes/data/detach", {"instance": "vm2"}), 409, field="instance")
+    assert_error(c.delete("/v1/volumes/data"), 409)
+    # extend while attached: the host grows it
+    e = c.post("/v1/volumes/data/extend", {"size_gb": 3}).json()
+    assert (e["state"], e["size_gb"]) == ("extending", 3)
+    assert quota(c, "volume_gb") == 5
+    assert_error(c.post("/v1/volumes/data/extend", {"size_gb": 4}), 409)  # busy extending
+    report_volume(n, h, v["id"], "in-use")
+    assert c.get("/v1/volumes/data").json()["state"] == "in-use"
+    assert c.get("/v1/jobs/" + e["job_id"]).json()["status"] == "succeeded"
+    assert_error(c.post("/v1/volumes/data/extend", {"size_gb": 3}), 400, field="size_gb")
+    d = c.post("/v1/volumes/data/detach", {"instance": "vm"}).json()
+    assert d["state"] == "detaching"
+    report_volume(n, h, v["id"], "available")
+    got = c.get("/v1/volumes/data").json()
+    assert (got["state"], got["instance_id"], got["device"], got["host"]) == (
+        "available", None, None, h["id"])
+    # it lives on h1 now: attaches to another instance there, freeing vdb
+    assert c.post("/v1/volumes/data/attach", {"instance": "vm2"}).json()["device"] == "vdb"
+    report_volume(n, h, v["id"], "in-use")
+    c.post("/v1/volumes/data/detach")
+    report_volume(n, h, v["id"], "available")
+    # delete: the host removes the file, then the volume and its quota go
+    dd = c.delete("/v1/volumes/data").json()
+    assert dd["job"]["status"] == "running"
+    assert c.get("/v1/volumes/data").json()["state"] == "deleting"
+    report_volume(n, h, v["id"], "gone")
+    assert_error(c.get("/v1/volumes/data"), 404)
+    assert c.get("/v1/jobs/" + dd["job_id"]).json()["status"] == "succeeded"
+    assert quota(c, "volumes") == 1 and quota(c, "volume_gb") == 2
+    report_volume(n, h, v["id"], "gone")  # again: nothing to do
+    # the instance goes: its volumes stay, available
+    c.delete("/v1/instances/vm")
+    report(n, h, i["id"], "gone")
+    got = c.get("/v1/volumes/logs").json()
+    assert (got["state"], got["instance_id"]) == ("available", None)
+
+
+def test_attach_rules(cloud):
+    n, c, admin = cloud.nubod, cloud.clients["member"], cloud.admin
+    h1 = fake_host(n, admin, "h1")
+    i = running_instance(cloud, h1, "vm")
+    admin.patch("/v1/hosts/h1", {"enabled": False})
+    h2 = fake_host(n, admin, "h2")
+    k = running_instance(cloud, h2, "vm-b")
+    admin.patch("/v1/projects/alpha/quotas", {"instances": -1, "vcpus": -1, "ram_mb": -1})
+    pending = create(c, "later", flavor="huge").json()  # no host can take it
+    v = c.post("/v1/volumes", {"name": "data", "size_gb": 1}).json()
+    wait_for(lambda: instance(c, pending["id"])["state"] == "error", what="error")
+    assert_error(c.post("/v1/volumes/data/attach", {"instance": "later"}), 409,
+                 field="instance")
+    c.post("/v1/volumes/data/attach", {"instance": "vm"})
+    report_volume(n, h1, v["id"], "in-use")
+    c.post("/v1/volumes/data/detach")
+    report_volume(n, h1, v["id"], "available")
+    # local storage: its data is on h1, the other instance on h2
+    r = c.post("/v1/volumes/data/attach", {"instance": "vm-b"})
+    assert_error(r, 409, field="instance")
+    assert "another host" in r.json()["error"]["message"]
+    # another project's instance is not found from this volume
+    assert_error(cloud.clients["other"].post("/v1/volumes/data/attach", {"instance": "vm"}),
+                 404)
+    # a host error shows on the volume
+    c.post("/v1/volumes/data/attach", {"instance": "vm"})
+    report_volume(n, h1, v["id"], "error", "disk full")
+    got = c.get("/v1/volumes/data").json()
+    assert (got["state"], got["error"]) == ("error", "disk full")
+    assert k and i
