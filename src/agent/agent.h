@@ -47,6 +47,14 @@ void driver_free(struct driver *d);
 const char *driver_virt_type(const struct driver *d);
 /* The state of instance id's domain. */
 enum dom_state driver_state(struct driver *d, const char *id);
+/* A volume as a domain holds it. */
+struct domain_disk {
+	const char *path;         /* qcow2 file */
+	const char *dev;          /* "vdb"... */
+};
+
+#define DOMAIN_DISKS_MAX 25
+
 /* What a domain is made of. */
 struct domain_spec {
 	const char *id;           /* instance id: the domain's UUID */
@@ -54,6 +62,8 @@ struct domain_spec {
 	const char *disk;         /* root disk (qcow2) */
 	const char *console;      /* file the serial console goes to */
 	const char *cidata;       /* config drive ISO on a cdrom, or NULL */
+	struct domain_disk vols[DOMAIN_DISKS_MAX]; /* attached volumes */
+	size_t nvols;
 };
 
 /* Define and start a domain. Returns 0 or -1 with a reason in why. */
@@ -63,6 +73,20 @@ int driver_start(struct driver *d, const struct domain_spec *spec, char *why,
  * Returns 0 or -1 with a reason in why. */
 int driver_define(struct driver *d, const struct domain_spec *spec, char *why,
 		  size_t why_size);
+/* Whether instance id's domain holds the disk at path: in its running
+ * guest (live) or in its definition. */
+bool driver_has_disk(struct driver *d, const char *id, const char *path, bool live);
+/* Attach a disk to instance id's domain: to its definition, and hot to the
+ * guest when it runs. Returns 0 or -1 with a reason in why. */
+int driver_attach_disk(struct driver *d, const char *id, const struct domain_disk *disk,
+		       char *why, size_t why_size);
+/* Ask to detach a disk (from the definition at once; from a running guest
+ * when the guest lets go, which driver_has_disk(live) shows later). */
+int driver_detach_disk(struct driver *d, const char *id, const struct domain_disk *disk,
+		       char *why, size_t why_size);
+/* Grow an attached disk of a running domain to bytes. */
+int driver_resize_disk(struct driver *d, const char *id, const char *dev, uint64_t bytes,
+		       char *why, size_t why_size);
 /* Start a defined, stopped domain. */
 int driver_resume(struct driver *d, const char *id, char *why, size_t why_size);
 /* Stop: ACPI shutdown, then forced off after timeout_s. */
@@ -86,6 +110,7 @@ struct agent_ctx {
 	char *disk_dir;            /* instance disks and consoles */
 	unsigned stop_timeout_s;   /* graceful stop before forcing off */
 	unsigned image_cache_ttl_s; /* unused cached images live this long */
+	void *volumes;             /* this pass's volumes (a borrowed json_t array) */
 	/* console bytes already sent, per instance */
 	struct console_sent {
 		char id[40];

@@ -79,6 +79,18 @@ static void embed_config(const char *uri)
 	free(conf);
 }
 
+/* A volume's <disk> element. */
+static void disk_xml(struct buf *b, const struct domain_disk *disk)
+{
+	buf_printf(b,
+		   "    <disk type='file' device='disk'>\n"
+		   "      <driver name='qemu' type='qcow2'/>\n"
+		   "      <source file='%s'/>\n"
+		   "      <target dev='%s' bus='virtio'/>\n"
+		   "    </disk>\n",
+		   disk->path, disk->dev);
+}
+
 static char *domain_xml(const char *type, const struct domain_spec *sp)
 {
 	struct buf b;
@@ -100,6 +112,8 @@ static char *domain_xml(const char *type, const struct domain_spec *sp)
 		   "      <target dev='vda' bus='virtio'/>\n"
 		   "    </disk>\n",
 		   type, sp->id, sp->id, (long long)sp->ram_mb, (long long)sp->vcpus, sp->disk);
+	for (size_t k = 0; k < sp->nvols; k++)
+		disk_xml(&b, &sp->vols[k]);
 	if (sp->cidata)
 		buf_printf(&b,
 			   "    <disk type='file' device='cdrom'>\n"
@@ -245,6 +259,73 @@ int driver_start(struct driver *d, const struct domain_spec *spec, char *why,
 	int r = virDomainCreate(dom);
 	if (r < 0)
 		reason(why, why_size, "starting the domain failed");
+	virDomainFree(dom);
+	return r < 0 ? -1 : 0;
+}
+
+bool driver_has_disk(struct driver *d, const char *id, const char *path, bool live)
+{
+	virDomainPtr dom = lookup(d, id);
+	if (!dom)
+		return false;
+	char *xml = virDomainGetXMLDesc(dom, live ? 0 : VIR_DOMAIN_XML_INACTIVE);
+	virDomainFree(dom);
+	if (!xml)
+		return false;
+	char *want = xasprintf("<source file='%s'", path);
+	bool has = strstr(xml, want) != NULL;
+	free(want);
+	free(xml);
+	return has;
+}
+
+/* Attach or detach a disk, live too when the domain runs. */
+static int change_disk(struct driver *d, const char *id, const struct domain_disk *disk,
+		       bool attach, char *why, size_t why_size)
+{
+	virDomainPtr dom = lookup(d, id);
+	if (!dom) {
+		str_copy(why, why_size, "the instance's domain is not defined");
+		return -1;
+	}
+	struct buf b;
+	buf_init(&b, 0);
+	disk_xml(&b, disk);
+	unsigned flags = VIR_DOMAIN_AFFECT_CONFIG;
+	if (virDomainIsActive(dom) == 1)
+		flags |= VIR_DOMAIN_AFFECT_LIVE;
+	int r = attach ? virDomainAttachDeviceFlags(dom, b.data, flags)
+		       : virDomainDetachDeviceFlags(dom, b.data, flags);
+	if (r < 0)
+		reason(why, why_size, attach ? "attaching the disk failed" : "detaching the disk failed");
+	buf_release(&b);
+	virDomainFree(dom);
+	return r < 0 ? -1 : 0;
+}
+
+int driver_attach_disk(struct driver *d, const char *id, const struct domain_disk *disk,
+		       char *why, size_t why_size)
+{
+	return change_disk(d, id, disk, true, why, why_size);
+}
+
+int driver_detach_disk(struct driver *d, const char *id, const struct domain_disk *disk,
+		       char *why, size_t why_size)
+{
+	return change_disk(d, id, disk, false, why, why_size);
+}
+
+int driver_resize_disk(struct driver *d, const char *id, const char *dev, uint64_t bytes,
+		       char *why, size_t why_size)
+{
+	virDomainPtr dom = lookup(d, id);
+	if (!dom) {
+		str_copy(why, why_size, "the instance's domain is not defined");
+		return -1;
+	}
+	int r = virDomainBlockResize(dom, dev, bytes, VIR_DOMAIN_BLOCK_RESIZE_BYTES);
+	if (r < 0)
+		reason(why, why_size, "growing the disk failed");
 	virDomainFree(dom);
 	return r < 0 ? -1 : 0;
 }

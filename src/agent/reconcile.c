@@ -72,6 +72,21 @@ static char *cidata_path(struct agent_ctx *a, const char *id)
 	return xasprintf("%s/%s.cidata.iso", a->disk_dir, id);
 }
 
+static char *volume_path(struct agent_ctx *a, const char *id)
+{
+	return xasprintf("%s/vol-%s.qcow2", a->disk_dir, id);
+}
+
+/* Whether a volume should be in its instance's domain. */
+static bool volume_wanted(json_t *v)
+{
+	const char *state = json_string_value(json_object_get(v, "state"));
+	const char *inst = json_string_value(json_object_get(v, "instance_id"));
+	return state && inst && inst[0] &&
+	       (strcmp(state, "attaching") == 0 || strcmp(state, "in-use") == 0 ||
+		strcmp(state, "extending") == 0);
+}
+
 /* An instance's domain as nubod describes it; the paths are owned (free
  * with spec_release). */
 static void spec_of(struct agent_ctx *a, json_t *it, struct domain_spec *sp)
@@ -87,10 +102,28 @@ static void spec_of(struct agent_ctx *a, json_t *it, struct domain_spec *sp)
 		cidata = NULL;
 	}
 	sp->cidata = cidata;
+	sp->nvols = 0;
+	size_t k;
+	json_t *v;
+	json_array_foreach((json_t *)a->volumes, k, v) {
+		const char *inst = json_string_value(json_object_get(v, "instance_id"));
+		const char *vid = json_string_value(json_object_get(v, "id"));
+		const char *dev = json_string_value(json_object_get(v, "device"));
+		if (!inst || strcmp(inst, sp->id) != 0 || !vid || !uuid_valid(vid) || !dev ||
+		    !volume_wanted(v) || sp->nvols == DOMAIN_DISKS_MAX)
+			continue;
+		char *path = volume_path(a, vid);
+		if (access(path, F_OK) == 0)
+			sp->vols[sp->nvols++] = (struct domain_disk){ path, dev };
+		else
+			free(path);
+	}
 }
 
 static void spec_release(struct domain_spec *sp)
 {
+	for (size_t k = 0; k < sp->nvols; k++)
+		free((char *)sp->vols[k].path);
 	free((char *)sp->disk);
 	free((char *)sp->console);
 	free((char *)sp->cidata);
@@ -443,6 +476,147 @@ static void clean_image_cache(struct agent_ctx *a, json_t *items)
 	closedir(d);
 }
 
+/* Run qemu-img with args; 0, or -1 with its complaint in why. */
+static int qemu_img(char *const argv[], const char *what, char *why, size_t why_size)
+{
+	struct buf err;
+	buf_init(&err, 2048);
+	int r = proc_run(argv, NULL, &err, 600) == 0 ? 0 : -1;
+	if (r < 0)
+		str_printf(why, why_size, "%s failed: %s", what, err.data ? err.data : "qemu-img failed");
+	buf_release(&err);
+	return r;
+}
+
+/* Make a volume's file: blank, or a full copy of its image, of size_gb. */
+static int make_volume(struct agent_ctx *a, json_t *v, const char *path, char *why,
+		       size_t why_size)
+{
+	const char *image = json_string_value(json_object_get(v, "image_id"));
+	const char *sha = json_string_value(json_object_get(v, "image_sha256"));
+	char size[32];
+	str_printf(size, sizeof(size), "%lldG",
+		   (long long)json_integer_value(json_object_get(v, "size_gb")));
+	char *tmp = xasprintf("%s.part", path);
+	int r;
+	if (image && image[0]) {
+		char *base = sha && sha[0] ? cached_image(a, image, sha, why, why_size) : NULL;
+		if (!base && !why[0])
+			str_copy(why, why_size, "the volume's image has no stored file");
+		char *conv[] = { "qemu-img", "convert", "-q", "-O", "qcow2", base, tmp, NULL };
+		char *grow[] = { "qemu-img", "resize", "-q", "-f", "qcow2", tmp, size, NULL };
+		r = base && qemu_img(conv, "copying the image", why, why_size) == 0 &&
+				    qemu_img(grow, "sizing the volume", why, why_size) == 0
+			    ? 0
+			    : -1;
+		free(base);
+	} else {
+		char *make[] = { "qemu-img", "create", "-q", "-f", "qcow2", tmp, size, NULL };
+		r = qemu_img(make, "creating the volume", why, why_size);
+	}
+	if (r == 0 && rename(tmp, path) < 0) {
+		str_printf(why, why_size, "storing the volume failed: %s", strerror(errno));
+		r = -1;
+	}
+	if (r < 0)
+		unlink(tmp);
+	else
+		log_line(LOGL_INFO, "volume made", "volume",
+			 json_string_value(json_object_get(v, "id")), NULL);
+	free(tmp);
+	return r;
+}
+
+/* One volume of this host: make, attach, detach, grow or remove it as
+ * nubod wants, and report the steps that complete what was asked. */
+static void converge_volume(struct agent_ctx *a, json_t *v, json_t *reports)
+{
+	const char *id = json_string_value(json_object_get(v, "id"));
+	const char *state = json_string_value(json_object_get(v, "state"));
+	const char *inst = json_string_value(json_object_get(v, "instance_id"));
+	const char *dev = json_string_value(json_object_get(v, "device"));
+	int64_t size_gb = json_integer_value(json_object_get(v, "size_gb"));
+	if (!id || !uuid_valid(id) || !state || !inst || !dev || strcmp(state, "error") == 0)
+		return; /* an error waits for the user */
+	if (inst[0] && !uuid_valid(inst))
+		return;
+	char why[512] = "";
+	char *path = volume_path(a, id);
+	struct domain_disk disk = { path, dev };
+	enum dom_state st = inst[0] ? driver_state(a->drv, inst) : DOM_ABSENT;
+	if (strcmp(state, "deleting") == 0) {
+		if (unlink(path) < 0 && errno != ENOENT) {
+			str_printf(why, sizeof(why), "removing the volume failed: %s",
+				   strerror(errno));
+			add_report(reports, id, "error", why);
+		} else {
+			log_line(LOGL_INFO, "volume removed", "volume", id, NULL);
+			add_report(reports, id, "gone", NULL);
+		}
+		goto out;
+	}
+	if (access(path, F_OK) != 0 && make_volume(a, v, path, why, sizeof(why)) < 0) {
+		add_report(reports, id, "error", why);
+		goto out;
+	}
+	if (strcmp(state, "extending") == 0) {
+		char size[32];
+		str_printf(size, sizeof(size), "%lldG", (long long)size_gb);
+		char *grow[] = { "qemu-img", "resize", "-q", "-f", "qcow2", path, size, NULL };
+		int r = st == DOM_RUNNING && driver_has_disk(a->drv, inst, path, true)
+				? driver_resize_disk(a->drv, inst, dev, (uint64_t)size_gb << 30, why,
+						     sizeof(why))
+				: qemu_img(grow, "growing the volume", why, sizeof(why));
+		add_report(reports, id, r < 0 ? "error" : inst[0] ? "in-use" : "available",
+			   r < 0 ? why : NULL);
+	} else if (volume_wanted(v)) {
+		if (st == DOM_ABSENT)
+			goto out; /* its instance is not built yet: the build takes it */
+		if (!driver_has_disk(a->drv, inst, path, false) &&
+		    driver_attach_disk(a->drv, inst, &disk, why, sizeof(why)) < 0) {
+			add_report(reports, id, "error", why);
+			goto out;
+		}
+		if (strcmp(state, "attaching") == 0) {
+			log_line(LOGL_INFO, "volume attached", "volume", id, "instance", inst, NULL);
+			add_report(reports, id, "in-use", NULL);
+		}
+	} else if (strcmp(state, "detaching") == 0) {
+		if (st != DOM_ABSENT && driver_has_disk(a->drv, inst, path, false) &&
+		    driver_detach_disk(a->drv, inst, &disk, why, sizeof(why)) < 0) {
+			add_report(reports, id, "error", why);
+			goto out;
+		}
+		if (st == DOM_RUNNING && driver_has_disk(a->drv, inst, path, true))
+			goto out; /* the guest has not let go yet: next pass */
+		log_line(LOGL_INFO, "volume detached", "volume", id, NULL);
+		add_report(reports, id, "available", NULL);
+	}
+out:
+	free(path);
+}
+
+/* Send what changed, when anything did. */
+static void send_reports(struct agent_ctx *a, json_t *instances, json_t *volumes)
+{
+	if (!json_array_size(instances) && !json_array_size(volumes))
+		return;
+	json_t *body = json_pack("{s:O, s:O}", "instances", instances, "volumes", volumes);
+	size_t len;
+	char *text = json_req_dump(body, &len);
+	char *rurl = xasprintf("%s/v1/hosts/%s/report", a->server, a->host_id);
+	struct httpc_resp rr;
+	if (httpc_request("POST", rurl, a->credential, "application/json", text, len, 30, 4096,
+			  &rr) < 0 ||
+	    rr.status != 204)
+		log_warn("report not taken (%ld): %s", rr.status,
+			 rr.body.data ? rr.body.data : rr.error);
+	buf_release(&rr.body);
+	free(rurl);
+	free(text);
+	json_decref(body);
+}
+
 int agent_reconcile(struct agent_ctx *a)
 {
 	char *url = xasprintf("%s/v1/hosts/%s/instances", a->server, a->host_id);
@@ -462,34 +636,30 @@ int agent_reconcile(struct agent_ctx *a)
 		json_decref(list);
 		return -1;
 	}
-	json_t *reports = json_array();
+	json_t *vols = json_object_get(list, "volumes");
+	json_t *none = json_array();
+	a->volumes = json_is_array(vols) ? vols : none;
+	json_t *reports = json_array(), *vreports = json_array();
 	size_t k;
 	json_t *it;
+	/* volumes first: a domain built or redefined below takes the ones that
+	 * exist */
+	json_array_foreach((json_t *)a->volumes, k, it)
+		converge_volume(a, it, vreports);
 	json_array_foreach(items, k, it)
 		converge(a, it, reports);
 	remove_strays(a, items);
-	if (json_array_size(reports)) {
-		json_t *body = json_pack("{s:O}", "instances", reports);
-		size_t len;
-		char *text = json_req_dump(body, &len);
-		char *rurl = xasprintf("%s/v1/hosts/%s/report", a->server, a->host_id);
-		struct httpc_resp rr;
-		if (httpc_request("POST", rurl, a->credential, "application/json", text, len, 30,
-				  4096, &rr) < 0 || rr.status != 204)
-			log_warn("report not taken (%ld): %s", rr.status, rr.body.data ? rr.body.data
-										: rr.error);
-		buf_release(&rr.body);
-		free(rurl);
-		free(text);
-		json_decref(body);
-	}
+	send_reports(a, reports, vreports);
 	json_array_foreach(items, k, it) {
 		const char *id = json_string_value(json_object_get(it, "id"));
 		if (id && uuid_valid(id) && driver_state(a->drv, id) != DOM_ABSENT)
 			send_console(a, id);
 	}
 	clean_image_cache(a, items);
+	a->volumes = NULL;
+	json_decref(none);
 	json_decref(reports);
+	json_decref(vreports);
 	json_decref(list);
 	return 0;
 }

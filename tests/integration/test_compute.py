@@ -170,3 +170,57 @@ def test_a_stopped_instance_is_resized(compute):
     assert mem2 > mem1 + 100 * 1024
     assert c.delete("/v1/instances/" + i["id"]).status_code == 202
     wait_for(lambda: state_of(c, i["id"]) is None, 60, "instance gone")
+
+
+WAIT_VDB = "for i in $(seq 1 900); do [ -b /dev/vdb ] && break; sleep 1; done\n"
+
+
+def test_a_volume_moves_between_guests_with_its_data(compute):
+    c = compute.clients["member"]
+    c.post("/v1/server-groups", {"name": "together", "policy": "affinity"})
+    writer = ("#!/bin/sh\n" + WAIT_VDB +
+              "printf 'MARK-4711\\n' | dd of=/dev/vdb bs=512 count=1 conv=sync 2>/dev/null\n"
+              "sync\necho NUBO_WROTE\n")
+    reader = ("#!/bin/sh\n" + WAIT_VDB +
+              "echo NUBO_READ $(head -c 9 /dev/vdb)\n")
+    a = c.post("/v1/instances", {"name": "vm-a", "image": "guest", "flavor": "tiny",
+                                 "group": "together", "user_data": writer}).json()
+    b = c.post("/v1/instances", {"name": "vm-b", "image": "guest", "flavor": "tiny",
+                                 "group": "together", "user_data": reader}).json()
+    for i in (a, b):
+        wait_for(lambda: state_of(c, i["id"]) == "running", BOOT_TIMEOUT, "running")
+        wait_for(lambda: "NUBO_GUEST_READY" in console(c, i["id"]), BOOT_TIMEOUT, "ready")
+    v = c.post("/v1/volumes", {"name": "data", "size_gb": 1}).json()
+    job = c.post("/v1/volumes/data/attach", {"instance": "vm-a"}).json()["job_id"]
+    wait_for(lambda: c.get("/v1/volumes/data").json()["state"] == "in-use", 60, "in-use")
+    assert c.get("/v1/jobs/" + job).json()["status"] == "succeeded"
+    vol = c.get("/v1/volumes/data").json()
+    assert vol["device"] == "vdb" and vol["host"] == c.get("/v1/instances/vm-a").json()["host"]
+    # hot-plugged: the running guest sees a 1 GiB disk and writes to it
+    wait_for(lambda: "NUBO_DISK vdb %d" % (1 << 30) in console(c, a["id"]), 60, "vdb in A")
+    wait_for(lambda: "NUBO_WROTE" in console(c, a["id"]), 60, "the marker written")
+    c.post("/v1/volumes/data/detach", {"instance": "vm-a"})
+    wait_for(lambda: c.get("/v1/volumes/data").json()["state"] == "available", 90,
+             "detached")
+    wait_for(lambda: "NUBO_DISK_GONE vdb" in console(c, a["id"]), 30, "vdb gone from A")
+    c.post("/v1/volumes/data/attach", {"instance": "vm-b"})
+    wait_for(lambda: "NUBO_READ MARK-4711" in console(c, b["id"]), 90, "the marker read in B")
+    # grown while attached: the guest sees the new size
+    c.post("/v1/volumes/data/extend", {"size_gb": 2})
+    wait_for(lambda: c.get("/v1/volumes/data").json()["state"] == "in-use", 60, "extended")
+    wait_for(lambda: "NUBO_DISK vdb %d" % (2 << 30) in console(c, b["id"]), 60, "2 GiB in B")
+    # deleting B leaves the volume; deleting the volume removes its file
+    agent = [x for x in compute.agents
+             if vol["host"] in (x.state_dir / "host.json").read_text()][0]
+    path = agent.state_dir / "disks" / ("vol-%s.qcow2" % v["id"])
+    assert path.exists()
+    c.delete("/v1/instances/vm-b")
+    wait_for(lambda: c.get("/v1/volumes/data").json()["state"] == "available", 60,
+             "available after its instance went")
+    c.delete("/v1/volumes/data")
+    wait_for(lambda: c.get("/v1/volumes/data").status_code == 404, 60, "volume gone")
+    assert not path.exists()
+    q = c.get("/v1/projects/alpha/quotas").json()["quotas"]
+    assert q["volumes"]["used"] == 0 and q["volume_gb"]["used"] == 0
+    c.delete("/v1/instances/vm-a")
+    wait_for(lambda: state_of(c, a["id"]) is None, 60, "vm-a gone")
