@@ -79,6 +79,9 @@ struct agent_ctx {
 	char *disk_dir;            /* instance disks and consoles */
 	unsigned stop_timeout_s;   /* graceful stop before forcing off */
 	unsigned image_cache_ttl_s; /* unused cached images live this long */
+	/* the version of the desired state last fetched ("" for none): the
+	 * next fetch waits until nubod has a newer one */
+	char version[64];
 	/* console bytes already sent, per instance */
 	struct console_sent {
 		char id[40];
@@ -89,6 +92,8 @@ struct agent_ctx {
 
 /* One pass: fetch the instances nubod wants on this host, converge the
  * domains towards them (build, start, stop, reboot, delete; remove strays),
- * report what is, and send changed consoles. Returns 0, or -1 when nubod
- * could not be reached (retried next pass). */
-int agent_reconcile(struct agent_ctx *a);
+ * report what is, and send changed consoles. The fetch is a long poll: when
+ * a version is known, nubod answers once its desired state differs from
+ * that version, or after wait_s seconds with the same state. Returns 0, or
+ * -1 when nubod could not be reached or refused (retried next pass). */
+int agent_reconcile(struct agent_ctx *a, unsigned wait_s);
