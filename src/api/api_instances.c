@@ -354,6 +354,7 @@ static void instances_resize(struct api_ctx *ctx)
 		api_reply_error(ctx);
 		return;
 	}
+	api_host_changed(ctx, i.host_id);
 	json_t *o = instance_json(ctx, &i);
 	json_object_set_new(o, "job_id", json_string(j.id));
 	api_reply_json(ctx, 202, o);
