@@ -111,6 +111,9 @@ struct agent_ctx {
 	unsigned stop_timeout_s;   /* graceful stop before forcing off */
 	unsigned image_cache_ttl_s; /* unused cached images live this long */
 	void *volumes;             /* this pass's volumes (a borrowed json_t array) */
+	/* the version of the desired state last fetched ("" for none): the
+	 * next fetch waits until nubod has a newer one */
+	char version[64];
 	/* console bytes already sent, per instance */
 	struct console_sent {
 		char id[40];
@@ -121,6 +124,8 @@ struct agent_ctx {
 
 /* One pass: fetch the instances nubod wants on this host, converge the
  * domains towards them (build, start, stop, reboot, delete; remove strays),
- * report what is, and send changed consoles. Returns 0, or -1 when nubod
- * could not be reached (retried next pass). */
-int agent_reconcile(struct agent_ctx *a);
+ * report what is, and send changed consoles. The fetch is a long poll: when
+ * a version is known, nubod answers once its desired state differs from
+ * that version, or after wait_s seconds with the same state. Returns 0, or
+ * -1 when nubod could not be reached or refused (retried next pass). */
+int agent_reconcile(struct agent_ctx *a, unsigned wait_s);

@@ -1,10 +1,18 @@
 /* nubo-agent: see agent.h.
  *
  * State dir: host.json (mode 0600) holds the host id and its credential
- * once enrolled. The main loop is one thread: a heartbeat, then a wait on
- * the blocked termination signals with sigtimedwait() for the interval, so
- * SIGTERM ends the agent at once and cleanly. A failed heartbeat is
- * retried at the next interval; a refused credential (the host was
+ * once enrolled. The main loop is one thread: a heartbeat when one is due
+ * (every --heartbeat-interval), then a reconcile pass whose fetch is a
+ * long poll lasting until the next heartbeat is due: nubod answers as soon
+ * as this host's desired state changes, and the pass converges at once. So
+ * a pass runs at least once per interval (healing drift, sending consoles)
+ * and within moments of any change.
+ *
+ * The termination signals stay blocked: pauses wait for them with
+ * sigtimedwait(), and HTTP transfers ask sigpending() about once a second
+ * (httpc_set_cancel), so SIGTERM ends even a long poll within a second. A
+ * failed heartbeat is retried at the next interval; a failed fetch backs
+ * off (1 s doubling up to 30 s); a refused credential (the host was
  * deleted) ends the agent with an error, since only a new enrollment can
  * fix that. */
 #include <errno.h>
@@ -23,10 +31,15 @@
 #include "lib/httpc.h"
 #include "lib/jsonreq.h"
 #include "lib/log.h"
+#include "lib/timeutil.h"
 #include "lib/util.h"
 
 #define AGENT_VERSION "0.1.0"
 #define RESPONSE_LIMIT (1 << 20)
+/* nubod's longest long poll, seconds */
+#define POLL_MAX_S 60
+/* longest pause after failed fetches, seconds */
+#define BACKOFF_MAX_S 30
 
 struct agent_config {
 	char *server;       /* nubod's URL */
@@ -277,6 +290,72 @@ static int start_driver(struct agent *a)
 	return 0;
 }
 
+/* A termination signal waits (they are blocked): asked by transfers. */
+static bool stop_pending(void)
+{
+	sigset_t p;
+	return sigpending(&p) == 0 && (sigismember(&p, SIGTERM) == 1 || sigismember(&p, SIGINT) == 1);
+}
+
+/* Pause secs seconds (none when <= 0) or until a termination signal,
+ * which it takes: returns true when the agent must stop. */
+static bool pause_for(const sigset_t *sigs, double secs)
+{
+	struct timespec wait = { 0, 0 };
+	if (secs > 0) {
+		wait.tv_sec = (time_t)secs;
+		wait.tv_nsec = (long)((secs - (double)wait.tv_sec) * 1e9);
+	}
+	int sig = sigtimedwait(sigs, NULL, &wait);
+	return sig == SIGTERM || sig == SIGINT;
+}
+
+/* Heartbeats and long-polled reconcile passes until a termination signal
+ * (returns 0) or a refused credential (returns 1). */
+static int loop(struct agent *a, const sigset_t *sigs)
+{
+	double next_beat = 0, backoff = 0;
+	for (;;) {
+		if (pause_for(sigs, 0))
+			break;
+		double now = time_mono();
+		if (now >= next_beat) {
+			if (heartbeat(a) < 0)
+				return 1;
+			next_beat = now + (double)a->cfg.interval;
+		}
+		double left = next_beat - time_mono();
+		unsigned wait_s = left <= 0 ? 0 : left >= POLL_MAX_S ? POLL_MAX_S
+								   : (unsigned)(left + 0.999);
+		char seen[sizeof(a->rc.version)];
+		str_copy(seen, sizeof(seen), a->rc.version);
+		double began = time_mono();
+		int r = agent_reconcile(&a->rc, wait_s);
+		double pause = 0;
+		if (r < 0) {
+			backoff = backoff ? backoff * 2 : 1;
+			if (backoff > BACKOFF_MAX_S)
+				backoff = BACKOFF_MAX_S;
+			pause = backoff; /* but keep the heartbeats on time */
+			if (pause > next_beat - time_mono())
+				pause = next_beat - time_mono();
+		} else if (!a->rc.version[0]) {
+			backoff = 0;
+			pause = next_beat - time_mono(); /* no long polls here: poll per interval */
+		} else {
+			backoff = 0;
+			/* unchanged yet answered early (nubod draining): do not spin */
+			if (wait_s > 0 && strcmp(seen, a->rc.version) == 0 &&
+			    time_mono() - began < wait_s - 1)
+				pause = 1;
+		}
+		if (pause_for(sigs, pause))
+			break;
+	}
+	log_info("stopping");
+	return 0;
+}
+
 static int run(struct agent *a, const sigset_t *sigs)
 {
 	if (mkdir_traverse(a->cfg.state_dir) < 0) {
@@ -296,17 +375,7 @@ static int run(struct agent *a, const sigset_t *sigs)
 		return 1;
 	log_line(LOGL_INFO, "nubo-agent running", "host_id", a->host_id, "server",
 		 a->cfg.server, NULL);
-	for (;;) {
-		if (heartbeat(a) < 0)
-			return 1;
-		agent_reconcile(&a->rc);
-		struct timespec wait = { .tv_sec = (time_t)a->cfg.interval };
-		int sig = sigtimedwait(sigs, NULL, &wait);
-		if (sig == SIGTERM || sig == SIGINT) {
-			log_info("stopping");
-			return 0;
-		}
-	}
+	return loop(a, sigs);
 }
 
 int main(int argc, char **argv)
@@ -342,6 +411,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	httpc_global_init();
+	httpc_set_cancel(stop_pending);
 	status = run(&a, &sigs);
 out:
 	driver_free(a.drv);

@@ -617,25 +617,50 @@ static void send_reports(struct agent_ctx *a, json_t *instances, json_t *volumes
 	json_decref(body);
 }
 
-int agent_reconcile(struct agent_ctx *a)
+/* Keep the version of an answer, if it is one we can send back in a URL. */
+static void keep_version(struct agent_ctx *a, const char *v)
 {
-	char *url = xasprintf("%s/v1/hosts/%s/instances", a->server, a->host_id);
+	if (!v || !str_only(v, true, ".-_") || !str_copy(a->version, sizeof(a->version), v))
+		a->version[0] = '\0';
+}
+
+/* The desired state: at once without a version, else a long poll. */
+static json_t *fetch_desired(struct agent_ctx *a, unsigned wait_s)
+{
+	char *url = a->version[0] ? xasprintf("%s/v1/hosts/%s/instances?wait=%u&since=%s",
+					      a->server, a->host_id, wait_s, a->version)
+				  : xasprintf("%s/v1/hosts/%s/instances", a->server, a->host_id);
 	struct httpc_resp resp;
-	int r = httpc_request("GET", url, a->credential, NULL, NULL, 0, 30, LIST_LIMIT, &resp);
+	int r = httpc_request("GET", url, a->credential, NULL, NULL, 0, wait_s + 30, LIST_LIMIT,
+			      &resp);
 	free(url);
+	if (r == -ECANCELED) {
+		buf_release(&resp.body);
+		return NULL; /* stopping */
+	}
 	if (r < 0 || resp.status != 200) {
 		log_warn("cannot fetch this host's instances: %s",
 			 r < 0 ? resp.error : "nubod refused");
 		buf_release(&resp.body);
-		return -1;
+		return NULL;
 	}
 	json_t *list = json_loadb(resp.body.data, resp.body.len, 0, NULL);
 	buf_release(&resp.body);
-	json_t *items = json_object_get(list, "items");
-	if (!json_is_array(items)) {
+	if (!json_is_array(json_object_get(list, "items"))) {
+		log_warn("nubod's list of this host's instances is malformed");
 		json_decref(list);
-		return -1;
+		return NULL;
 	}
+	keep_version(a, json_string_value(json_object_get(list, "version")));
+	return list;
+}
+
+int agent_reconcile(struct agent_ctx *a, unsigned wait_s)
+{
+	json_t *list = fetch_desired(a, wait_s);
+	if (!list)
+		return -1;
+	json_t *items = json_object_get(list, "items");
 	json_t *vols = json_object_get(list, "volumes");
 	json_t *none = json_array();
 	a->volumes = json_is_array(vols) ? vols : none;

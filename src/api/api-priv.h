@@ -21,6 +21,14 @@ struct api {
 	struct router *router;       /* method + pattern -> const struct api_route * */
 	struct ratelimit *login_user;/* failed logins per user name */
 	struct ratelimit *login_addr;/* failed logins per client address */
+	char epoch[17];              /* random per start: versions of one run are
+					never mistaken for another's (hex) */
+};
+
+/* A host whose desired state a request changed (api_host_changed). */
+struct api_changed_host {
+	struct api_changed_host *next;
+	char id[UUID_SIZE];
 };
 
 /* Who may call a route (checked before the handler runs). */
@@ -56,6 +64,8 @@ struct api_ctx {
 	/* set by a streaming route's prepare: undoes its state when the request
 	 * ends without the handler (the client went away) */
 	void (*stream_abort)(struct api_ctx *ctx);
+	/* hosts to wake once the request's work is committed (arena) */
+	struct api_changed_host *changed;
 };
 
 typedef void (*api_handler_fn)(struct api_ctx *ctx);
@@ -95,6 +105,12 @@ extern const struct api_route api_instance_routes[];
 extern const struct api_route api_keypair_routes[];
 extern const struct api_route api_volume_routes[];
 
+/* Note that this request changes the desired state of host_id: once its
+ * work is committed (the answer is below 400), the host's long polls are
+ * woken. */
+void api_host_changed(struct api_ctx *ctx, const char *host_id);
+/* The version of host_id's desired state: "<epoch>.<counter>". */
+void api_host_version(struct api *api, const char *host_id, char out[48]);
 /* The store connection for this request (borrowed on first use). */
 struct store_conn *api_conn(struct api_ctx *ctx);
 /* Path parameter name of the matched route (decoded), or NULL. */

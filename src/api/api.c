@@ -62,6 +62,9 @@ struct api *api_new(const struct api_opts *opts)
 	addr.free_failures = 20;
 	api->login_user = ratelimit_new(&user);
 	api->login_addr = ratelimit_new(&addr);
+	unsigned char raw[8];
+	crypto_random(raw, sizeof(raw));
+	hex_encode(raw, sizeof(raw), api->epoch);
 	return api;
 }
 
@@ -73,6 +76,33 @@ void api_free(struct api *api)
 	ratelimit_free(api->login_user);
 	ratelimit_free(api->login_addr);
 	free(api);
+}
+
+void api_host_changed(struct api_ctx *ctx, const char *host_id)
+{
+	if (!host_id || !host_id[0])
+		return;
+	struct api_changed_host *h = arena_alloc(ctx->req->arena, sizeof(*h));
+	str_copy(h->id, sizeof(h->id), host_id);
+	h->next = ctx->changed;
+	ctx->changed = h;
+}
+
+void api_host_version(struct api *api, const char *host_id, char out[48])
+{
+	uint64_t v = api->opts.board ? notify_version(api->opts.board, host_id) : 0;
+	str_printf(out, 48, "%s.%llu", api->epoch, (unsigned long long)v);
+}
+
+/* Wake the long polls of the hosts this request changed, once its work is
+ * committed (a failed request changed nothing). */
+static void wake_changed_hosts(struct api_ctx *ctx)
+{
+	struct notify_board *b = ctx->api->opts.board;
+	if (b && ctx->req->status && ctx->req->status < 400)
+		for (struct api_changed_host *h = ctx->changed; h; h = h->next)
+			notify_bump(b, h->id);
+	ctx->changed = NULL;
 }
 
 struct store_conn *api_conn(struct api_ctx *ctx)
@@ -650,9 +680,11 @@ static void route_error(struct api_ctx *ctx, enum router_result rr)
 	}
 }
 
-/* Release what a request context holds. */
+/* Release what a request context holds, after waking the hosts it
+ * changed. */
 static void ctx_finish(struct api_ctx *ctx)
 {
+	wake_changed_hosts(ctx);
 	json_decref(ctx->body);
 	ctx->body = NULL;
 	store_conn_put(ctx->conn);

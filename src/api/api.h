@@ -13,6 +13,7 @@
 #include "identity/identity.h"
 #include "lib/http.h"
 #include "lib/metrics.h"
+#include "lib/notify.h"
 #include "storage/storage.h"
 #include "store/store.h"
 
@@ -29,6 +30,9 @@ struct api_opts {
 	struct sched *sched;      /* borrowed: the scheduler's capacity index */
 	void (*wake_scheduler)(void *arg); /* called when an instance waits for a host */
 	void *wake_arg;
+	/* borrowed: one key per host id, bumped when that host's desired state
+	 * changes; agents long-poll on it. NULL: no long polls */
+	struct notify_board *board;
 };
 
 struct api;

@@ -1,5 +1,13 @@
 /* api_hosts: /v1/hosts — enrollment, the agents' heartbeats, and the
- * operators' view of their hypervisors. */
+ * operators' view of their hypervisors.
+ *
+ * An agent long-polls for its host's desired state: each answer carries a
+ * version ("<epoch>.<counter>": the epoch is random per start of nubod, the
+ * counter the host's key on the notify board), and a request whose `since`
+ * is the current version waits, holding no worker thread, until something
+ * bumps the host's key (a placement, an action, a deletion, a change of the
+ * host) or `wait` seconds pass. The version is read before the store, so
+ * a change committed after the read is always seen by the next poll. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -12,6 +20,8 @@
 
 #define ENROLL_TTL_DEFAULT_S 3600
 #define ENROLL_TTL_MAX_S (7 * 24 * 3600)
+/* Longest long poll, seconds. */
+#define HOST_WAIT_MAX_S 60
 
 static json_t *host_json(struct api_ctx *ctx, const struct host *h)
 {
@@ -173,6 +183,7 @@ static void hosts_update(struct api_ctx *ctx)
 	}
 	str_copy(ctx->audit_id, sizeof(ctx->audit_id), h.id);
 	sched_host_update(ctx->api->opts.sched, &h);
+	api_host_changed(ctx, h.id);
 	api_reply_json(ctx, 200, host_json(ctx, &h));
 }
 
@@ -187,6 +198,7 @@ static void hosts_delete(struct api_ctx *ctx)
 	}
 	str_copy(ctx->audit_id, sizeof(ctx->audit_id), h.id);
 	sched_host_remove(ctx->api->opts.sched, h.id);
+	api_host_changed(ctx, h.id); /* its waiting agent learns it is gone */
 	api_reply_empty(ctx, 204);
 }
 
@@ -228,13 +240,53 @@ static json_t *host_volumes_json(struct api_ctx *ctx)
 	return arr;
 }
 
-/* GET /v1/hosts/{id}/instances: what the agent must run. */
+/* Read `wait` (seconds, 0 to HOST_WAIT_MAX_S) and `since` (a version,
+ * "<16 hex digits>.<counter>"). ret_counter is set when since is of this
+ * run's epoch; ret_wait is 0 when absent. Returns 0, or -1 after a 400. */
+static int poll_params(struct api_ctx *ctx, uint64_t *ret_wait, bool *ret_same_epoch,
+		       uint64_t *ret_counter)
+{
+	const char *wait, *since;
+	*ret_wait = 0;
+	*ret_same_epoch = false;
+	if (api_query(ctx, "wait", &wait) < 0 || api_query(ctx, "since", &since) < 0)
+		return -1;
+	if (wait && parse_u64(wait, 0, HOST_WAIT_MAX_S, ret_wait) < 0) {
+		api_fail(ctx, ERR_INVALID, "wait", "wait must be a whole number of seconds, 0 to %d",
+			 HOST_WAIT_MAX_S);
+		return -1;
+	}
+	if (!since)
+		return 0;
+	const char *dot = strchr(since, '.');
+	bool ok = dot && dot - since == 16;
+	for (const char *p = since; ok && p < dot; p++)
+		ok = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f');
+	if (!ok || parse_u64(dot + 1, 0, UINT64_MAX, ret_counter) < 0) {
+		api_fail(ctx, ERR_INVALID, "since",
+			 "since must be a version from an earlier answer (its \"version\")");
+		return -1;
+	}
+	*ret_same_epoch = strncmp(since, ctx->api->epoch, 16) == 0;
+	return 0;
+}
+
+/* GET /v1/hosts/{id}/instances[?wait=S&since=V]: what the agent must run,
+ * at once when it changed since V, else once it changes or S seconds pass. */
 static void host_instances(struct api_ctx *ctx)
 {
 	struct instance_boot *items;
 	size_t n;
-	if (own_host(ctx) < 0)
+	uint64_t wait_s, counter = 0;
+	bool same_epoch;
+	if (own_host(ctx) < 0 || poll_params(ctx, &wait_s, &same_epoch, &counter) < 0)
 		return;
+	struct notify_board *b = ctx->api->opts.board;
+	if (b && same_epoch && wait_s > 0 && notify_version(b, ctx->host.id) == counter &&
+	    http_req_wait(ctx->req, b, ctx->host.id, counter, (unsigned)wait_s * 1000) == 0)
+		return; /* called again when it changes or the time is up */
+	char version[48];
+	api_host_version(ctx->api, ctx->host.id, version); /* before the store: see top */
 	if (instance_list_host(api_conn(ctx), ctx->host.id, &items, &n, &ctx->err) < 0) {
 		api_reply_error(ctx);
 		return;
@@ -267,6 +319,7 @@ static void host_instances(struct api_ctx *ctx)
 	}
 	json_t *o = api_list(arr, NULL);
 	json_object_set_new(o, "volumes", vols);
+	json_object_set_new(o, "version", json_string(version));
 	api_reply_json(ctx, 200, o);
 }
 
@@ -314,6 +367,7 @@ static int finish_delete(struct api_ctx *ctx, const struct instance *i)
 	struct sched_request req = { .vcpus = i->vcpus, .ram_mb = i->ram_mb,
 				     .disk_gb = i->disk_gb, .group_id = i->group_id };
 	sched_release(ctx->api->opts.sched, i->host_id, &req);
+	api_host_changed(ctx, i->host_id);
 	char *path = api_console_path(ctx, i->id);
 	unlink(path);
 	free(path);

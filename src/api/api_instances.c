@@ -212,6 +212,7 @@ static void instances_delete(struct api_ctx *ctx)
 		api_reply_error(ctx);
 		return;
 	}
+	api_host_changed(ctx, i.host_id);
 	api_reply_json(ctx, 202, json_pack("{s:s, s:o}", "job_id", j.id, "job", api_job_json(&j)));
 }
 
@@ -253,6 +254,7 @@ static void act(struct api_ctx *ctx, const struct action *a)
 		api_reply_error(ctx);
 		return;
 	}
+	api_host_changed(ctx, i.host_id);
 	json_t *o = instance_json(ctx, &i);
 	json_object_set_new(o, "job_id", json_string(j.id));
 	api_reply_json(ctx, 202, o);
@@ -315,6 +317,7 @@ static void instances_resize(struct api_ctx *ctx)
 		api_reply_error(ctx);
 		return;
 	}
+	api_host_changed(ctx, i.host_id);
 	json_t *o = instance_json(ctx, &i);
 	json_object_set_new(o, "job_id", json_string(j.id));
 	api_reply_json(ctx, 202, o);

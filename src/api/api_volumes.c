@@ -52,6 +52,8 @@ static void reply_job(struct api_ctx *ctx, const struct volume *v, const char *k
 		api_reply_error(ctx);
 		return;
 	}
+	if (v->host_id[0])
+		api_host_changed(ctx, v->host_id); /* its agent has work */
 	json_t *o = gone ? json_object() : volume_json(v);
 	json_object_set_new(o, "job_id", json_string(j.id));
 	json_object_set_new(o, "job", api_job_json(&j));

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include "lib/http.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
+#include "lib/notify.h"
 #include "lib/util.h"
 #include "store/store.h"
 #include "version.h"
@@ -38,6 +40,7 @@ struct nubod_config {
 	uint64_t body_limit;    /* largest request body, bytes */
 	uint64_t threads;       /* HTTP worker threads */
 	uint64_t idle_timeout;  /* seconds before an idle connection is closed */
+	uint64_t max_conns;     /* open client connections at most */
 	uint64_t drain_timeout; /* seconds to finish requests on SIGTERM */
 	bool metrics_public;    /* /metrics without authentication */
 	uint64_t token_ttl;     /* seconds a login token lives */
@@ -74,6 +77,8 @@ static const struct config_opt options[] = {
 	    1024ULL * 1024 * 1024, "largest request body accepted; larger ones get 413"),
 	OPT("server", "idle_timeout", "idle-timeout", CONFIG_UINT, idle_timeout, "60", 1, 3600,
 	    "seconds before an idle client connection is closed"),
+	OPT("server", "max_connections", "max-connections", CONFIG_UINT, max_conns, "4096", 16,
+	    1000000, "open client connections at most, agents' long polls included"),
 	OPT("server", "drain_timeout", "drain-timeout", CONFIG_UINT, drain_timeout, "8", 0, 60,
 	    "seconds to let requests in flight finish on SIGTERM"),
 	OPT("store", "url", "store", CONFIG_STRING, store_url, "", 0, 0,
@@ -303,6 +308,22 @@ static void housekeep_stop(struct housekeeper *h)
 	pthread_join(h->thread, NULL);
 }
 
+/* Let the process open want descriptors when the hard limit allows (each
+ * connection, waiting or not, holds one). */
+static void raise_fd_limit(uint64_t want)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	rlim_t was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+	if (rl.rlim_cur > was && setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		rl.rlim_cur = was;
+	if (rl.rlim_cur < want)
+		log_warn("only %llu open files allowed (ulimit -n); --max-connections needs about "
+			 "%llu", (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+}
+
 static int serve(const struct nubod_config *cfg, struct store *st, struct metrics *m,
 		 const struct identity_settings *ids, const sigset_t *sigs)
 {
@@ -330,7 +351,8 @@ static int serve(const struct nubod_config *cfg, struct store *st, struct metric
 		sched_free(index);
 		return 1;
 	}
-	struct scheduler *sch = scheduler_start(st, index);
+	struct notify_board *board = notify_board_new();
+	struct scheduler *sch = scheduler_start(st, index, board);
 	char *image_dir = xasprintf("%s/images", cfg->data_dir);
 	char *console_dir = xasprintf("%s/consoles", cfg->data_dir);
 	struct storage_settings storage = { .image_dir = image_dir,
@@ -340,13 +362,15 @@ static int serve(const struct nubod_config *cfg, struct store *st, struct metric
 				  .metrics_public = cfg->metrics_public,
 				  .host_down_after_ms = (int64_t)cfg->host_down_after * 1000,
 				  .sched = index, .wake_scheduler = scheduler_wake, .wake_arg = sch,
-				  .console_dir = console_dir };
+				  .console_dir = console_dir, .board = board };
 	struct api *api = api_new(&aopts);
 	struct http_server_opts hopts = {
 		.listen = cfg->listen, .threads = (unsigned)cfg->threads,
 		.body_limit = cfg->body_limit, .timeout_s = (unsigned)cfg->idle_timeout,
 		.handler = api_handle, .prepare = api_prepare, .userdata = api, .metrics = m,
+		.max_conns = (unsigned)cfg->max_conns,
 	};
+	raise_fd_limit(cfg->max_conns + cfg->threads + 64);
 	struct http_server *srv = NULL;
 	int r = http_server_start(&hopts, &srv);
 	if (r < 0) {
@@ -356,6 +380,7 @@ static int serve(const struct nubod_config *cfg, struct store *st, struct metric
 		free(console_dir);
 		scheduler_stop(sch);
 		sched_free(index);
+		notify_board_free(board);
 		return 1;
 	}
 	char host[256], url[300];
@@ -391,6 +416,7 @@ static int serve(const struct nubod_config *cfg, struct store *st, struct metric
 	scheduler_stop(sch);
 	api_free(api);
 	sched_free(index);
+	notify_board_free(board);
 	free(image_dir);
 	free(console_dir);
 	return 0;

@@ -3,7 +3,8 @@
  * instances from the store, asks the in-memory capacity index for a host,
  * and records each decision in its own transaction. An instance no host
  * can take goes to state error with the reason, gives its quota back, and
- * its job fails. */
+ * its job fails. A placement, once committed, bumps the host's key on the
+ * notify board, which wakes its agent's long poll. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 struct scheduler {
 	struct store *store;      /* borrowed */
 	struct sched *index;      /* borrowed */
+	struct notify_board *board; /* borrowed; NULL: nobody to wake */
 	pthread_t thread;
 	pthread_mutex_t lock;     /* protects stop and woken */
 	pthread_cond_t wake;
@@ -58,6 +60,8 @@ static int decide(struct scheduler *s, struct store_conn *c, const struct instan
 			r = job_finish(c, i->id, false, why, &err);
 	}
 	if (r == 0 && store_txn_commit(c) == 0) {
+		if (placed && s->board)
+			notify_bump(s->board, host);
 		log_line(LOGL_INFO, placed ? "instance placed" : "instance not placed", "instance",
 			 i->id, "host", placed ? host : "-", "reason", placed ? "-" : why, NULL);
 		return 0;
@@ -105,11 +109,13 @@ static void *scheduler_main(void *arg)
 	return NULL;
 }
 
-struct scheduler *scheduler_start(struct store *store, struct sched *index)
+struct scheduler *scheduler_start(struct store *store, struct sched *index,
+				  struct notify_board *board)
 {
 	struct scheduler *s = xcalloc(1, sizeof(*s));
 	s->store = store;
 	s->index = index;
+	s->board = board;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->wake, NULL);
 	pthread_create(&s->thread, NULL, scheduler_main, s);

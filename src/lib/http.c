@@ -13,17 +13,41 @@
  * a segment. Query parameters are decoded here on lookup.
  *
  * Draining: quiesce stops the listening socket; requests in flight are
- * counted (from first call to the completion callback) and waited for. */
+ * counted (from first call to the completion callback) and waited for.
+ *
+ * Long polls (http_req_wait): after a handler asks to wait, dispatch
+ * suspends the connection (MHD then neither reads it nor times it out) and
+ * arms the wait: the request joins the server's waiting list, its socket
+ * joins an epoll set that reports hang-ups, and it watches its key on the
+ * notify board. Three parties may end the wait: the board's callback (the
+ * key changed), the watcher thread (deadline passed, client hung up) and
+ * drain (shutdown). Each tries to move wait.state from ARMED to FIRED; the
+ * one that wins queues the connection for MHD_resume_connection, which the
+ * watcher thread (or drain) calls with none of our locks held. MHD then
+ * calls the access handler again, and dispatch runs the handler from the
+ * start after taking the request off the list and the board.
+ *
+ * Lock order: wait_lock, then the board's lock, then resume_lock. The
+ * board calls back under its own lock, so the callback only flips the
+ * state and queues; it never takes wait_lock. A suspended connection
+ * cannot complete, so the request stays valid until it is resumed; once
+ * dispatch has disarmed it nobody else refers to it. MHD must not be
+ * stopped with connections suspended: drain and free end every wait first
+ * and refuse new ones. */
 #include "http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "crypto.h"
@@ -35,12 +59,29 @@
 /* A client sending a chunked body far beyond the limit is cut off. */
 #define DISCARD_FACTOR 4
 
+/* Who may resume a waiting request's connection (http_wait.state). */
+enum { WAIT_IDLE, WAIT_ARMED, WAIT_FIRED };
+
 struct http_server {
 	struct MHD_Daemon *mhd;
 	struct http_server_opts opts; /* copy; listen string not kept */
 	atomic_uint in_flight;        /* requests between first call and completion */
-	atomic_bool draining;         /* answers carry "Connection: close" */
+	atomic_bool draining;         /* answers carry "Connection: close"; no new waits */
 	uint16_t port;                /* bound port */
+	/* long polls; wait_lock protects the fields up to resume_lock and
+	 * every request's wait.listed and list links */
+	pthread_mutex_t wait_lock;
+	struct http_req *waiting;     /* armed or fired requests not yet disarmed */
+	size_t nwaiting;              /* requests on that list */
+	double wait_next;             /* when the watcher wakes for a deadline; 0: never */
+	uint64_t wait_serial;         /* last serial given to a waiting request */
+	bool watcher_stop;            /* the watcher thread must end */
+	pthread_t watcher;            /* deadlines and hang-ups of waiting requests */
+	int epfd;                     /* the watcher's epoll: wake_fd and waiting sockets */
+	int wake_fd;                  /* eventfd that wakes the watcher */
+	pthread_mutex_t resume_lock;  /* protects the queue below; nothing is taken under it */
+	struct MHD_Connection **resume_q; /* connections to resume, owned array */
+	size_t resume_n, resume_cap;  /* entries used and allocated */
 };
 
 int http_parse_hostport(const char *s, char *host, size_t host_size, uint16_t *ret_port)
@@ -138,6 +179,7 @@ static struct http_req *req_new(struct http_server *s, struct MHD_Connection *c,
 	req->started = time_mono();
 	req->resp_fd = -1;
 	buf_init(&req->body, s->opts.body_limit);
+	req->wait.fd = -1;
 	const char *rid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
 	if (rid && request_id_ok(rid)) {
 		str_copy(req->request_id, sizeof(req->request_id), rid);
@@ -153,8 +195,11 @@ static struct http_req *req_new(struct http_server *s, struct MHD_Connection *c,
 	return req;
 }
 
+static void wait_disarm(struct http_req *req);
+
 static void req_free(struct http_req *req)
 {
+	wait_disarm(req);
 	if (req->cleanup)
 		req->cleanup(req);
 	if (req->resp_fd >= 0)
@@ -259,12 +304,310 @@ void http_resp_header(struct http_req *req, const char *name, const char *value)
 	req->resp_headers = h;
 }
 
+/* ---- long polls ---- */
+
+static void watcher_poke(struct http_server *s)
+{
+	uint64_t one = 1;
+	if (write(s->wake_fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is full, so a wake-up is pending anyway */
+	}
+}
+
+/* Queue conn for MHD_resume_connection (resume_queued() calls it). */
+static void queue_resume(struct http_server *s, struct MHD_Connection *conn)
+{
+	pthread_mutex_lock(&s->resume_lock);
+	if (s->resume_n == s->resume_cap) {
+		s->resume_cap = s->resume_cap ? s->resume_cap * 2 : 16;
+		s->resume_q = xrealloc(s->resume_q, s->resume_cap * sizeof(*s->resume_q));
+	}
+	s->resume_q[s->resume_n++] = conn;
+	pthread_mutex_unlock(&s->resume_lock);
+}
+
+/* Resume the queued connections, with none of our locks held. */
+static void resume_queued(struct http_server *s)
+{
+	pthread_mutex_lock(&s->resume_lock);
+	struct MHD_Connection **q = s->resume_q;
+	size_t n = s->resume_n;
+	s->resume_q = NULL;
+	s->resume_n = s->resume_cap = 0;
+	pthread_mutex_unlock(&s->resume_lock);
+	for (size_t i = 0; i < n; i++)
+		MHD_resume_connection(q[i]);
+	free(q);
+}
+
+static void waiting_gauge(struct http_server *s)
+{
+	if (s->opts.metrics)
+		metrics_gauge_set(s->opts.metrics, "nubo_http_waiting_requests", "",
+				  (double)s->nwaiting);
+}
+
+/* Take req off the waiting list and the epoll set. Under wait_lock. */
+static void unlist_locked(struct http_server *s, struct http_req *req)
+{
+	struct http_wait *w = &req->wait;
+	if (!w->listed)
+		return;
+	if (w->prev)
+		w->prev->wait.next = w->next;
+	else
+		s->waiting = w->next;
+	if (w->next)
+		w->next->wait.prev = w->prev;
+	w->prev = w->next = NULL;
+	w->listed = false;
+	if (w->fd >= 0)
+		epoll_ctl(s->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	s->nwaiting--;
+	waiting_gauge(s);
+}
+
+/* End req's wait unless someone else did: queue its resumption. Under
+ * wait_lock. */
+static void fire_locked(struct http_server *s, struct http_req *req)
+{
+	int armed = WAIT_ARMED;
+	if (atomic_compare_exchange_strong(&req->wait.state, &armed, WAIT_FIRED))
+		queue_resume(s, req->conn);
+	unlist_locked(s, req);
+}
+
+/* The board's callback: the key changed. Runs under the board's lock. */
+static void on_key_changed(struct notify_watch *w, void *arg)
+{
+	struct http_req *req = arg;
+	int armed = WAIT_ARMED;
+	(void)w;
+	if (atomic_compare_exchange_strong(&req->wait.state, &armed, WAIT_FIRED)) {
+		queue_resume(req->server, req->conn);
+		watcher_poke(req->server);
+	}
+}
+
+/* Put req on the waiting list and its socket in the epoll set. Under
+ * wait_lock. */
+static void list_locked(struct http_server *s, struct http_req *req)
+{
+	struct http_wait *w = &req->wait;
+	w->serial = ++s->wait_serial;
+	w->prev = NULL;
+	w->next = s->waiting;
+	if (s->waiting)
+		s->waiting->wait.prev = req;
+	s->waiting = req;
+	w->listed = true;
+	s->nwaiting++;
+	waiting_gauge(s);
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct epoll_event ev = { .events = EPOLLRDHUP, .data.u64 = w->serial };
+	w->fd = ci ? ci->connect_fd : -1;
+	if (w->fd >= 0 && epoll_ctl(s->epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0)
+		w->fd = -1; /* a hang-up then shows at the deadline */
+}
+
+/* Start the wait of a request whose connection was just suspended. */
+static void wait_arm(struct http_req *req)
+{
+	struct http_server *s = req->server;
+	struct http_wait *w = &req->wait;
+	bool now = false, poke = false;
+	pthread_mutex_lock(&s->wait_lock);
+	if (atomic_load(&s->draining) || s->watcher_stop) {
+		now = true;
+	} else {
+		atomic_store(&w->state, WAIT_ARMED);
+		list_locked(s, req);
+		if (notify_watch(w->board, &w->watch, w->key, w->seen, on_key_changed, req) != 0) {
+			/* changed between the handler's look and now */
+			atomic_store(&w->state, WAIT_FIRED);
+			unlist_locked(s, req);
+			now = true;
+		} else if (s->wait_next == 0 || w->deadline < s->wait_next) {
+			s->wait_next = w->deadline;
+			poke = true;
+		}
+	}
+	pthread_mutex_unlock(&s->wait_lock);
+	if (now)
+		MHD_resume_connection(req->conn);
+	if (poke)
+		watcher_poke(s);
+}
+
+/* Undo what wait_arm did, once the connection was resumed (or the request
+ * ends). Nobody else refers to req afterwards. */
+static void wait_disarm(struct http_req *req)
+{
+	struct http_server *s = req->server;
+	struct http_wait *w = &req->wait;
+	if (w->deadline == 0)
+		return; /* never waited */
+	pthread_mutex_lock(&s->wait_lock);
+	unlist_locked(s, req);
+	pthread_mutex_unlock(&s->wait_lock);
+	if (w->board)
+		notify_unwatch(w->board, &w->watch);
+	atomic_store(&w->state, WAIT_IDLE);
+	w->fd = -1;
+}
+
+int http_req_wait(struct http_req *req, struct notify_board *board, const char *key,
+		  uint64_t seen, unsigned timeout_ms)
+{
+	struct http_wait *w = &req->wait;
+	double now = time_mono();
+	if (w->deadline == 0)
+		w->deadline = now + timeout_ms / 1000.0;
+	if (atomic_load(&req->server->draining) || atomic_load(&w->peer_gone) ||
+	    now >= w->deadline || notify_version(board, key) != seen)
+		return 1;
+	w->board = board;
+	w->key = arena_strdup(req->arena, key);
+	w->seen = seen;
+	w->pending = true;
+	return 0;
+}
+
+/* Fire the waits whose deadline passed; returns the next deadline (0:
+ * none). Under wait_lock. */
+static double expire_locked(struct http_server *s, double now)
+{
+	double next = 0;
+	struct http_req *req = s->waiting, *after;
+	for (; req; req = after) {
+		after = req->wait.next;
+		if (req->wait.deadline <= now)
+			fire_locked(s, req);
+		else if (next == 0 || req->wait.deadline < next)
+			next = req->wait.deadline;
+	}
+	s->wait_next = next;
+	return next;
+}
+
+/* The client of the waiting request with serial hung up. */
+static void hung_up(struct http_server *s, uint64_t serial)
+{
+	pthread_mutex_lock(&s->wait_lock);
+	for (struct http_req *req = s->waiting; req; req = req->wait.next)
+		if (req->wait.serial == serial) {
+			atomic_store(&req->wait.peer_gone, true);
+			fire_locked(s, req);
+			break;
+		}
+	pthread_mutex_unlock(&s->wait_lock);
+}
+
+static void *watcher_main(void *arg)
+{
+	struct http_server *s = arg;
+	struct epoll_event ev[64];
+	pthread_setname_np(pthread_self(), "nubo-http-wait");
+	for (;;) {
+		pthread_mutex_lock(&s->wait_lock);
+		if (s->watcher_stop) {
+			pthread_mutex_unlock(&s->wait_lock);
+			break;
+		}
+		double next = expire_locked(s, time_mono());
+		pthread_mutex_unlock(&s->wait_lock);
+		resume_queued(s);
+		int ms = -1;
+		if (next > 0) {
+			double left = (next - time_mono()) * 1000.0;
+			ms = left <= 0 ? 0 : left >= INT_MAX - 1 ? INT_MAX : (int)left + 1;
+		}
+		int n = epoll_wait(s->epfd, ev, (int)ARRAY_SIZE(ev), ms);
+		for (int i = 0; i < n; i++) {
+			if (ev[i].data.u64 != 0) {
+				hung_up(s, ev[i].data.u64);
+				continue;
+			}
+			uint64_t v;
+			if (read(s->wake_fd, &v, sizeof(v)) < 0) {
+				/* EAGAIN: nothing more to take */
+			}
+		}
+		resume_queued(s);
+	}
+	return NULL;
+}
+
+/* End every wait and refuse new ones (drain, stop). */
+static void wait_end_all(struct http_server *s)
+{
+	pthread_mutex_lock(&s->wait_lock);
+	atomic_store(&s->draining, true);
+	while (s->waiting)
+		fire_locked(s, s->waiting);
+	pthread_mutex_unlock(&s->wait_lock);
+	resume_queued(s);
+}
+
+/* Set up the watcher thread and its descriptors. Returns 0 or -errno. */
+static int watcher_start(struct http_server *s)
+{
+	pthread_mutex_init(&s->wait_lock, NULL);
+	pthread_mutex_init(&s->resume_lock, NULL);
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0 };
+	if (s->epfd < 0 || s->wake_fd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->wake_fd, &ev) < 0)
+		return -errno;
+	return -pthread_create(&s->watcher, NULL, watcher_main, s);
+}
+
+/* Stop the watcher thread; no request may wait any more. */
+static void watcher_join(struct http_server *s)
+{
+	pthread_mutex_lock(&s->wait_lock);
+	s->watcher_stop = true;
+	pthread_mutex_unlock(&s->wait_lock);
+	watcher_poke(s);
+	pthread_join(s->watcher, NULL);
+}
+
+/* Free what the waits used, once no request is left. */
+static void watcher_release(struct http_server *s)
+{
+	if (s->epfd >= 0)
+		close(s->epfd);
+	if (s->wake_fd >= 0)
+		close(s->wake_fd);
+	free(s->resume_q);
+	s->resume_q = NULL;
+	pthread_mutex_destroy(&s->resume_lock);
+	pthread_mutex_destroy(&s->wait_lock);
+}
+
+/* ---- answering ---- */
+
 static enum MHD_Result dispatch(struct http_req *req)
 {
 	struct http_server *s = req->server;
-	req->dispatched = true;
+	if (req->wait.deadline > 0) {
+		/* called again after a wait: start from a clean response */
+		wait_disarm(req);
+		req->resp_headers = NULL;
+	}
 	s->opts.handler(req, s->opts.userdata);
+	if (req->wait.pending) {
+		req->wait.pending = false;
+		if (req->status == 0) {
+			MHD_suspend_connection(req->conn);
+			wait_arm(req);
+			return MHD_YES;
+		}
+	}
+	req->dispatched = true;
 	if (req->status == 0) {
+
 		static const char msg[] = "no response";
 		http_resp_set(req, 500, "text/plain", msg, sizeof(msg) - 1);
 	}
@@ -403,6 +746,9 @@ static void describe_metrics(struct metrics *m)
 			 "Time from request headers to completion, by route pattern.");
 	metrics_describe(m, "nubo_http_response_bytes_total", METRIC_COUNTER,
 			 "Response body bytes sent.");
+	metrics_describe(m, "nubo_http_waiting_requests", METRIC_GAUGE,
+			 "Requests parked in a long poll, holding no worker thread.");
+	metrics_gauge_set(m, "nubo_http_waiting_requests", "", 0);
 }
 
 int http_server_start(const struct http_server_opts *opts, struct http_server **ret)
@@ -415,14 +761,21 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
 	struct http_server *s = xcalloc(1, sizeof(*s));
 	s->opts = *opts;
 	s->opts.listen = NULL;
+	s->epfd = s->wake_fd = -1;
 	if (s->opts.metrics)
 		describe_metrics(s->opts.metrics);
+	r = watcher_start(s);
+	if (r < 0) {
+		watcher_release(s);
+		free(s);
+		return r;
+	}
 	/* poll(), not epoll: with a thread pool, MHD 0.9.75's quiesce races the
 	 * workers over the listen socket in their epoll sets and aborts ("Failed
 	 * to remove listen FD from epoll set"), seen on SIGTERM right after a
 	 * request */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG;
+			 MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	s->mhd = MHD_start_daemon(
@@ -433,9 +786,13 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 		MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
 		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+		opts->max_conns ? MHD_OPTION_CONNECTION_LIMIT : MHD_OPTION_END,
+		(unsigned int)opts->max_conns,
 		MHD_OPTION_END);
 	if (!s->mhd) {
 		int e = errno ? errno : EADDRINUSE;
+		watcher_join(s);
+		watcher_release(s);
 		free(s);
 		return -e;
 	}
@@ -452,7 +809,7 @@ uint16_t http_server_port(const struct http_server *s)
 
 unsigned http_server_drain(struct http_server *s, unsigned timeout_ms)
 {
-	atomic_store(&s->draining, true);
+	wait_end_all(s);
 	MHD_socket fd = MHD_quiesce_daemon(s->mhd);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
@@ -466,6 +823,11 @@ void http_server_free(struct http_server *s)
 {
 	if (!s)
 		return;
+	/* MHD must not stop with connections suspended */
+	wait_end_all(s);
+	watcher_join(s);
+	resume_queued(s);
 	MHD_stop_daemon(s->mhd);
+	watcher_release(s);
 	free(s);
 }

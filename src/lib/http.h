@@ -4,7 +4,13 @@
  * gives every request an id (X-Request-Id, taken from the client when it is
  * well formed), and when the request ends writes one structured log line
  * and updates request metrics. It knows nothing of routes or JSON: a single
- * handler function answers every request. */
+ * handler function answers every request.
+ *
+ * Long polls: a handler may instead park its request on a key of a
+ * notify board (http_req_wait); the connection is then suspended, holding
+ * no worker thread, and the handler is called again from the start when
+ * the key changes, the time given runs out, the client hangs up or the
+ * server drains. */
 #pragma once
 
 #include <stdbool.h>
@@ -14,6 +20,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "metrics.h"
+#include "notify.h"
 
 struct http_header {
 	struct http_header *next; /* next header; list lives in the arena */
@@ -61,7 +68,21 @@ struct http_req {
 	void *conn;
 	double started;
 	size_t discarded;          /* bytes of an over-limit body thrown away */
-	bool dispatched;
+	bool dispatched;           /* a response is queued */
+	struct http_wait {         /* a long poll (http_req_wait) */
+		struct notify_board *board; /* where key lives */
+		const char *key;     /* the key waited on (arena) */
+		uint64_t seen;       /* the version the handler answered from */
+		double deadline;     /* time_mono() when the wait ends; 0: never waited */
+		bool pending;        /* the handler asked to wait (dispatch suspends) */
+		bool listed;         /* on the server's waiting list (its wait_lock) */
+		_Atomic bool peer_gone; /* the client hung up while it waited */
+		_Atomic int state;   /* WAIT_* in http.c: who resumes the connection */
+		uint64_t serial;     /* identifies it to the hang-up watcher */
+		int fd;              /* its socket, watched for hang-ups; -1: none */
+		struct http_req *prev, *next; /* neighbours on the waiting list */
+		struct notify_watch watch; /* its registration on the board */
+	} wait;
 };
 
 /* Answers one request by setting a response on req. */
@@ -78,6 +99,7 @@ struct http_server_opts {
 	unsigned timeout_s;        /* idle connection timeout, seconds */
 	http_handler_fn handler;   /* answers every request */
 	http_prepare_fn prepare;   /* optional, see http_prepare_fn */
+	unsigned max_conns;        /* open connections at most (waiting ones count); 0: MHD's default */
 	void *userdata;            /* handed to handler */
 	struct metrics *metrics;   /* request metrics go here; may be NULL */
 };
@@ -89,12 +111,22 @@ struct http_server;
 int http_server_start(const struct http_server_opts *opts, struct http_server **ret);
 /* The port actually bound (useful with port 0). */
 uint16_t http_server_port(const struct http_server *s);
-/* Stop accepting connections, then wait up to timeout_ms for requests in
+/* Stop accepting connections, answer the requests that wait (their
+ * handlers run again at once), then wait up to timeout_ms for requests in
  * flight to finish. Returns the number still in flight at the end. */
 unsigned http_server_drain(struct http_server *s, unsigned timeout_ms);
 /* Stop the server (closing what is left) and free it. Accepts NULL. */
 void http_server_free(struct http_server *s);
 
+/* Park req until key of board has a version other than seen, timeout_ms
+ * passes (counted from the first wait of this request), the client hangs up
+ * or the server drains; the handler is then called again from the start
+ * and should answer. Returns 0 when the request waits: the handler must
+ * return without a response. Returns 1 when it must answer now (the
+ * version differs already, the time is up, the client is gone, or the
+ * server drains). The waiting request holds no worker thread. */
+int http_req_wait(struct http_req *req, struct notify_board *board, const char *key,
+		  uint64_t seen, unsigned timeout_ms);
 /* Value of request header name (case-insensitive), or NULL. Borrowed. */
 const char *http_req_header(struct http_req *req, const char *name);
 /* Decoded value of query parameter name, or NULL when absent; *ret_bad is

@@ -1,5 +1,7 @@
 /* httpc: see httpc.h. A fresh easy handle per request keeps it simple and
- * thread-safe; the agent makes a few requests a second at most. */
+ * thread-safe; the agent makes a few requests a second at most. The cancel
+ * check rides on libcurl's progress callback, which libcurl calls about
+ * once a second even while nothing arrives (a long poll). */
 #include "httpc.h"
 
 #include <curl/curl.h>
@@ -12,9 +14,54 @@
 
 #include "util.h"
 
+/* Set once before requests start; read by every transfer. */
+static bool (*cancel_check)(void);
+
 void httpc_global_init(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void httpc_set_cancel(bool (*cancelled)(void))
+{
+	cancel_check = cancelled;
+}
+
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	(void)arg;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return cancel_check && cancel_check() ? 1 : 0;
+}
+
+/* Options every transfer shares: timeouts, no signals, the cancel check. */
+static void common_opts(CURL *h, unsigned timeout_s)
+{
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)timeout_s);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "nubo");
+	if (cancel_check) {
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	}
+}
+
+/* The return value and error text of a finished transfer. */
+static int transfer_result(CURLcode rc, struct httpc_resp *ret)
+{
+	if (rc == CURLE_OK)
+		return 0;
+	if (rc == CURLE_ABORTED_BY_CALLBACK) {
+		str_copy(ret->error, sizeof(ret->error), "cancelled");
+		return -ECANCELED;
+	}
+	str_printf(ret->error, sizeof(ret->error), "%s", curl_easy_strerror(rc));
+	return -EIO;
 }
 
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -50,24 +97,16 @@ int httpc_request(const char *method, const char *url, const char *bearer, const
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)timeout_s);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	common_opts(h, timeout_s);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &ret->body);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "nubo");
 	if (body) {
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
 	}
-	CURLcode rc = curl_easy_perform(h);
-	int r = 0;
-	if (rc != CURLE_OK) {
-		str_printf(ret->error, sizeof(ret->error), "%s", curl_easy_strerror(rc));
-		r = -EIO;
-	} else {
+	int r = transfer_result(curl_easy_perform(h), ret);
+	if (r == 0)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &ret->status);
-	}
 	explicit_bzero(auth, sizeof(auth));
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(h);
@@ -120,21 +159,14 @@ int httpc_download(const char *url, const char *bearer, const char *path, unsign
 		hdrs = curl_slist_append(hdrs, auth);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)timeout_s);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	common_opts(h, timeout_s);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_file);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &k);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "nubo");
-	CURLcode rc = curl_easy_perform(h);
-	int r = 0;
+	int r = transfer_result(curl_easy_perform(h), ret);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &ret->status);
 	bool flushed = fflush(f) == 0 && fsync(fileno(f)) == 0;
 	fclose(f);
-	if (rc != CURLE_OK) {
-		str_printf(ret->error, sizeof(ret->error), "%s", curl_easy_strerror(rc));
-		r = -EIO;
-	} else if (ret->status == 200 && (!flushed || rename(tmp, path) < 0)) {
+	if (r == 0 && ret->status == 200 && (!flushed || rename(tmp, path) < 0)) {
 		str_printf(ret->error, sizeof(ret->error), "cannot store %s", path);
 		r = -EIO;
 	}

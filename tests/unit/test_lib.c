@@ -1,7 +1,9 @@
 /* test_lib: unit tests of src/lib, the building blocks: router, jsonreq,
  * base64url (what pagination cursors are made of), config, buf, arena,
- * util, iso3166, timeutil, crypto, metrics, log levels and err. */
+ * util, iso3166, timeutil, crypto, metrics, log levels, err and the notify
+ * board. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdalign.h>
 #include <stdbool.h>
 
@@ -17,6 +19,7 @@
 #include "lib/jsonreq.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
+#include "lib/notify.h"
 #include "lib/router.h"
 #include "lib/sshkey.h"
 #include "lib/timeutil.h"
@@ -1729,6 +1732,147 @@ static void test_sshkey_generates_ed25519(void **state)
 	free(priv2);
 }
 
+/* ------------------------------------------------------------------ notify */
+
+/* Counts the calls of a watch's callback. */
+static void count_fired(struct notify_watch *w, void *arg)
+{
+	(void)w;
+	(*(int *)arg)++;
+}
+
+static void test_notify_versions_per_key(void **state)
+{
+	struct notify_board *b = notify_board_new();
+	assert_int_equal(notify_version(b, "host-a"), 0);
+	assert_int_equal(notify_bump(b, "host-a"), 1);
+	assert_int_equal(notify_bump(b, "host-a"), 2);
+	assert_int_equal(notify_version(b, "host-a"), 2);
+	assert_int_equal(notify_version(b, "host-b"), 0);
+	/* many keys: the table grows and keeps every version */
+	char key[32];
+	for (int i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		for (int j = 0; j <= i % 3; j++)
+			notify_bump(b, key);
+	}
+	for (int i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		assert_int_equal(notify_version(b, key), (uint64_t)(i % 3 + 1));
+	}
+	assert_int_equal(notify_version(b, "host-a"), 2);
+	notify_board_free(b);
+	notify_board_free(NULL);
+}
+
+static void test_notify_watch_fires_once_on_its_key(void **state)
+{
+	struct notify_board *b = notify_board_new();
+	struct notify_watch w1 = { 0 }, w2 = { 0 }, other = { 0 };
+	int n1 = 0, n2 = 0, nother = 0;
+	assert_int_equal(notify_watch(b, &w1, "h", 0, count_fired, &n1), 0);
+	assert_int_equal(notify_watch(b, &w2, "h", 0, count_fired, &n2), 0);
+	assert_int_equal(notify_watch(b, &other, "g", 0, count_fired, &nother), 0);
+	assert_int_equal(notify_bump(b, "h"), 1);
+	assert_int_equal(n1, 1);
+	assert_int_equal(n2, 1);
+	assert_int_equal(nother, 0);
+	/* one-shot: a second change calls nobody */
+	notify_bump(b, "h");
+	assert_int_equal(n1, 1);
+	assert_false(notify_unwatch(b, &w1)); /* fired already */
+	assert_true(notify_unwatch(b, &other));
+	notify_bump(b, "g");
+	assert_int_equal(nother, 0);
+	/* a watch can be used again once it is off the board */
+	assert_int_equal(notify_watch(b, &w1, "h", 2, count_fired, &n1), 0);
+	notify_bump(b, "h");
+	assert_int_equal(n1, 2);
+	notify_board_free(b);
+}
+
+static void test_notify_watch_refuses_a_stale_version(void **state)
+{
+	struct notify_board *b = notify_board_new();
+	struct notify_watch w = { 0 };
+	int n = 0;
+	notify_bump(b, "h");
+	/* the change happened between reading version 0 and watching: no wait */
+	assert_int_equal(notify_watch(b, &w, "h", 0, count_fired, &n), 1);
+	assert_false(notify_unwatch(b, &w));
+	/* a version from elsewhere (ahead of ours) differs too */
+	assert_int_equal(notify_watch(b, &w, "h", 7, count_fired, &n), 1);
+	assert_int_equal(notify_watch(b, &w, "h", 1, count_fired, &n), 0);
+	assert_true(notify_unwatch(b, &w));
+	assert_false(notify_unwatch(b, &w));
+	notify_bump(b, "h");
+	assert_int_equal(n, 0);
+	notify_board_free(b);
+}
+
+/* Unwatching one of several watches keeps the others. */
+static void test_notify_unwatch_in_the_middle(void **state)
+{
+	struct notify_board *b = notify_board_new();
+	struct notify_watch w[3] = { { 0 } };
+	int n[3] = { 0 };
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(notify_watch(b, &w[i], "h", 0, count_fired, &n[i]), 0);
+	assert_true(notify_unwatch(b, &w[1]));
+	assert_true(notify_unwatch(b, &w[2]));
+	assert_int_equal(notify_watch(b, &w[2], "h", 0, count_fired, &n[2]), 0);
+	notify_bump(b, "h");
+	assert_int_equal(n[0], 1);
+	assert_int_equal(n[1], 0);
+	assert_int_equal(n[2], 1);
+	notify_board_free(b);
+}
+
+struct bumper {
+	struct notify_board *b;
+	int rounds;
+};
+
+static void *bump_many(void *arg)
+{
+	struct bumper *p = arg;
+	for (int i = 0; i < p->rounds; i++)
+		notify_bump(p->b, "h");
+	return NULL;
+}
+
+/* Watching against the version just read, while another thread bumps:
+ * every watch is refused as stale, fires exactly once, or is cancelled
+ * without having fired, whatever the interleaving. */
+static void test_notify_no_lost_wakeup_across_threads(void **state)
+{
+	struct notify_board *b = notify_board_new();
+	struct bumper p = { .b = b, .rounds = 20000 };
+	pthread_t t;
+	pthread_create(&t, NULL, bump_many, &p);
+	int fired = 0, stale = 0, cancelled = 0;
+	for (int i = 0; i < 20000; i++) {
+		struct notify_watch w = { 0 };
+		int n = 0;
+		uint64_t seen = notify_version(b, "h");
+		if (notify_watch(b, &w, "h", seen, count_fired, &n) == 1) {
+			stale++;
+			continue;
+		}
+		/* cancelled: never called; else called exactly once */
+		bool registered = notify_unwatch(b, &w);
+		assert_int_equal(n, registered ? 0 : 1);
+		if (registered)
+			cancelled++;
+		else
+			fired++;
+	}
+	pthread_join(t, NULL);
+	assert_int_equal(fired + stale + cancelled, 20000);
+	assert_int_equal(notify_version(b, "h"), 20000);
+	notify_board_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1776,6 +1920,11 @@ int main(void)
 		cmocka_unit_test(test_metrics_render),
 		cmocka_unit_test(test_log_level_parse),
 		cmocka_unit_test(test_err),
+		cmocka_unit_test(test_notify_versions_per_key),
+		cmocka_unit_test(test_notify_watch_fires_once_on_its_key),
+		cmocka_unit_test(test_notify_watch_refuses_a_stale_version),
+		cmocka_unit_test(test_notify_unwatch_in_the_middle),
+		cmocka_unit_test(test_notify_no_lost_wakeup_across_threads),
 	};
 	return cmocka_run_group_tests_name("lib", tests, NULL, NULL);
 }
