@@ -567,6 +567,55 @@ static int dispatch(struct cli *cli, int argc, char **argv, bool help)
 	return r;
 }
 
+/* Print the words of verb after its first k (which match words), or the
+ * flags of c when the whole verb was typed. */
+static void complete_cmd(const struct cli_cmd *c, int n, char **words)
+{
+	int k = 0;
+	const char *v = c->verb;
+	while (*v && k < n) {
+		size_t len = strcspn(v, " ");
+		if (strlen(words[k]) != len || strncmp(words[k], v, len) != 0)
+			return;
+		k++;
+		v += len;
+		v += *v == ' ';
+	}
+	if (*v) {
+		printf("%.*s\n", (int)strcspn(v, " "), v);
+		return;
+	}
+	for (const struct cli_param *p = c->params; p && p->key; p++)
+		if (p->flag)
+			printf("--%s\n", p->flag);
+	printf("--output\n--help\n");
+}
+
+/* `nubo __complete WORD...`: the words that may follow WORDs, one a line
+ * (for contrib/bash-completion/nubo; from the table, so never stale). */
+static int complete(int argc, char **argv)
+{
+	char *words[32];
+	int n = 0;
+	for (int i = 0; i < argc && n < (int)ARRAY_SIZE(words); i++) {
+		if (argv[i][0] == '-') {
+			i += strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0 ||
+			     strcmp(argv[i], "--profile") == 0 || strcmp(argv[i], "--url") == 0;
+			continue;
+		}
+		words[n++] = argv[i];
+	}
+	if (n == 0) {
+		for (const struct cli_resource *r = cli_resources; r->name; r++)
+			printf("%s\n", r->name);
+		return CLI_OK;
+	}
+	for (const struct cli_cmd *c = cli_cmds; c->resource; c++)
+		if (strcmp(c->resource, words[0]) == 0)
+			complete_cmd(c, n - 1, words + 1);
+	return CLI_OK;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli = { .output = OUT_TABLE, .progress = isatty(STDERR_FILENO) };
@@ -575,6 +624,8 @@ int main(int argc, char **argv)
 		printf("nubo %s (%s)\n", NUBO_VERSION, NUBO_COMMIT);
 		return CLI_OK;
 	}
+	if (argc >= 2 && strcmp(argv[1], "__complete") == 0)
+		return complete(argc - 2, argv + 2);
 	argc = take_globals(&cli, argc, argv, &help);
 	if (argc < 0)
 		return CLI_USAGE;

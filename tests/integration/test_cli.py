@@ -152,6 +152,10 @@ def test_usage_errors_exit_2_and_every_command_has_help(tmp_path):
             assert h.startswith("usage: nubo %s %s" % (res, verb)), h
             n += 1
     assert n > 50
+    # bash completion asks the CLI itself
+    assert "create" in c.run("__complete", "instance").stdout.split()
+    assert "--wait" in c.run("__complete", "instance", "create").stdout.split()
+    assert "create" in c.run("__complete", "host", "enroll-token").stdout.split()
 
 
 def test_zones_flavors_and_errors(admin_cli, nubod):
