@@ -45,6 +45,7 @@ struct cli {
 	enum cli_output output;     /* -o table|json */
 	bool progress;              /* stderr is a terminal: draw progress bars */
 	bool quiet;                 /* do not print API errors (the caller handles them) */
+	bool logging_in;            /* a new profile takes the default profile's URL */
 };
 
 /* Where a parameter goes in the request. */

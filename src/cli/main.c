@@ -559,6 +559,7 @@ static int dispatch(struct cli *cli, int argc, char **argv, bool help)
 		fprintf(stderr, "(see nubo %s %s --help)\n", c->resource, c->verb);
 		r = CLI_USAGE;
 	} else {
+		cli->logging_in = c->run == act_login;
 		r = profile_load(cli);
 		if (r == CLI_OK)
 			r = c->run ? c->run(cli, &a) : cli_run_generic(cli, &a);

@@ -298,8 +298,11 @@ int profile_load(struct cli *cli)
 		r = CLI_USAGE;
 	const char *name = chosen_name(cli, ps);
 	const struct cli_profile *p = find(ps, name);
+	const struct cli_profile *def = ps->def[0] ? find(ps, ps->def) : NULL;
 	if (p)
 		cli->prof = *p;
+	else if (cli->logging_in && def) /* a new profile on the same cloud */
+		str_copy(cli->prof.url, sizeof(cli->prof.url), def->url);
 	str_copy(cli->prof.name, sizeof(cli->prof.name), name);
 	const char *url = cli->url_flag ? cli->url_flag : getenv("NUBO_URL");
 	if (url && *url)

@@ -96,7 +96,8 @@ def test_login_keeps_only_a_token_in_a_private_profile(nubod, tmp_path):
     # a second profile scoped to a project; --profile and NUBO_PROFILE pick it
     c.run("project", "create", "demo")
     c.run("member", "set", "demo", "admin", "admin")
-    c.login(nubod.url, password=pw, project="demo", profile="demo")
+    c.run("login", "--username", "admin", "--project", "demo", "--profile", "demo",
+          "--password-stdin", input=pw + "\n")  # the default profile's URL
     assert c.json("whoami")["project"] is None  # the first profile stays the default
     assert c.json("--profile", "demo", "whoami")["project"]["name"] == "demo"
     assert c.json("whoami", env={"NUBO_PROFILE": "demo"})["project"]["name"] == "demo"
