@@ -152,8 +152,12 @@ void api_reply_empty(struct api_ctx *ctx, unsigned status)
 }
 
 static void send_error(struct api_ctx *ctx, unsigned status, const char *code,
-		       const char *field, const char *message)
+		       const char *field, const char *text)
 {
+	/* a message may quote what the client sent, which need not be UTF-8 */
+	char message[sizeof(ctx->err.message)];
+	str_copy(message, sizeof(message), text);
+	str_utf8_fix(message);
 	json_t *inner = json_pack("{s:s, s:s, s:s}", "code", code, "message", message,
 				  "request_id", ctx->req->request_id);
 	if (field && field[0])

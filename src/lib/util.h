@@ -43,6 +43,9 @@ void str_lower(char *s);
 bool str_only(const char *s, bool upper, const char *punct);
 /* Number of Unicode code points in the valid UTF-8 string s. */
 size_t str_utf8_len(const char *s);
+/* Replace each byte of s that does not start a valid UTF-8 sequence with
+ * '?', in place, so that s is valid UTF-8 (JSON strings must be). */
+void str_utf8_fix(char *s);
 
 /* Parse a whole decimal string into an unsigned integer within [min, max].
  * Returns 0 and writes ret, or -EINVAL (not a number) / -ERANGE. */

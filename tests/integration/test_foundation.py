@@ -264,3 +264,12 @@ def test_store_uses_wal_and_foreign_keys(nubod):
     versions = [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY 1")]
     assert versions == list(range(1, len(versions) + 1))
     db.close()
+
+
+@pytest.mark.parametrize("path", ["/v1/zones/%90o%e8", "/v1/instances/%ff%fe", "/v1/volumes/a%c3",
+                                  "/v1/images/%ed%a0%80", "/v1/keypairs/%c0%af"])
+def test_ids_that_are_not_utf8_get_a_json_error(nubod, path):
+    r = nubod.client().get(path)
+    assert r.status_code in (400, 404), r.text
+    err = r.json()["error"]
+    assert err["code"] and "?" in err["message"]

@@ -1873,10 +1873,34 @@ static void test_notify_no_lost_wakeup_across_threads(void **state)
 	notify_board_free(b);
 }
 
+static void test_str_utf8_fix(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "plain", "plain" },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" },
+		{ "\x90o\xe8", "?o?" },                 /* stray continuation, cut sequence */
+		{ "a\xc3", "a?" },                      /* cut at the end */
+		{ "\xc0\xaf", "??" },                   /* overlong '/' */
+		{ "\xed\xa0\x80", "???" },              /* a surrogate */
+		{ "\xf4\x90\x80\x80", "????" },         /* past U+10FFFF */
+		{ "\xff\xfe", "??" },
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		char buf[64];
+		str_copy(buf, sizeof(buf), cases[k].in);
+		str_utf8_fix(buf);
+		assert_string_equal(buf, cases[k].out);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_idxmap_against_a_reference),
+		cmocka_unit_test(test_str_utf8_fix),
 		cmocka_unit_test(test_sshkey_parses_what_ssh_keygen_writes),
 		cmocka_unit_test(test_sshkey_refuses_bad_keys),
 		cmocka_unit_test(test_sshkey_generates_ed25519),
