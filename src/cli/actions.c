@@ -422,13 +422,13 @@ static json_t *get_quiet(struct cli *cli, const char *path, long *ret_status)
 	return v;
 }
 
-/* Print the instance's state on stderr when it changed. */
-static void note_state(struct cli *cli, const char *instance, const char *label, char *last,
-		       size_t lastsz)
+/* Print the resource's state on stderr when it changed. */
+static void note_state(struct cli *cli, const char *collection, const char *instance,
+		       const char *label, char *last, size_t lastsz)
 {
 	struct buf p;
 	buf_init(&p, 0);
-	buf_puts(&p, "/v1/instances/");
+	buf_printf(&p, "%s/", collection);
 	cli_url_escape(&p, instance);
 	long status;
 	json_t *i = get_quiet(cli, p.data, &status);
@@ -442,8 +442,8 @@ static void note_state(struct cli *cli, const char *instance, const char *label,
 	json_decref(i);
 }
 
-int act_wait_job(struct cli *cli, const char *job_id, const char *instance, const char *label,
-		 unsigned timeout_s)
+int act_wait_job(struct cli *cli, const char *job_id, const char *collection,
+		 const char *instance, const char *label, unsigned timeout_s)
 {
 	char *path = xasprintf("/v1/jobs/%s", job_id);
 	char last[32] = "";
@@ -452,7 +452,7 @@ int act_wait_job(struct cli *cli, const char *job_id, const char *instance, cons
 	struct sigaction sa = { .sa_handler = on_interrupt };
 	sigaction(SIGINT, &sa, NULL);
 	for (;;) {
-		note_state(cli, instance, label, last, sizeof(last));
+		note_state(cli, collection, instance, label, last, sizeof(last));
 		json_t *job = NULL;
 		if (cli_call(cli, "GET", path, NULL, &job) != CLI_OK)
 			break;
@@ -474,7 +474,7 @@ int act_wait_job(struct cli *cli, const char *job_id, const char *instance, cons
 		json_decref(job);
 		break;
 	}
-	note_state(cli, instance, label, last, sizeof(last));
+	note_state(cli, collection, instance, label, last, sizeof(last));
 	free(path);
 	return r;
 }

@@ -193,10 +193,10 @@ int act_image_download(struct cli *cli, struct cli_args *a);
 int act_keypair_create(struct cli *cli, struct cli_args *a);
 int act_console(struct cli *cli, struct cli_args *a);
 /* Follow job_id until it ends or timeout_s passes, printing the state of
- * the instance (looked up by instance, shown as label) on stderr when it
- * changes. Returns CLI_OK when the job succeeded, else CLI_API. */
-int act_wait_job(struct cli *cli, const char *job_id, const char *instance, const char *label,
-		 unsigned timeout_s);
+ * the resource (collection/instance, e.g. "/v1/volumes" and an id, shown
+ * as label) on stderr when it changes. Returns CLI_OK when the job succeeded, else CLI_API. */
+int act_wait_job(struct cli *cli, const char *job_id, const char *collection,
+		 const char *instance, const char *label, unsigned timeout_s);
 /* Show printers */
 void show_quotas(const json_t *v);
 /* Read one line of a secret from stdin (or the terminal without echo when

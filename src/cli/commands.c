@@ -48,6 +48,7 @@ const struct cli_resource cli_resources[] = {
 	{ "instance", "virtual machines (create, start, stop, reboot, resize, console...)" },
 	{ "server-group", "affinity and anti-affinity groups of instances" },
 	{ "keypair", "SSH keys for instances (imported or generated)" },
+	{ "volume", "persistent disks (create, attach, detach, extend, delete)" },
 	{ "project", "tenants (list, show, create, set, delete)" },
 	{ "member", "users' roles in a project (list, set, remove)" },
 	{ "user", "local accounts (list, show, create, set, delete)" },
@@ -56,8 +57,8 @@ const struct cli_resource cli_resources[] = {
 	{ "quota", "a project's limits and usage (show, set)" },
 	{ "audit", "the audit trail (list)" },
 	{ "job", "asynchronous operations (show)" },
-	/* Volumes, snapshots, networks, security groups, floating IPs and
-	 * buckets join here when the API has them. */
+	/* Snapshots, networks, security groups, floating IPs and buckets join
+	 * here when the API has them. */
 	{ NULL, NULL },
 };
 
@@ -256,6 +257,33 @@ const struct cli_cmd cli_cmds[] = {
 	{ "server-group", "delete", "DELETE", "/v1/server-groups/{}", NULL,
 	  (const struct cli_param[]){ ARG_PATH("GROUP", "the group's id or name"), END }, NULL,
 	  NULL, NULL, "delete an empty server group", NULL },
+
+	/* volumes */
+	{ "volume", "list", "GET", "/v1/volumes", NULL, (const struct cli_param[]){ PAGE, END },
+	  "name,size_gb,state,instance_id,device,id", NULL, NULL, "list volumes", NULL },
+	{ "volume", "show", "GET", "/v1/volumes/{}", NULL, (const struct cli_param[]){
+		ARG_PATH("VOLUME", "the volume's id or name"), END }, NULL, NULL, NULL,
+	  "show a volume", NULL },
+	{ "volume", "create", "POST", "/v1/volumes", NULL, (const struct cli_param[]){
+		ARG_BODY("NAME", "name", "the volume's name"),
+		REQ("size-gb", "GB", "size_gb", T_INT, "its size in GB"),
+		OPT("image", "IMAGE", "image", T_STR, "copy this image (id or name) into it"),
+		END }, NULL, NULL, NULL, "create a volume, blank or from an image", NULL },
+	{ "volume", "attach", "POST", "/v1/volumes/{}/attach", NULL, (const struct cli_param[]){
+		ARG_PATH("VOLUME", "the volume's id or name"),
+		ARG_BODY("INSTANCE", "instance", "the instance's id or name"), WAIT, END },
+	  NULL, NULL, NULL, "attach a volume to a running or stopped instance", "job" },
+	{ "volume", "detach", "POST", "/v1/volumes/{}/detach", NULL, (const struct cli_param[]){
+		ARG_PATH("VOLUME", "the volume's id or name"),
+		OPT("instance", "INSTANCE", "instance", T_STR, "only if attached to this instance"),
+		WAIT, END }, NULL, NULL, NULL, "detach a volume", "job" },
+	{ "volume", "extend", "POST", "/v1/volumes/{}/extend", NULL, (const struct cli_param[]){
+		ARG_PATH("VOLUME", "the volume's id or name"),
+		REQ("size-gb", "GB", "size_gb", T_INT, "the new, larger size in GB"), WAIT, END },
+	  NULL, NULL, NULL, "grow a volume", "job" },
+	{ "volume", "delete", "DELETE", "/v1/volumes/{}", NULL, (const struct cli_param[]){
+		ARG_PATH("VOLUME", "the volume's id or name"), WAIT, END }, NULL, NULL, NULL,
+	  "delete a volume that is not attached", "job" },
 
 	/* keypairs */
 	{ "keypair", "list", "GET", "/v1/keypairs", NULL, NULL, "name,type,fingerprint,id", NULL,

@@ -483,16 +483,21 @@ static int wait_and_show(struct cli *cli, struct cli_args *a, json_t **ans)
 	}
 	const char *job = json_string_value(json_object_get(*ans, "job_id"));
 	char *id = xstrdup(json_string_value(json_object_get(*ans, "id")));
-	int r = job ? act_wait_job(cli, job, id ? id : a->pos[0], a->pos[0], (unsigned)t)
+	/* the collection the command acts on: "/v1/volumes" of "/v1/volumes/{}/attach" */
+	const char *p = a->cmd->path;
+	const char *end = strchr(strchr(p + 1, '/') + 1, '/');
+	char *coll = end ? xasprintf("%.*s", (int)(end - p), p) : xstrdup(p);
+	int r = job ? act_wait_job(cli, job, coll, id ? id : a->pos[0], a->pos[0], (unsigned)t)
 		    : CLI_OK;
 	if (id) {
 		json_decref(*ans);
 		*ans = NULL;
-		char *path = xasprintf("/v1/instances/%s", id);
+		char *path = xasprintf("%s/%s", coll, id);
 		int r2 = cli_call(cli, "GET", path, NULL, ans);
 		free(path);
 		r = r == CLI_OK ? r2 : r;
 	}
+	free(coll);
 	free(id);
 	return r;
 }

@@ -401,3 +401,44 @@ def test_server_groups(cloud):
     api_error(c.run("server-group", "delete", "web", code=1), 409, "Conflict")
     for i in ids:
         c.run("instance", "delete", i)
+
+
+def test_volumes(cloud):
+    n, c = cloud.nubod, cloud.cli
+    h = fake_host(n, cloud.admin, "h1")
+    vm = c.json("instance", "create", "vm", "--image", "guest", "--flavor", "small")
+    wait_for(lambda: c.json("instance", "show", "vm")["host"], what="placement")
+    report(n, h, vm["id"], "running")
+    v = c.json("volume", "create", "data", "--size-gb", "2")
+    assert (v["state"], v["size_gb"]) == ("available", 2)
+    assert c.run("volume", "list").stdout.splitlines()[1].split()[:3] == ["data", "2",
+                                                                        "available"]
+    api_error(c.run("volume", "create", "bad", "--size-gb", "0", code=1), 400,
+              "InvalidParameter")
+    c.run("volume", "create", "x", code=2)  # --size-gb missing: usage
+
+    def host_reports(state):  # the host's agent: the step done once asked
+        def run():
+            wait_for(lambda: c.json("volume", "show", "data")["state"] != "available"
+                     or state == "available", what="the request")
+            r = requests.post("%s/v1/hosts/%s/report" % (n.url, h["id"]),
+                              json={"volumes": [{"id": v["id"], "state": state}]},
+                              headers={"Authorization": "Bearer " + h["credential"]})
+            assert r.status_code == 204, r.text
+        th = threading.Thread(target=run)
+        th.start()
+        return th
+
+    th = host_reports("in-use")
+    p = c.run("volume", "attach", "data", "vm", "--wait", "-o", "json")
+    th.join()
+    got = json.loads(p.stdout)
+    assert (got["state"], got["device"], got["instance_id"]) == ("in-use", "vdb", vm["id"])
+    assert "data: in-use" in p.stderr
+    api_error(c.run("volume", "delete", "data", code=1), 409, "Conflict")
+    assert c.json("volume", "detach", "data", "--instance", "vm")["state"] == "detaching"
+    requests.post("%s/v1/hosts/%s/report" % (n.url, h["id"]),
+                  json={"volumes": [{"id": v["id"], "state": "available"}]},
+                  headers={"Authorization": "Bearer " + h["credential"]})
+    assert c.json("volume", "extend", "data", "--size-gb", "3")["state"] == "extending"
+    c.run("volume", "show", "nope", code=1)
