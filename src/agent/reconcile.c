@@ -36,6 +36,18 @@ static char *console_path(struct agent_ctx *a, const char *id)
 	return xasprintf("%s/%s.console", a->disk_dir, id);
 }
 
+/* Run qemu-img with args; 0, or -1 with its complaint in why. */
+static int qemu_img(char *const argv[], const char *what, char *why, size_t why_size)
+{
+	struct buf err;
+	buf_init(&err, 2048);
+	int r = proc_run(argv, NULL, &err, 600) == 0 ? 0 : -1;
+	if (r < 0)
+		str_printf(why, why_size, "%s failed: %s", what, err.data ? err.data : "qemu-img failed");
+	buf_release(&err);
+	return r;
+}
+
 /* The cached copy of an image, downloaded and verified when missing. */
 static char *cached_image(struct agent_ctx *a, const char *image_id, const char *sha256,
 			  char *why, size_t why_size)
@@ -236,15 +248,7 @@ static int build(struct agent_ctx *a, json_t *it, char *why, size_t why_size)
 	str_printf(size, sizeof(size), "%lldG", (long long)disk_gb);
 	char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", base,
 			 disk, size, NULL };
-	struct buf err;
-	buf_init(&err, 2048);
-	int r = 0;
-	if (access(disk, F_OK) != 0 && proc_run(argv, NULL, &err, 120) != 0) {
-		str_printf(why, why_size, "creating the disk failed: %s",
-			   err.data ? err.data : "qemu-img failed");
-		r = -1;
-	}
-	buf_release(&err);
+	int r = access(disk, F_OK) == 0 ? 0 : qemu_img(argv, "creating the disk", why, why_size);
 	free(disk);
 	if (r == 0)
 		r = make_cidata(a, it, why, why_size);
@@ -276,14 +280,7 @@ static int resize(struct agent_ctx *a, json_t *it, enum dom_state st, char *why,
 		str_printf(size, sizeof(size), "%lldG", (long long)disk_gb);
 		char *argv[] = { "qemu-img", "resize", "-q", "-f", "qcow2", (char *)sp.disk, size,
 				 NULL };
-		struct buf err;
-		buf_init(&err, 2048);
-		if (proc_run(argv, NULL, &err, 120) != 0) {
-			str_printf(why, why_size, "growing the disk to %s failed: %s", size,
-				   err.data ? err.data : "qemu-img failed");
-			r = -1;
-		}
-		buf_release(&err);
+		r = qemu_img(argv, "growing the disk", why, why_size);
 	}
 	if (r == 0 && st != DOM_ABSENT)
 		r = driver_define(a->drv, &sp, why, why_size);
@@ -291,6 +288,64 @@ static int resize(struct agent_ctx *a, json_t *it, enum dom_state st, char *why,
 		log_line(LOGL_INFO, "instance resized", "instance", sp.id, NULL);
 	spec_release(&sp);
 	return r;
+}
+
+/* Upload a stopped instance's disk, flattened (its image and what it
+ * wrote, in one qcow2), as the image snapshot_image_id. An upload cut short
+ * leaves the image queued: the next pass tries again. */
+static int snapshot(struct agent_ctx *a, json_t *it, char *why, size_t why_size)
+{
+	const char *id = json_string_value(json_object_get(it, "id"));
+	const char *image = json_string_value(json_object_get(it, "snapshot_image_id"));
+	if (!image || !uuid_valid(image)) {
+		str_copy(why, why_size, "nubod named no image to make");
+		return -1;
+	}
+	char *disk = disk_path(a, id);
+	char *tmp = xasprintf("%s/snap-%s.qcow2", a->disk_dir, image);
+	char *argv[] = { "qemu-img", "convert", "-q", "-O", "qcow2", disk, tmp, NULL };
+	int r = access(disk, F_OK) == 0 ? qemu_img(argv, "flattening the disk", why, why_size)
+					: (str_copy(why, why_size, "the instance has no disk here"), -1);
+	char sha[SHA256_HEX_SIZE];
+	int64_t size = 0;
+	int fd = -1;
+	if (r == 0 && (sha256_file_hex(tmp, sha, &size) < 0 ||
+		       (fd = open(tmp, O_RDONLY | O_CLOEXEC)) < 0)) {
+		str_printf(why, why_size, "reading the flattened disk failed: %s", strerror(errno));
+		r = -1;
+	}
+	if (r == 0) {
+		char *url = xasprintf("%s/v1/hosts/%s/images/%s/file", a->server, a->host_id, image);
+		char hdr[128];
+		str_printf(hdr, sizeof(hdr), "X-Image-Sha256: %s", sha);
+		const char *const headers[] = { hdr, NULL };
+		struct httpc_req req = { .method = "PUT", .url = url, .bearer = a->credential,
+					 .ctype = "application/octet-stream", .upload_fd = fd,
+					 .upload_size = (uint64_t)size, .headers = headers,
+					 .timeout_s = IMAGE_TIMEOUT_S, .stall_s = 120,
+					 .body_limit = 64 * 1024 };
+		struct httpc_resp resp;
+		int s = httpc_send(&req, &resp);
+		if (s == -ECANCELED) {
+			r = 1; /* stopping: the next start tries again */
+		} else if (s < 0 || resp.status != 200) {
+			/* a conflict means the image has its bytes, or another upload runs */
+			r = s == 0 && resp.status == 409 ? 1 : -1;
+			if (r < 0)
+				str_printf(why, why_size, "uploading the snapshot failed: %s",
+					   s < 0 ? resp.error : resp.body.data ? resp.body.data : "?");
+		} else {
+			log_line(LOGL_INFO, "snapshot uploaded", "instance", id, "image", image, NULL);
+		}
+		httpc_resp_release(&resp);
+		free(url);
+	}
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	free(tmp);
+	free(disk);
+	return r < 0 ? -1 : 0;
 }
 
 /* Remove an instance's domain and files. */
@@ -345,6 +400,12 @@ static void converge(struct agent_ctx *a, json_t *it, json_t *reports)
 	} else if (strcmp(desired, "stopped") == 0) {
 		if (st == DOM_RUNNING && driver_stop(a->drv, id, a->stop_timeout_s) < 0)
 			return; /* still running: next pass */
+		if (strcmp(state, "snapshotting") == 0) {
+			/* done: nubod marks it stopped when the upload lands */
+			if (snapshot(a, it, why, sizeof(why)) < 0)
+				add_report(reports, id, "stopped", why);
+			return;
+		}
 		int r = strcmp(state, "resizing") == 0 ? resize(a, it, st, why, sizeof(why)) : 0;
 		add_report(reports, id, r == 0 ? "stopped" : "error", r == 0 ? NULL : why);
 	} else if (strcmp(state, "error") == 0) {
@@ -474,18 +535,6 @@ static void clean_image_cache(struct agent_ctx *a, json_t *items)
 				 "image", id, NULL);
 	}
 	closedir(d);
-}
-
-/* Run qemu-img with args; 0, or -1 with its complaint in why. */
-static int qemu_img(char *const argv[], const char *what, char *why, size_t why_size)
-{
-	struct buf err;
-	buf_init(&err, 2048);
-	int r = proc_run(argv, NULL, &err, 600) == 0 ? 0 : -1;
-	if (r < 0)
-		str_printf(why, why_size, "%s failed: %s", what, err.data ? err.data : "qemu-img failed");
-	buf_release(&err);
-	return r;
 }
 
 /* Make a volume's file: blank, or a full copy of its image, of size_gb. */

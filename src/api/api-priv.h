@@ -170,6 +170,15 @@ int api_owned(struct api_ctx *ctx, int lookup, const char *id, const char *proje
 	      enum role need);
 /* Answer with an active image's stored file (409 before it is active). */
 void api_send_image(struct api_ctx *ctx, const struct image *im);
+/* An image as the API shows it (new reference). */
+json_t *api_image_json(const struct image *im);
+/* From a streaming route's prepare: take the body as the bytes of image
+ * image_id (queued). 0, or -1 after answering the error. */
+int api_image_upload_begin(struct api_ctx *ctx, const char *image_id);
+/* From that route's handler: finish the upload (checking X-Image-Sha256
+ * when sent); fills ret with the active image. 0, or -1 after answering
+ * the error. */
+int api_image_upload_end(struct api_ctx *ctx, struct image *ret);
 /* Path of the console log nubod keeps for instance id. Caller frees. */
 char *api_console_path(struct api_ctx *ctx, const char *id);
 /* Prepare hook for streamed bodies (an http_prepare_fn; userdata is the api). */

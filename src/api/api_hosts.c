@@ -300,7 +300,7 @@ static void host_instances(struct api_ctx *ctx)
 					  ? im.sha256
 					  : "";
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, "
-						     "s:s, s:s}",
+						     "s:s, s:s, s:s}",
 						     "id", i->id, "name", i->name, "state", i->state,
 						     "desired", i->desired, "vcpus",
 						     (json_int_t)i->vcpus, "ram_mb",
@@ -308,7 +308,8 @@ static void host_instances(struct api_ctx *ctx)
 						     (json_int_t)i->disk_gb, "image_id", i->image_id,
 						     "image_sha256", sha, "user_data",
 						     items[k].user_data, "public_key",
-						     items[k].public_key));
+						     items[k].public_key, "snapshot_image_id",
+						     i->task_image_id));
 	}
 	instance_boot_free(items, n);
 	json_t *vols = host_volumes_json(ctx);
@@ -402,6 +403,17 @@ static int report_one(struct api_ctx *ctx, json_t *e)
 	if (!ok)
 		return err_set(&ctx->err, ERR_INVALID, "state",
 			       "state must be building, running, stopped, error or gone");
+	if (strcmp(state, "stopped") == 0 && error &&
+	    instance_get(c, NULL, id, &i, &ctx->err) == 0 && strcmp(i.host_id, ctx->host.id) == 0 &&
+	    strcmp(i.state, "snapshotting") == 0) {
+		/* the host could not make the snapshot: the image fails, not the
+		 * instance */
+		if (image_fail(c, i.task_image_id, error, &ctx->err) < 0 ||
+		    instance_snapshot_end(c, i.id, &ctx->err) < 0 ||
+		    job_finish(c, i.id, false, error, &ctx->err) < 0)
+			return -1;
+		return 0;
+	}
 	int r = instance_report(c, ctx->host.id, id, state, error, &i, &ctx->err);
 	if (r == 1)
 		r = job_finish(c, id, strcmp(state, "error") != 0, error, &ctx->err);
@@ -494,6 +506,46 @@ static void host_report(struct api_ctx *ctx)
 	api_reply_empty(ctx, 204);
 }
 
+/* PUT /v1/hosts/{id}/images/{image}/file: the bytes of the snapshot one
+ * of this host's instances is making (streamed, like a user's upload). */
+static void host_upload_prepare(struct api_ctx *ctx)
+{
+	struct instance i;
+	if (own_host(ctx) < 0)
+		return;
+	if (instance_by_task(api_conn(ctx), ctx->host.id, api_param(ctx, "image"), &i,
+			     &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return;
+	}
+	api_image_upload_begin(ctx, i.task_image_id);
+}
+
+static void host_upload(struct api_ctx *ctx)
+{
+	struct image im;
+	struct instance i;
+	if (api_image_upload_end(ctx, &im) < 0)
+		return;
+	struct store_conn *c = api_conn(ctx);
+	if (store_txn_begin(c) < 0) {
+		api_fail(ctx, ERR_BUSY, "", "the store is busy; retry");
+		return;
+	}
+	if (instance_by_task(c, ctx->host.id, im.id, &i, &ctx->err) == 0 &&
+	    (instance_snapshot_end(c, i.id, &ctx->err) < 0 ||
+	     job_finish(c, i.id, true, NULL, &ctx->err) < 0)) {
+		store_txn_rollback(c);
+		api_reply_error(ctx);
+		return;
+	}
+	if (store_txn_commit(c) < 0) {
+		api_fail(ctx, ERR_BUSY, "", "the store is busy; retry");
+		return;
+	}
+	api_reply_json(ctx, 200, api_image_json(&im));
+}
+
 char *api_console_path(struct api_ctx *ctx, const char *id)
 {
 	return xasprintf("%s/%s.log", ctx->api->opts.console_dir, id);
@@ -546,6 +598,8 @@ const struct api_route api_host_routes[] = {
 	{ "POST", "/v1/hosts/{id}/heartbeat", heartbeat, API_HOST, NULL, 0, NULL },
 	{ "GET", "/v1/hosts/{id}/instances", host_instances, API_HOST, NULL, 0, NULL },
 	{ "GET", "/v1/hosts/{id}/images/{image}", host_image, API_HOST, NULL, 0, NULL },
+	{ "PUT", "/v1/hosts/{id}/images/{image}/file", host_upload, API_HOST, NULL, API_F_STREAM,
+	  host_upload_prepare },
 	{ "POST", "/v1/hosts/{id}/report", host_report, API_HOST, NULL, 0, NULL },
 	{ "PUT", "/v1/hosts/{id}/instances/{instance}/console", host_console, API_HOST, NULL, 0,
 	  NULL },

@@ -16,7 +16,7 @@
 #include "lib/jsonreq.h"
 #include "lib/util.h"
 
-static json_t *image_json(const struct image *im)
+json_t *api_image_json(const struct image *im)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "id", im->id,
 			      "name", im->name, "description", im->description, "visibility",
@@ -106,7 +106,7 @@ static void images_create(struct api_ctx *ctx)
 		return;
 	}
 	str_copy(ctx->audit_project, sizeof(ctx->audit_project), im.project_id);
-	api_reply_created(ctx, "/v1/images", im.id, image_json(&im));
+	api_reply_created(ctx, "/v1/images", im.id, api_image_json(&im));
 }
 
 static void images_list(struct api_ctx *ctx)
@@ -124,7 +124,7 @@ static void images_list(struct api_ctx *ctx)
 	}
 	json_t *arr = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, image_json(&items[i]));
+		json_array_append_new(arr, api_image_json(&items[i]));
 	char *last = more ? xasprintf("%s %s", items[n - 1].name, items[n - 1].id) : NULL;
 	api_reply_json(ctx, 200, api_list(arr, last));
 	free(last);
@@ -135,7 +135,7 @@ static void images_get(struct api_ctx *ctx)
 {
 	struct image im;
 	if (image_access(ctx, false, &im) == 0)
-		api_reply_json(ctx, 200, image_json(&im));
+		api_reply_json(ctx, 200, api_image_json(&im));
 }
 
 static void images_update(struct api_ctx *ctx)
@@ -149,7 +149,7 @@ static void images_update(struct api_ctx *ctx)
 		api_reply_error(ctx);
 		return;
 	}
-	api_reply_json(ctx, 200, image_json(&im));
+	api_reply_json(ctx, 200, api_image_json(&im));
 }
 
 static void images_delete(struct api_ctx *ctx)
@@ -180,21 +180,26 @@ static void upload_abort(struct api_ctx *ctx)
 	ctx->stream = NULL;
 }
 
-static void upload_prepare(struct api_ctx *ctx)
+int api_image_upload_begin(struct api_ctx *ctx, const char *image_id)
 {
-	struct image im;
-	ctx->audit_type = "image";
-	if (image_access(ctx, true, &im) < 0)
-		return;
 	struct image_upload *u;
-	if (image_upload_begin(api_conn(ctx), ctx->api->opts.storage, im.id, &u, &ctx->err) < 0) {
+	if (image_upload_begin(api_conn(ctx), ctx->api->opts.storage, image_id, &u, &ctx->err) < 0) {
 		api_reply_error(ctx);
-		return;
+		return -1;
 	}
 	ctx->stream = u;
 	ctx->req->sink = upload_sink;
 	ctx->req->sink_limit = ctx->api->opts.storage->image_max_bytes;
 	ctx->stream_abort = upload_abort;
+	return 0;
+}
+
+static void upload_prepare(struct api_ctx *ctx)
+{
+	struct image im;
+	ctx->audit_type = "image";
+	if (image_access(ctx, true, &im) == 0)
+		api_image_upload_begin(ctx, im.id);
 }
 
 static bool sha256_hex_ok(const char *s)
@@ -207,13 +212,13 @@ static bool sha256_hex_ok(const char *s)
 	return true;
 }
 
-static void upload_finish(struct api_ctx *ctx)
+int api_image_upload_end(struct api_ctx *ctx, struct image *ret)
 {
 	struct image_upload *u = ctx->stream;
 	ctx->stream = NULL;
 	if (ctx->req->status) { /* the upload failed on the way */
 		image_upload_abort(api_conn(ctx), u);
-		return;
+		return -1;
 	}
 	/* the checksum the client vouches for: our header, or the SigV4 one */
 	const char *want = http_req_header(ctx->req, "X-Image-Sha256");
@@ -224,14 +229,20 @@ static void upload_finish(struct api_ctx *ctx)
 		image_upload_abort(api_conn(ctx), u);
 		api_fail(ctx, ERR_INVALID, "X-Image-Sha256",
 			 "X-Image-Sha256 must be 64 lower-case hex digits");
-		return;
+		return -1;
 	}
-	struct image im;
-	if (image_upload_finish(api_conn(ctx), u, want, &im, &ctx->err) < 0) {
+	if (image_upload_finish(api_conn(ctx), u, want, ret, &ctx->err) < 0) {
 		api_reply_error(ctx);
-		return;
+		return -1;
 	}
-	api_reply_json(ctx, 200, image_json(&im));
+	return 0;
+}
+
+static void upload_finish(struct api_ctx *ctx)
+{
+	struct image im;
+	if (api_image_upload_end(ctx, &im) == 0)
+		api_reply_json(ctx, 200, api_image_json(&im));
 }
 
 void api_send_image(struct api_ctx *ctx, const struct image *im)

@@ -323,6 +323,47 @@ static void instances_resize(struct api_ctx *ctx)
 	api_reply_json(ctx, 202, o);
 }
 
+/* POST /v1/instances/{id}/snapshot {"name", "visibility"?}: a stopped
+ * instance's disk becomes a new image of its project; its host uploads it
+ * (state snapshotting, then stopped, with the job done). */
+static void instances_snapshot(struct api_ctx *ctx)
+{
+	static const char *const fields[] = { "name", "visibility", NULL };
+	struct image_spec spec = { 0 };
+	struct instance i;
+	struct image im;
+	struct job j;
+	ctx->audit_type = "instance";
+	json_t *b = api_body(ctx, fields);
+	if (!b)
+		return;
+	if (json_req_string(b, "name", true, IMAGE_NAME_MAX, false, &spec.name, &ctx->err) < 0 ||
+	    json_req_string(b, "visibility", false, 16, false, &spec.visibility, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return;
+	}
+	if (visible_instance(ctx, ROLE_MEMBER, &i) < 0)
+		return;
+	if (spec.visibility && strcmp(spec.visibility, "private") != 0 && !api_is_sysadmin(ctx)) {
+		api_fail(ctx, ERR_FORBIDDEN, "visibility", "only system administrators publish images");
+		return;
+	}
+	struct store_conn *c = api_conn(ctx);
+	if (image_create(c, i.project_id, &spec, &im, &ctx->err) < 0 ||
+	    instance_snapshot_begin(c, i.id, im.id, &ctx->err) < 0 ||
+	    job_finish(c, i.id, false, "superseded by a newer action", &ctx->err) < 0 ||
+	    job_create(c, i.project_id, "instance.snapshot", i.id, &j, &ctx->err) < 0 ||
+	    instance_get(c, NULL, i.id, &i, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return;
+	}
+	api_host_changed(ctx, i.host_id);
+	json_t *o = instance_json(ctx, &i);
+	json_object_set_new(o, "job_id", json_string(j.id));
+	json_object_set_new(o, "image_id", json_string(im.id));
+	api_reply_json(ctx, 202, o);
+}
+
 static void instances_start(struct api_ctx *ctx)
 {
 	act(ctx, &actions[0]);
@@ -503,6 +544,8 @@ const struct api_route api_instance_routes[] = {
 	{ "GET", "/v1/instances/{id}/console", instances_console, API_USER, NULL, 0, NULL },
 	{ "POST", "/v1/instances/{id}/resize", instances_resize, API_USER, "instance.resize", 0,
 	  NULL },
+	{ "POST", "/v1/instances/{id}/snapshot", instances_snapshot, API_USER,
+	  "instance.snapshot", 0, NULL },
 	{ "GET", "/v1/jobs/{id}", jobs_get, API_USER, NULL, 0, NULL },
 	{ NULL, NULL, NULL, API_PUBLIC, NULL, 0, NULL },
 };

@@ -236,6 +236,12 @@ const struct cli_cmd cli_cmds[] = {
 		ARG_PATH("INSTANCE", "the instance's id or name"),
 		REQ("flavor", "FLAVOR", "flavor", T_STR, "the new flavor (id or name)"), WAIT, END },
 	  NULL, NULL, NULL, "give a stopped instance another flavor", "job" },
+	{ "instance", "snapshot", "POST", "/v1/instances/{}/snapshot", NULL,
+	  (const struct cli_param[]){ ARG_PATH("INSTANCE", "the instance's id or name"),
+		REQ("name", "NAME", "name", T_STR, "the new image's name"),
+		SWITCH("public", "visibility", "\"public\"", "publish it (system administrators)"),
+		WAIT, END },
+	  NULL, NULL, NULL, "make an image of a stopped instance's disk", "job" },
 	{ "instance", "delete", "DELETE", "/v1/instances/{}", NULL, ONE_INSTANCE_WAIT, NULL, NULL,
 	  NULL, "delete an instance", "job" },
 	{ "instance", "console", "GET", "/v1/instances/{}/console", NULL, (const struct cli_param[]){

@@ -197,6 +197,7 @@ struct instance {
 	bool holds_quota;          /* still counted against the project's quota */
 	char group_id[UUID_SIZE];  /* server group, or "" */
 	char key_name[64];         /* the keypair it was made with, or "" */
+	char task_image_id[UUID_SIZE]; /* snapshotting: the image being made */
 	int64_t host_heartbeat_ms; /* its host's last heartbeat (0: not placed) */
 	char created_at[TIME_RFC3339_SIZE];
 	char updated_at[TIME_RFC3339_SIZE];
@@ -247,6 +248,16 @@ int instance_request(struct store_conn *c, const char *id, const char *desired,
  * it is not stopped, ERR_INVALID for a smaller disk or the same flavor. */
 int instance_resize(struct store_conn *c, const char *id, const struct flavor *f,
 		    struct err *err);
+/* A stopped instance starts making image_id from its disk (state
+ * snapshotting until its host has uploaded it). ERR_CONFLICT when it is
+ * not stopped. */
+int instance_snapshot_begin(struct store_conn *c, const char *id, const char *image_id,
+			    struct err *err);
+/* The instance on host_id that is making image_id. ERR_NOT_FOUND if none. */
+int instance_by_task(struct store_conn *c, const char *host_id, const char *image_id,
+		     struct instance *ret, struct err *err);
+/* The snapshot of instance id is over: back to stopped. */
+int instance_snapshot_end(struct store_conn *c, const char *id, struct err *err);
 /* An instance with what its host needs to build it. */
 struct instance_boot {
 	struct instance i;

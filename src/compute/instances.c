@@ -14,7 +14,7 @@
 	" COALESCE(host_id, ''), vcpus, ram_mb, disk_gb, state, desired, error, created_at,"   \
 	" updated_at, holds_quota, COALESCE(group_id, ''),"                                    \
 	" COALESCE((SELECT last_heartbeat_ms FROM hosts h WHERE h.id = instances.host_id), 0),"\
-	" key_name"
+	" key_name, task_image_id"
 #define JOB_COLS                                                                                \
 	"id, COALESCE(project_id, ''), kind, resource_id, status, progress, error, created_at,"\
 	" updated_at"
@@ -41,6 +41,7 @@ static void instance_from_row(struct store_stmt *s, void *out)
 	str_copy(i->group_id, sizeof(i->group_id), store_col_text(s, 16));
 	i->host_heartbeat_ms = store_col_int(s, 17);
 	str_copy(i->key_name, sizeof(i->key_name), store_col_text(s, 18));
+	str_copy(i->task_image_id, sizeof(i->task_image_id), store_col_text(s, 19));
 }
 
 static int check_name(const char *name, struct err *err)
@@ -233,6 +234,51 @@ int instance_resize(struct store_conn *c, const char *id, const struct flavor *f
 	return 0;
 }
 
+int instance_snapshot_begin(struct store_conn *c, const char *id, const char *image_id,
+			    struct err *err)
+{
+	char now[TIME_RFC3339_SIZE];
+	time_rfc3339_now(now, sizeof(now));
+	int r = store_run(c,
+			  "UPDATE instances SET state = 'snapshotting', task_image_id = ?, error = '',"
+			  " updated_at = ? WHERE id = ? AND state = 'stopped' AND desired = 'stopped'",
+			  "sss", image_id, now, id);
+	if (r < 0)
+		return store_fail(c, r, err);
+	if (r == 0)
+		return err_set(err, ERR_CONFLICT, "",
+			       "only a stopped instance can be snapshotted; stop it first");
+	return 0;
+}
+
+int instance_by_task(struct store_conn *c, const char *host_id, const char *image_id,
+		     struct instance *ret, struct err *err)
+{
+	struct store_stmt *s = NULL;
+	int r = store_query(c, &s,
+			    "SELECT " INSTANCE_COLS " FROM instances WHERE host_id = ?"
+			    " AND task_image_id = ? AND state = 'snapshotting'",
+			    "ss", host_id, image_id);
+	if (r < 0)
+		return store_fail(c, r, err);
+	r = store_fetch_one(s, instance_from_row, ret);
+	if (r == 0)
+		return err_set(err, ERR_NOT_FOUND, "", "no instance of this host is making image %.64s",
+			       image_id);
+	return r < 0 ? store_fail(c, r, err) : 0;
+}
+
+int instance_snapshot_end(struct store_conn *c, const char *id, struct err *err)
+{
+	char now[TIME_RFC3339_SIZE];
+	time_rfc3339_now(now, sizeof(now));
+	int r = store_run(c,
+			  "UPDATE instances SET state = 'stopped', task_image_id = '', updated_at = ?"
+			  " WHERE id = ? AND state = 'snapshotting'",
+			  "ss", now, id);
+	return r < 0 ? store_fail(c, r, err) : 0;
+}
+
 int instance_remove(struct store_conn *c, const char *id, struct err *err)
 {
 	int r = store_run(c, "DELETE FROM instances WHERE id = ?", "s", id);
@@ -321,8 +367,8 @@ static void boot_row(struct store_stmt *s, void *out)
 {
 	struct instance_boot *b = out;
 	instance_from_row(s, &b->i);
-	b->user_data = xstrdup(store_col_text(s, 19));
-	b->public_key = xstrdup(store_col_text(s, 20));
+	b->user_data = xstrdup(store_col_text(s, 20));
+	b->public_key = xstrdup(store_col_text(s, 21));
 }
 
 int instance_list_host(struct store_conn *c, const char *host_id, struct instance_boot **ret,
@@ -372,7 +418,8 @@ int instance_report(struct store_conn *c, const char *host_id, const char *id,
 	} else if (strcmp(state, "running") == 0 && strcmp(i.desired, "running") == 0) {
 		done = strcmp(i.state, "running") != 0;
 		to = "running";
-	} else if (strcmp(state, "stopped") == 0 && strcmp(i.desired, "stopped") == 0) {
+	} else if (strcmp(state, "stopped") == 0 && strcmp(i.desired, "stopped") == 0 &&
+		   strcmp(i.state, "snapshotting") != 0) {
 		done = strcmp(i.state, "stopped") != 0;
 		to = "stopped";
 	}

@@ -225,6 +225,12 @@ static int set_state(struct store_conn *c, const char *id, const char *from, con
 			 "sssss", to, error ? error : "", now, id, from);
 }
 
+int image_fail(struct store_conn *c, const char *id, const char *reason, struct err *err)
+{
+	int r = set_state(c, id, "queued", "error", reason);
+	return r < 0 ? store_fail(c, r, err) : 0;
+}
+
 int image_upload_begin(struct store_conn *c, const struct storage_settings *s, const char *id,
 		       struct image_upload **ret, struct err *err)
 {

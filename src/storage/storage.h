@@ -69,6 +69,8 @@ int image_update(struct store_conn *c, const char *id, const struct image_spec *
 /* Delete an image and its file. */
 int image_delete(struct store_conn *c, const struct storage_settings *s, const char *id,
 		 struct err *err);
+/* Put a queued image (no upload running) in state error with reason. */
+int image_fail(struct store_conn *c, const char *id, const char *reason, struct err *err);
 /* Path of an image's stored file. Caller frees. */
 char *image_path(const struct storage_settings *s, const char *id);
 

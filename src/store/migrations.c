@@ -208,6 +208,8 @@ const struct store_migration store_migrations[] = {
 	  " UNIQUE (project_id, name));"
 	  "CREATE INDEX volumes_host ON volumes (host_id);"
 	  "CREATE INDEX volumes_instance ON volumes (instance_id);" },
+	{ 9, "compute: the image an instance's snapshot is making",
+	  "ALTER TABLE instances ADD COLUMN task_image_id TEXT NOT NULL DEFAULT '';" },
 };
 
 const size_t store_migrations_count = sizeof(store_migrations) / sizeof(store_migrations[0]);

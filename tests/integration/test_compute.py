@@ -224,3 +224,31 @@ def test_a_volume_moves_between_guests_with_its_data(compute):
     assert q["volumes"]["used"] == 0 and q["volume_gb"]["used"] == 0
     c.delete("/v1/instances/vm-a")
     wait_for(lambda: state_of(c, a["id"]) is None, 60, "vm-a gone")
+
+
+def test_an_instance_snapshot_boots_with_what_its_parent_wrote(compute):
+    c = compute.clients["member"]
+    # past the guest image's FAT file system, in the 1 GiB root disk
+    writer = ("#!/bin/sh\n"
+              "printf 'MARK-0815' | dd of=/dev/vda bs=1M seek=900 conv=sync 2>/dev/null\n"
+              "sync\necho NUBO_WROTE\n")
+    reader = "#!/bin/sh\necho NUBO_READ $(dd if=/dev/vda bs=1M skip=900 count=1 2>/dev/null " \
+             "| head -c 9)\n"
+    p = c.post("/v1/instances", {"name": "parent", "image": "guest", "flavor": "tiny",
+                                 "user_data": writer}).json()
+    wait_for(lambda: "NUBO_WROTE" in console(c, p["id"]), BOOT_TIMEOUT, "the marker written")
+    c.post("/v1/instances/parent/stop")
+    wait_for(lambda: state_of(c, p["id"]) == "stopped", 60, "stopped")
+    s = c.post("/v1/instances/parent/snapshot", {"name": "parent-snap"}).json()
+    assert s["state"] == "snapshotting"
+    wait_for(lambda: state_of(c, p["id"]) == "stopped", 120, "snapshot uploaded")
+    assert c.get("/v1/jobs/" + s["job_id"]).json()["status"] == "succeeded"
+    img = c.get("/v1/images/parent-snap").json()
+    assert img["state"] == "active" and img["disk_format"] == "qcow2"
+    k = c.post("/v1/instances", {"name": "child", "image": "parent-snap", "flavor": "tiny",
+                                 "user_data": reader}).json()
+    wait_for(lambda: "NUBO_READ MARK-0815" in console(c, k["id"]), BOOT_TIMEOUT,
+             "the child reading its parent's marker")
+    for name, iid in (("child", k["id"]), ("parent", p["id"])):
+        c.delete("/v1/instances/" + name)
+        wait_for(lambda: state_of(c, iid) is None, 60, name + " gone")

@@ -364,3 +364,65 @@ def test_resize_a_stopped_instance_in_place(cloud):
     assert (alloc["vcpus_used"], alloc["ram_mb_used"]) == (1, 512)
     assert c.get("/v1/projects/alpha/quotas").json()["quotas"]["vcpus"]["used"] == \
         before["vcpus"]["used"] - 1
+
+
+def test_a_stopped_instance_becomes_an_image(cloud):
+    admin, c, n = cloud.admin, cloud.clients["member"], cloud.nubod
+    h = fake_host(n, admin, "h1")
+    h2 = fake_host(n, admin, "h2")
+    i = create(c, "vm").json()
+    wait_for(lambda: instance(c, i["id"])["host"], what="placement")
+    host = h if instance(c, i["id"])["host"] == h["id"] else h2
+    other = h2 if host is h else h
+    report(n, host, i["id"], "running")
+    assert_error(c.post("/v1/instances/vm/snapshot", {"name": "snap"}), 409)  # running
+    c.post("/v1/instances/vm/stop")
+    report(n, host, i["id"], "stopped")
+    assert_error(c.post("/v1/instances/vm/snapshot", {}), 400, field="name")
+    assert_error(c.post("/v1/instances/vm/snapshot", {"name": "s", "visibility": "public"}),
+                 403)
+    r = c.post("/v1/instances/vm/snapshot", {"name": "snap"})
+    assert r.status_code == 202, r.text
+    got = r.json()
+    assert got["state"] == "snapshotting"
+    img = c.get("/v1/images/" + got["image_id"]).json()
+    assert (img["name"], img["state"], img["visibility"]) == ("snap", "queued", "private")
+    assert_error(c.post("/v1/instances/vm/start"), 409)
+    # the host is asked, and uploads the disk; a stopped report changes nothing meanwhile
+    want = [x for x in requests.get("%s/v1/hosts/%s/instances" % (n.url, host["id"]),
+                                    headers={"Authorization": "Bearer " + host["credential"]}
+                                    ).json()["items"] if x["id"] == i["id"]][0]
+    assert want["snapshot_image_id"] == img["id"]
+    report(n, host, i["id"], "stopped")
+    assert instance(c, i["id"])["state"] == "snapshotting"
+    url = "%s/v1/hosts/%%s/images/%s/file" % (n.url, img["id"])
+    data = b"\0" * 65536
+    r = requests.put(url % other["id"], data=data,
+                     headers={"Authorization": "Bearer " + other["credential"]})
+    assert r.status_code == 404  # not an image another host's instance is making
+    r = requests.put(url % other["id"], data=data,
+                     headers={"Authorization": "Bearer " + host["credential"]})
+    assert r.status_code == 403  # a host speaks only for itself
+    wrong = "%s/v1/hosts/%s/images/%s/file" % (n.url, host["id"], cloud.image["id"])
+    assert requests.put(wrong, data=data, headers={
+        "Authorization": "Bearer " + host["credential"]}).status_code == 404
+    r = requests.put(url % host["id"], data=data,
+                     headers={"Authorization": "Bearer " + host["credential"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "active"
+    assert instance(c, i["id"])["state"] == "stopped"
+    assert c.get("/v1/jobs/" + got["job_id"]).json()["status"] == "succeeded"
+    assert c.get("/v1/images/snap").json()["state"] == "active"
+    # an instance boots from it like from any image
+    assert create(c, "child", image="snap").status_code == 202
+    # the host cannot make one: the image fails, the instance stays stopped
+    f = c.post("/v1/instances/vm/snapshot", {"name": "snap2"}).json()
+    report_err = requests.post("%s/v1/hosts/%s/report" % (n.url, host["id"]),
+                               json={"instances": [{"id": i["id"], "state": "stopped",
+                                                    "error": "disk unreadable"}]},
+                               headers={"Authorization": "Bearer " + host["credential"]})
+    assert report_err.status_code == 204
+    assert instance(c, i["id"])["state"] == "stopped"
+    assert c.get("/v1/images/" + f["image_id"]).json()["state"] == "error"
+    job = c.get("/v1/jobs/" + f["job_id"]).json()
+    assert (job["status"], job["error"]) == ("failed", "disk unreadable")

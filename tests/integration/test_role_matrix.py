@@ -191,9 +191,13 @@ ROWS = [
      {A: 401, R: 200, M: 200, P: 200, O: 404, S: 200}),
     ("POST", "/v1/instances/{instance}/resize", {"flavor": "mx2"},
      {A: 401, R: 403, M: 409, P: 409, O: 404, S: 409}),
+    ("POST", "/v1/instances/{instance}/snapshot", lambda: {"name": uniq("snap")},
+     {A: 401, R: 403, M: 409, P: 409, O: 404, S: 409}),
     # the agents' API takes host credentials only
     ("GET", "/v1/hosts/{host}/instances", None, {A: 401, R: 403, M: 403, P: 403, O: 403, S: 403}),
     ("GET", "/v1/hosts/{host}/images/{image}", None,
+     {A: 401, R: 403, M: 403, P: 403, O: 403, S: 403}),
+    ("PUT", "/v1/hosts/{host}/images/{image}/file", None,
      {A: 401, R: 403, M: 403, P: 403, O: 403, S: 403}),
     ("POST", "/v1/hosts/{host}/report", {"instances": []},
      {A: 401, R: 403, M: 403, P: 403, O: 403, S: 403}),
