@@ -233,6 +233,12 @@ class Agent:
         finally:
             self._log.close()
 
+    def kill9(self):
+        """kill -9 the agent (its QEMU processes live on)."""
+        self.proc.kill()
+        self.proc.wait()
+        self._log.close()
+
     def log(self):
         return self.log_path.read_text(errors="replace")
 
@@ -316,3 +322,11 @@ def assert_error(resp, status, code=None, field=None):
     if field is not None:
         assert err.get("field") == field, err
     return err
+
+
+
+@pytest.fixture
+def compute(nubod, make_agent, guest_image):
+    """A cloud with real VMs on two hosts: see compute_util.compute_cloud."""
+    from compute_util import compute_cloud
+    return compute_cloud(nubod, make_agent, guest_image)
