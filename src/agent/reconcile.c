@@ -64,6 +64,36 @@ static char *cached_image(struct agent_ctx *a, const char *image_id, const char 
 	return path;
 }
 
+/* Create disk, a qcow2 overlay of disk_gb on base, unless it exists. It
+ * is made aside and renamed, so an agent killed meanwhile leaves no half
+ * disk that a later pass would take for whole. Returns 0 or -1 with why. */
+static int make_disk(const char *base, const char *disk, int64_t disk_gb, char *why,
+		     size_t why_size)
+{
+	if (access(disk, F_OK) == 0)
+		return 0;
+	char *part = xasprintf("%s.part", disk);
+	char size[32];
+	str_printf(size, sizeof(size), "%lldG", (long long)disk_gb);
+	char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b",
+			 (char *)base, part, size, NULL };
+	struct buf err;
+	buf_init(&err, 2048);
+	int r = -1;
+	if (proc_run(argv, NULL, &err, 120) != 0)
+		str_printf(why, why_size, "creating the disk failed: %s",
+			   err.data && *err.data ? err.data : "qemu-img failed");
+	else if (rename(part, disk) < 0)
+		str_printf(why, why_size, "creating the disk failed: %s", strerror(errno));
+	else
+		r = 0;
+	if (r < 0)
+		unlink(part);
+	buf_release(&err);
+	free(part);
+	return r;
+}
+
 /* Build the instance's disk (an overlay on the cached image) and start it. */
 static int build(struct agent_ctx *a, json_t *it, char *why, size_t why_size)
 {
@@ -81,19 +111,7 @@ static int build(struct agent_ctx *a, json_t *it, char *why, size_t why_size)
 	if (!base)
 		return -1;
 	char *disk = disk_path(a, id), *console = console_path(a, id);
-	char size[32];
-	str_printf(size, sizeof(size), "%lldG", (long long)disk_gb);
-	char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", base,
-			 disk, size, NULL };
-	struct buf err;
-	buf_init(&err, 2048);
-	int r = 0;
-	if (access(disk, F_OK) != 0 && proc_run(argv, NULL, &err, 120) != 0) {
-		str_printf(why, why_size, "creating the disk failed: %s",
-			   err.data ? err.data : "qemu-img failed");
-		r = -1;
-	}
-	buf_release(&err);
+	int r = make_disk(base, disk, disk_gb, why, why_size);
 	if (r == 0)
 		r = driver_start(a->drv, id, vcpus, ram, disk, console, why, why_size);
 	if (r == 0)
@@ -109,8 +127,11 @@ static void destroy(struct agent_ctx *a, const char *id)
 {
 	driver_remove(a->drv, id);
 	char *disk = disk_path(a, id), *console = console_path(a, id);
+	char *part = xasprintf("%s.part", disk);
 	unlink(disk);
+	unlink(part);
 	unlink(console);
+	free(part);
 	free(disk);
 	free(console);
 	for (size_t k = 0; k < a->nsent; k++)
@@ -138,6 +159,34 @@ static void add_report(json_t *reports, const char *id, const char *state, const
 	json_array_append_new(reports, o);
 }
 
+/* POST reports (an array of {"id", "state", "error"?}) to nubod; logs a refusal. */
+static void send_reports(struct agent_ctx *a, json_t *reports)
+{
+	json_t *body = json_pack("{s:O}", "instances", reports);
+	size_t len;
+	char *text = json_req_dump(body, &len);
+	char *url = xasprintf("%s/v1/hosts/%s/report", a->server, a->host_id);
+	struct httpc_resp rr;
+	if (httpc_request("POST", url, a->credential, "application/json", text, len, 30, 4096,
+			  &rr) < 0 || rr.status != 204)
+		log_warn("report not taken (%ld): %s", rr.status, rr.body.data ? rr.body.data
+									: rr.error);
+	buf_release(&rr.body);
+	free(url);
+	free(text);
+	json_decref(body);
+}
+
+/* Say at once that id is building: a build may take minutes (image
+ * download, QEMU's first probe), and the batch report comes after it. */
+static void report_building(struct agent_ctx *a, const char *id)
+{
+	json_t *reports = json_array();
+	add_report(reports, id, "building", NULL);
+	send_reports(a, reports);
+	json_decref(reports);
+}
+
 /* Converge one instance towards what nubod wants. */
 static void converge(struct agent_ctx *a, json_t *it, json_t *reports)
 {
@@ -158,6 +207,8 @@ static void converge(struct agent_ctx *a, json_t *it, json_t *reports)
 	} else if (strcmp(state, "error") == 0) {
 		return; /* failed to build: waits for the user to delete it */
 	} else if (st == DOM_ABSENT) {
+		if (strcmp(state, "scheduled") == 0)
+			report_building(a, id);
 		int r = build(a, it, why, sizeof(why));
 		add_report(reports, id, r == 0 ? "running" : "error", r == 0 ? NULL : why);
 	} else if (strcmp(state, "rebooting") == 0 || st == DOM_STOPPED) {
@@ -258,21 +309,8 @@ int agent_reconcile(struct agent_ctx *a)
 	json_array_foreach(items, k, it)
 		converge(a, it, reports);
 	remove_strays(a, items);
-	if (json_array_size(reports)) {
-		json_t *body = json_pack("{s:O}", "instances", reports);
-		size_t len;
-		char *text = json_req_dump(body, &len);
-		char *rurl = xasprintf("%s/v1/hosts/%s/report", a->server, a->host_id);
-		struct httpc_resp rr;
-		if (httpc_request("POST", rurl, a->credential, "application/json", text, len, 30,
-				  4096, &rr) < 0 || rr.status != 204)
-			log_warn("report not taken (%ld): %s", rr.status, rr.body.data ? rr.body.data
-										: rr.error);
-		buf_release(&rr.body);
-		free(rurl);
-		free(text);
-		json_decref(body);
-	}
+	if (json_array_size(reports))
+		send_reports(a, reports);
 	json_array_foreach(items, k, it) {
 		const char *id = json_string_value(json_object_get(it, "id"));
 		if (id && uuid_valid(id) && driver_state(a->drv, id) != DOM_ABSENT)
