@@ -177,12 +177,15 @@ static void send_reports(struct agent_ctx *a, json_t *reports)
 	json_decref(body);
 }
 
-/* Say at once that id is building: a build may take minutes (image
- * download, QEMU's first probe), and the batch report comes after it. */
-static void report_building(struct agent_ctx *a, const char *id)
+/* Report one instance at once rather than with the pass's batch: around a
+ * build, which may take minutes (image download, QEMU's first probe), so
+ * that an instance shows building meanwhile and running as soon as it
+ * runs, not when the builds after it in the pass are done too. */
+static void report_now(struct agent_ctx *a, const char *id, const char *state,
+		       const char *error)
 {
 	json_t *reports = json_array();
-	add_report(reports, id, "building", NULL);
+	add_report(reports, id, state, error);
 	send_reports(a, reports);
 	json_decref(reports);
 }
@@ -208,9 +211,9 @@ static void converge(struct agent_ctx *a, json_t *it, json_t *reports)
 		return; /* failed to build: waits for the user to delete it */
 	} else if (st == DOM_ABSENT) {
 		if (strcmp(state, "scheduled") == 0)
-			report_building(a, id);
+			report_now(a, id, "building", NULL);
 		int r = build(a, it, why, sizeof(why));
-		add_report(reports, id, r == 0 ? "running" : "error", r == 0 ? NULL : why);
+		report_now(a, id, r == 0 ? "running" : "error", r == 0 ? NULL : why);
 	} else if (strcmp(state, "rebooting") == 0 || st == DOM_STOPPED) {
 		int r = strcmp(state, "rebooting") == 0 ? driver_reboot(a->drv, id, why, sizeof(why))
 							 : driver_resume(a->drv, id, why, sizeof(why));
