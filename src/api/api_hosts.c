@@ -27,6 +27,12 @@ static json_t *host_json(struct api_ctx *ctx, const struct host *h)
 			      "created_at", h->created_at, "updated_at", h->updated_at);
 	json_object_set_new(o, "zone_id", h->zone_id[0] ? json_string(h->zone_id) : json_null());
 	json_object_set_new(o, "last_heartbeat", hb[0] ? json_string(hb) : json_null());
+	/* as the scheduler counts them: what its placements go by */
+	struct sched_usage u;
+	sched_host_usage(ctx->api->opts.sched, h->id, &u);
+	json_object_set_new(o, "vcpus_used", json_integer(u.vcpus));
+	json_object_set_new(o, "ram_mb_used", json_integer(u.ram_mb));
+	json_object_set_new(o, "disk_gb_used", json_integer(u.disk_gb));
 	return o;
 }
 

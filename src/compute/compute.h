@@ -331,3 +331,12 @@ int group_delete(struct store_conn *c, const char *id, struct err *err);
 
 /* Give back the resources of req reserved on host_id. */
 void sched_release(struct sched *s, const char *host_id, const struct sched_request *req);
+
+/* What the instances placed on a host reserve there (their flavors). */
+struct sched_usage {
+	int64_t vcpus, ram_mb, disk_gb;
+};
+
+/* The usage the index holds for host_id, in ret (zero when the index does
+ * not know the host). */
+void sched_host_usage(struct sched *s, const char *host_id, struct sched_usage *ret);

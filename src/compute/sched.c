@@ -329,3 +329,16 @@ void sched_release(struct sched *s, const char *host_id, const struct sched_requ
 		members_add(s, req->group_id, host_id, -1);
 	pthread_mutex_unlock(&s->lock);
 }
+
+void sched_host_usage(struct sched *s, const char *host_id, struct sched_usage *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	pthread_mutex_lock(&s->lock);
+	const struct sched_host *h = find(s, host_id);
+	if (h) {
+		ret->vcpus = h->used_vcpus;
+		ret->ram_mb = h->used_ram_mb;
+		ret->disk_gb = h->used_disk_gb;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
