@@ -117,6 +117,13 @@ class Nubod:
         self.proc.wait()
         self._log.close()
 
+    def restart(self, timeout=30):
+        """Start again on the same data dir and the same port, so that
+        agents and clients holding the URL reach it again."""
+        port = self.url.rsplit(":", 1)[1]
+        self.start(listen="127.0.0.1:" + port, timeout=timeout)
+        return self
+
     def unaudited_mutations(self):
         """Request ids of mutating requests in the log with no audit event."""
         import sqlite3
