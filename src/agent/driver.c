@@ -4,9 +4,12 @@
  * console in a file, and ACPI so that a graceful stop reaches the guest.
  * Every call checks the domain's state rather than trusting exit codes:
  * a destroy can race a QEMU that is already gone. */
+#include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <stdio.h>
@@ -52,14 +55,22 @@ const char *driver_virt_type(const struct driver *d)
 	return d->virt_type;
 }
 
-/* For an embedded driver: its qemu.conf, so QEMU output goes to files. */
-static void embed_config(const char *uri)
+/* The root directory of an embedded driver's uri, in dir; false when uri
+ * is not one. */
+static bool embed_root(const char *uri, char *dir, size_t size)
 {
 	const char *root = strstr(uri, "root=");
 	if (!str_starts_with(uri, "qemu:///embed") || !root)
-		return;
+		return false;
+	return str_printf(dir, size, "%.*s", (int)strcspn(root + 5, "&"), root + 5);
+}
+
+/* For an embedded driver: its qemu.conf, so QEMU output goes to files. */
+static void embed_config(const char *uri)
+{
 	char dir[512];
-	str_printf(dir, sizeof(dir), "%.*s", (int)strcspn(root + 5, "&"), root + 5);
+	if (!embed_root(uri, dir, sizeof(dir)))
+		return;
 	char *etc = xasprintf("%s/etc", dir), *conf = xasprintf("%s/etc/qemu.conf", dir);
 	/* QEMU runs as another user (libvirt-qemu) and must reach files under
 	 * the root: traversable, not listable */
@@ -77,6 +88,104 @@ static void embed_config(const char *uri)
 	}
 	free(etc);
 	free(conf);
+}
+
+/* Whether process pid's command line (arguments joined by spaces) holds needle. */
+static bool cmdline_has(long pid, const char *needle)
+{
+	char path[64], line[8192];
+	str_printf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, line, sizeof(line) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	for (ssize_t i = 0; i < n; i++)
+		if (line[i] == '\0')
+			line[i] = ' ';
+	line[n] = '\0';
+	return strstr(line, needle) != NULL;
+}
+
+/* When process pid started, in clock ticks since boot (0: unknown). */
+static uint64_t start_ticks(long pid)
+{
+	char path[64], line[1024];
+	str_printf(path, sizeof(path), "/proc/%ld/stat", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, line, sizeof(line) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	line[n] = '\0';
+	/* field 22; the name (field 2) may hold spaces but ends at the last ')' */
+	char *p = strrchr(line, ')');
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		return 0;
+	p[strcspn(p + 1, " ") + 1] = '\0';
+	uint64_t t;
+	return parse_u64(p + 1, 1, UINT64_MAX, &t) == 0 ? t : 0;
+}
+
+/* End the QEMU of one capability probe in dir (its qmp.pid names it) and
+ * remove dir, when that QEMU started before this agent. */
+static void end_probe(const char *dir)
+{
+	char *pidfile = xasprintf("%s/qmp.pid", dir);
+	char text[32] = "";
+	int fd = open(pidfile, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	text[n > 0 ? n : 0] = '\0';
+	text[strcspn(text, "\n")] = '\0';
+	int64_t pid;
+	free(pidfile);
+	if (parse_i64(text, 2, INT32_MAX, &pid) < 0)
+		pid = 0;
+	/* the pid must still be that QEMU (its command line names dir), and
+	 * not a probe libvirt started for us since we connected */
+	if (!pid || !cmdline_has((long)pid, dir))
+		return;
+	uint64_t t = start_ticks((long)pid), me = start_ticks((long)getpid());
+	if (!t || !me || t > me || kill((pid_t)pid, SIGKILL) < 0)
+		return;
+	log_line(LOGL_INFO, "ended the QEMU capability probe of a killed agent", "dir", dir, NULL);
+	DIR *d = opendir(dir);
+	for (struct dirent *e; d && (e = readdir(d));)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			unlinkat(dirfd(d), e->d_name, 0);
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+/* An embedded driver probes QEMU's capabilities with a QEMU of its own
+ * (ROOT/lib/qemu/qmp-XXXXXX/), which an agent killed meanwhile leaves
+ * running for good. Once connected, the root is ours alone (libvirt locks
+ * it): a probe there that started before this agent is such a leftover. */
+static void end_stale_probes(const char *uri)
+{
+	char root[512];
+	if (!embed_root(uri, root, sizeof(root)))
+		return;
+	char *lib = xasprintf("%s/lib/qemu", root);
+	DIR *d = opendir(lib);
+	for (struct dirent *e; d && (e = readdir(d));) {
+		if (!str_starts_with(e->d_name, "qmp-"))
+			continue;
+		char *dir = xasprintf("%s/%s", lib, e->d_name);
+		end_probe(dir);
+		free(dir);
+	}
+	if (d)
+		closedir(d);
+	free(lib);
 }
 
 /* A volume's <disk> element. */
@@ -145,6 +254,13 @@ static bool kvm_through_libvirt(virConnectPtr conn, const char *disk_dir)
 {
 	char id[40] = "00000000-0000-4000-8000-00000000c0de";
 	char *console = xasprintf("%s/kvm-probe.console", disk_dir);
+	/* one left running by an agent killed while probing would make this
+	 * probe fail for a name in use, and the host fall back to TCG */
+	virDomainPtr old = virDomainLookupByName(conn, "nubo-kvm-probe");
+	if (old) {
+		virDomainDestroy(old);
+		virDomainFree(old);
+	}
 	struct buf b;
 	buf_init(&b, 0);
 	buf_printf(&b,
@@ -187,6 +303,7 @@ int driver_open(const char *uri, const char *virt_type, const char *disk_dir,
 		return -1;
 	}
 	d->conn = conn;
+	end_stale_probes(uri);
 	if (strcmp(virt_type, "auto") == 0) {
 		char why[160];
 		bool kvm = agent_kvm_usable(why, sizeof(why)) && kvm_through_libvirt(conn, disk_dir);

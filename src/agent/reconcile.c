@@ -246,9 +246,22 @@ static int build(struct agent_ctx *a, json_t *it, char *why, size_t why_size)
 	char *disk = disk_path(a, id);
 	char size[32];
 	str_printf(size, sizeof(size), "%lldG", (long long)disk_gb);
+	/* made aside and renamed: an agent killed meanwhile leaves no half disk
+	 * that a later pass would take for whole */
+	char *part = xasprintf("%s.part", disk);
 	char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", base,
-			 disk, size, NULL };
-	int r = access(disk, F_OK) == 0 ? 0 : qemu_img(argv, "creating the disk", why, why_size);
+			 part, size, NULL };
+	int r = 0;
+	if (access(disk, F_OK) != 0) {
+		r = qemu_img(argv, "creating the disk", why, why_size);
+		if (r == 0 && rename(part, disk) < 0) {
+			str_printf(why, why_size, "creating the disk failed: %s", strerror(errno));
+			r = -1;
+		}
+		if (r < 0)
+			unlink(part);
+	}
+	free(part);
 	free(disk);
 	if (r == 0)
 		r = make_cidata(a, it, why, why_size);
@@ -353,6 +366,9 @@ static void destroy(struct agent_ctx *a, const char *id)
 {
 	driver_remove(a->drv, id);
 	char *disk = disk_path(a, id), *console = console_path(a, id), *cidata = cidata_path(a, id);
+	char *part = xasprintf("%s.part", disk);
+	unlink(part);
+	free(part);
 	unlink(disk);
 	unlink(console);
 	unlink(cidata);
@@ -384,6 +400,41 @@ static void add_report(json_t *reports, const char *id, const char *state, const
 	json_array_append_new(reports, o);
 }
 
+/* Send what changed, when anything did. */
+static void send_reports(struct agent_ctx *a, json_t *instances, json_t *volumes)
+{
+	if (!json_array_size(instances) && !json_array_size(volumes))
+		return;
+	json_t *body = json_pack("{s:O, s:O}", "instances", instances, "volumes", volumes);
+	size_t len;
+	char *text = json_req_dump(body, &len);
+	char *rurl = xasprintf("%s/v1/hosts/%s/report", a->server, a->host_id);
+	struct httpc_resp rr;
+	if (httpc_request("POST", rurl, a->credential, "application/json", text, len, 30, 4096,
+			  &rr) < 0 ||
+	    rr.status != 204)
+		log_warn("report not taken (%ld): %s", rr.status,
+			 rr.body.data ? rr.body.data : rr.error);
+	buf_release(&rr.body);
+	free(rurl);
+	free(text);
+	json_decref(body);
+}
+
+/* Report one instance at once rather than with the pass's batch: around a
+ * build, which may take minutes (image download, QEMU's first probe), so
+ * that an instance shows building meanwhile and running as soon as it
+ * runs, not when the builds after it in the pass are done too. */
+static void report_now(struct agent_ctx *a, const char *id, const char *state,
+		       const char *error)
+{
+	json_t *reports = json_array(), *none = json_array();
+	add_report(reports, id, state, error);
+	send_reports(a, reports, none);
+	json_decref(none);
+	json_decref(reports);
+}
+
 /* Converge one instance towards what nubod wants. */
 static void converge(struct agent_ctx *a, json_t *it, json_t *reports)
 {
@@ -411,8 +462,10 @@ static void converge(struct agent_ctx *a, json_t *it, json_t *reports)
 	} else if (strcmp(state, "error") == 0) {
 		return; /* failed to build: waits for the user to delete it */
 	} else if (st == DOM_ABSENT) {
+		if (strcmp(state, "scheduled") == 0)
+			report_now(a, id, "building", NULL);
 		int r = build(a, it, why, sizeof(why));
-		add_report(reports, id, r == 0 ? "running" : "error", r == 0 ? NULL : why);
+		report_now(a, id, r == 0 ? "running" : "error", r == 0 ? NULL : why);
 	} else if (strcmp(state, "rebooting") == 0 || st == DOM_STOPPED) {
 		int r = strcmp(state, "rebooting") == 0 ? driver_reboot(a->drv, id, why, sizeof(why))
 							 : driver_resume(a->drv, id, why, sizeof(why));
@@ -645,26 +698,6 @@ out:
 	free(path);
 }
 
-/* Send what changed, when anything did. */
-static void send_reports(struct agent_ctx *a, json_t *instances, json_t *volumes)
-{
-	if (!json_array_size(instances) && !json_array_size(volumes))
-		return;
-	json_t *body = json_pack("{s:O, s:O}", "instances", instances, "volumes", volumes);
-	size_t len;
-	char *text = json_req_dump(body, &len);
-	char *rurl = xasprintf("%s/v1/hosts/%s/report", a->server, a->host_id);
-	struct httpc_resp rr;
-	if (httpc_request("POST", rurl, a->credential, "application/json", text, len, 30, 4096,
-			  &rr) < 0 ||
-	    rr.status != 204)
-		log_warn("report not taken (%ld): %s", rr.status,
-			 rr.body.data ? rr.body.data : rr.error);
-	buf_release(&rr.body);
-	free(rurl);
-	free(text);
-	json_decref(body);
-}
 
 /* Keep the version of an answer, if it is one we can send back in a URL. */
 static void keep_version(struct agent_ctx *a, const char *v)

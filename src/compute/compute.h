@@ -167,7 +167,8 @@ int host_list(struct store_conn *c, const char *after, size_t limit, struct host
 /* Enable or disable placements on a host. */
 int host_set_enabled(struct store_conn *c, const char *id_or_name, bool enabled,
 		     struct host *ret, struct err *err);
-/* Remove a host (its credential stops working). */
+/* Remove a host (its credential stops working). ERR_CONFLICT, saying how
+ * many, while instances are placed on it: they would be orphaned. */
 int host_delete(struct store_conn *c, const char *id_or_name, struct err *err);
 /* "up" or "down" for a host at now_ms, given the heartbeat timeout. */
 const char *host_state(const struct host *h, int64_t now_ms, int64_t down_after_ms);
@@ -427,3 +428,4 @@ int sched_resize(struct sched *s, const char *host_id, const struct sched_reques
 		 const struct sched_request *to, char *why, size_t why_size);
 /* Give back the resources of req reserved on host_id. */
 void sched_release(struct sched *s, const char *host_id, const struct sched_request *req);
+

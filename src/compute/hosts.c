@@ -254,15 +254,41 @@ int host_set_enabled(struct store_conn *c, const char *id_or_name, bool enabled,
 	return host_get(c, h.id, ret, err);
 }
 
+/* The number of instances placed on host_id, or a negative store error. */
+static int64_t instances_on(struct store_conn *c, const char *host_id)
+{
+	struct store_stmt *st = NULL;
+	int r = store_query(c, &st, "SELECT COUNT(*) FROM instances WHERE host_id = ?", "s",
+			    host_id);
+	if (r < 0)
+		return r;
+	r = store_step(st);
+	int64_t n = r == 1 ? store_col_int(st, 0) : (r < 0 ? r : -EIO);
+	store_stmt_free(st);
+	return n;
+}
+
+/* ERR_CONFLICT: host h still has n instances. */
+static int still_used(struct err *err, const struct host *h, int64_t n)
+{
+	return err_set(err, ERR_CONFLICT, "", "host '%s' still has %lld instance%s; delete %s first",
+		       h->name, (long long)n, n == 1 ? "" : "s", n == 1 ? "it" : "them");
+}
+
 int host_delete(struct store_conn *c, const char *id_or_name, struct err *err)
 {
 	struct host h;
 	int r = host_get(c, id_or_name, &h, err);
 	if (r < 0)
 		return r;
+	int64_t n = instances_on(c, h.id);
+	if (n < 0)
+		return store_fail(c, (int)n, err);
+	if (n > 0)
+		return still_used(err, &h, n);
 	r = store_run(c, "DELETE FROM hosts WHERE id = ?", "s", h.id);
-	if (r == -EINVAL)
-		return err_set(err, ERR_CONFLICT, "", "host '%s' still has instances", h.name);
+	if (r == -EINVAL) /* an instance placed meanwhile: the foreign key holds */
+		return still_used(err, &h, 1);
 	return r < 0 ? store_fail(c, r, err) : 0;
 }
 

@@ -117,6 +117,13 @@ class Nubod:
         self.proc.wait()
         self._log.close()
 
+    def restart(self, timeout=30):
+        """Start again on the same data dir and the same port, so that
+        agents and clients holding the URL reach it again."""
+        port = self.url.rsplit(":", 1)[1]
+        self.start(listen="127.0.0.1:" + port, timeout=timeout)
+        return self
+
     def unaudited_mutations(self):
         """Request ids of mutating requests in the log with no audit event."""
         import sqlite3
@@ -233,6 +240,12 @@ class Agent:
         finally:
             self._log.close()
 
+    def kill9(self):
+        """kill -9 the agent (its QEMU processes live on)."""
+        self.proc.kill()
+        self.proc.wait()
+        self._log.close()
+
     def log(self):
         return self.log_path.read_text(errors="replace")
 
@@ -316,3 +329,12 @@ def assert_error(resp, status, code=None, field=None):
     if field is not None:
         assert err.get("field") == field, err
     return err
+
+
+
+@pytest.fixture
+def compute(nubod, make_agent, guest_image):
+    """A cloud with real VMs on two hosts: see compute_util.compute_cloud."""
+    from compute_util import compute_cloud
+    # a short image cache life, so tests see unused images go
+    return compute_cloud(nubod, make_agent, guest_image, "--image-cache-ttl", "3")

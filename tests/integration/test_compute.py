@@ -1,62 +1,13 @@
 """VMs for real: two nubo-agents with embedded libvirt QEMU drivers (TCG)
-act as two hosts; the guest image boots from one API call and its boot
-marker shows in the console API; stop, start, reboot and delete act on
-the domain; nothing of a deleted instance stays behind."""
-import subprocess
+act as two hosts; the guest image boots from one API call with its
+keypair, user data and config drive, and its boot marker shows in the
+console API; stop, start, reboot, resize, snapshot and delete act on the
+domain; volumes hot-plug into running guests; nothing of a deleted
+instance stays behind."""
 import time
 
-import pytest
-import requests
-
+from compute_util import BOOT_TIMEOUT, agent_of, console, qemu_running, state_of, wait_for
 from conftest import assert_error
-from identity_util import Tenancy
-
-BOOT_TIMEOUT = 180  # first start of an embedded driver probes QEMU; TCG boot ~5 s
-
-
-def wait_for(pred, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.5)
-    raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
-
-
-def qemu_running(iid):
-    """Whether a QEMU process runs the domain of instance iid (an embedded
-    driver's root is locked by its agent, so virsh cannot look)."""
-    return subprocess.run(["pgrep", "-f", "guest=nubo-%s" % iid],
-                          capture_output=True).returncode == 0
-
-
-@pytest.fixture
-def compute(nubod, make_agent, guest_image):
-    t = Tenancy(nubod)
-    admin = t.admin
-    admin.post("/v1/flavors", {"name": "tiny", "vcpus": 1, "ram_mb": 256, "disk_gb": 1})
-    img = admin.post("/v1/images", {"name": "guest", "visibility": "public"}).json()
-    r = admin.request("PUT", "/v1/images/%s/file" % img["id"], raw=open(guest_image, "rb"))
-    assert r.status_code == 200, r.text
-    t.image = img
-    t.agents = []
-    for name in ("hv1", "hv2"):
-        tok = admin.post("/v1/hosts/enroll-tokens").json()["token"]
-        t.agents.append(make_agent(nubod, name, "--enroll", tok, "--heartbeat-interval", "1",
-                                   "--stop-timeout", "10", "--image-cache-ttl", "3"))
-    wait_for(lambda: len([h for h in admin.get("/v1/hosts").json()["items"]
-                          if h["state"] == "up"]) == 2, 120, "two hosts up")
-    return t
-
-
-def state_of(c, iid):
-    r = c.get("/v1/instances/" + iid)
-    return r.json().get("state") if r.status_code == 200 else None
-
-
-def console(c, iid):
-    return c.get("/v1/instances/%s/console" % iid).text.replace("\r", "")
 
 
 def test_an_instance_boots_and_goes_through_its_lifecycle(compute):
@@ -85,8 +36,7 @@ def test_an_instance_boots_and_goes_through_its_lifecycle(compute):
     wait_for(lambda: "NUBO_CPUS 1" in console(c, i["id"]), 30, "the guest's CPU count")
     hosts = {h["id"]: h["virt_type"] for h in compute.admin.get("/v1/hosts").json()["items"]}
     assert hosts[got["host"]] in ("kvm", "qemu")
-    agent = [a for a in compute.agents
-             if got["host"] in (a.state_dir / "host.json").read_text()][0]
+    agent = agent_of(compute.agents, got["host"])
     assert qemu_running(i["id"])
 
     job = c.post("/v1/instances/%s/stop" % i["id"]).json()["job_id"]
@@ -210,8 +160,7 @@ def test_a_volume_moves_between_guests_with_its_data(compute):
     wait_for(lambda: c.get("/v1/volumes/data").json()["state"] == "in-use", 60, "extended")
     wait_for(lambda: "NUBO_DISK vdb %d" % (2 << 30) in console(c, b["id"]), 60, "2 GiB in B")
     # deleting B leaves the volume; deleting the volume removes its file
-    agent = [x for x in compute.agents
-             if vol["host"] in (x.state_dir / "host.json").read_text()][0]
+    agent = agent_of(compute.agents, vol["host"])
     path = agent.state_dir / "disks" / ("vol-%s.qcow2" % v["id"])
     assert path.exists()
     c.delete("/v1/instances/vm-b")

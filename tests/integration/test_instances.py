@@ -426,3 +426,32 @@ def test_a_stopped_instance_becomes_an_image(cloud):
     assert c.get("/v1/images/" + f["image_id"]).json()["state"] == "error"
     job = c.get("/v1/jobs/" + f["job_id"]).json()
     assert (job["status"], job["error"]) == ("failed", "disk unreadable")
+
+
+def test_a_host_with_instances_cannot_be_deleted(cloud):
+    h = fake_host(cloud.nubod, cloud.admin, "busy", cpus=8, ram_mb=16384)
+    admin, c = cloud.admin, cloud.clients["member"]
+    ids = [create(c, "vm-%d" % k).json()["id"] for k in range(2)]
+    wait_for(lambda: all(instance(c, x)["host"] == h["id"] for x in ids), what="placement")
+    err = assert_error(admin.delete("/v1/hosts/busy"), 409, "Conflict")
+    assert "'busy' still has 2 instances" in err["message"], err
+    # nothing changed: the host is there and its agent's credential works
+    assert admin.get("/v1/hosts/busy").status_code == 200
+    cred = {"Authorization": "Bearer " + h["credential"]}
+    url = cloud.nubod.url + "/v1/hosts/%s/" % h["id"]
+    r = requests.get(url + "instances", headers=cred)
+    assert r.status_code == 200 and len(r.json()["items"]) == 2
+    # instances being deleted still count until the host's agent reports them gone
+    for x in ids:
+        assert c.delete("/v1/instances/" + x).status_code == 202
+    err = assert_error(admin.delete("/v1/hosts/" + h["id"]), 409, "Conflict")
+    assert "still has 2 instances" in err["message"]
+    r = requests.post(url + "report", headers=cred,
+                      json={"instances": [{"id": ids[0], "state": "gone"}]})
+    assert r.status_code == 204, r.text
+    err = assert_error(admin.delete("/v1/hosts/busy"), 409)
+    assert "still has 1 instance;" in err["message"]
+    requests.post(url + "report", headers=cred, json={"instances": [{"id": ids[1],
+                                                                     "state": "gone"}]})
+    assert admin.delete("/v1/hosts/busy").status_code == 204
+    assert_error(requests.get(url + "instances", headers=cred), 401)
