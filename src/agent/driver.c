@@ -322,6 +322,12 @@ void driver_free(struct driver *d)
 		return;
 	virConnectClose(d->conn);
 	free(d);
+	/* Closing an embedded driver's last connection ends its worker threads
+	 * asynchronously; give them a moment to be gone before the process
+	 * exits (a leak check at exit races with threads still exiting, and
+	 * under LeakSanitizer that race has crashed the check). */
+	struct timespec settle = { 0, 200 * 1000 * 1000 };
+	nanosleep(&settle, NULL);
 }
 
 static virDomainPtr lookup(struct driver *d, const char *id)
