@@ -365,13 +365,22 @@ async function run(browser, n, cloud) {
     expect(await page.locator("#app-view").isHidden(), "still logged in after a reload");
   });
 
-  await step("log in without a project, then log out", page, "19-logged-out", async () => {
+  await step("log in without a project, switch to one, then log out", page, "19-logged-out", async () => {
     await page.getByLabel("User name").fill("admin");
     await page.getByLabel("Password", { exact: true }).fill(n.password);
     await page.getByRole("button", { name: "Log in" }).click();
     await page.locator("#who", { hasText: "no project" }).waitFor();
     await page.locator(".notice", { hasText: "not scoped to a project" }).waitFor();
     await page.screenshot({ path: path.join(OUT, "19-overview-system-scope.png"), fullPage: true });
+    await page.getByRole("button", { name: "Switch project" }).click();
+    const d = dialog(page);
+    await d.getByLabel("Project").selectOption({ label: "demo" });
+    await d.getByLabel(/^Password of admin/).fill("wrong password, asked again");
+    await d.getByRole("button", { name: "Switch" }).click();
+    await d.locator(".error").waitFor({ state: "visible" });
+    await d.getByLabel(/^Password of admin/).fill(n.password);
+    await d.getByRole("button", { name: "Switch" }).click();
+    await page.locator("#who", { hasText: "demo" }).waitFor();
     await page.getByRole("button", { name: "Log out" }).click();
     await page.locator("#login-form").waitFor({ state: "visible" });
   });
