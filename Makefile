@@ -12,8 +12,8 @@ MESON_FLAGS := $(if $(filter true,$(CI)),-Dwerror=true,)
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
            UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
-.PHONY: all deps build build-asan build-fuzz run test unit integration lint fuzz bench bench-scheduler clean \
-	guest-image
+.PHONY: all deps build build-asan build-fuzz run test unit integration browser browser-deps lint \
+	fuzz bench bench-scheduler clean guest-image
 
 # The small test guest (Debian's cloud kernel and busybox) that VMs in tests boot.
 guest-image: deps
@@ -54,10 +54,23 @@ unit: build build-asan
 integration: build build-asan
 	NUBOD=$(CURDIR)/$(ASAN_BUILD)/nubod $(SAN_ENV) $(PYTHON) -m pytest -q tests/integration
 
-test: lint unit build-fuzz
+# The web console in Debian's Chromium, driven by playwright-core (pinned in
+# tests/browser/package-lock.json, installed from the npm registry by npm ci
+# into tests/browser/node_modules when the lock file changes).
+BROWSER_LOCK := tests/browser/node_modules/.package-lock.json
+$(BROWSER_LOCK): tests/browser/package-lock.json tests/browser/package.json
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+
+browser-deps: deps $(BROWSER_LOCK)
+
+browser: build-asan browser-deps
+	NUBOD=$(CURDIR)/$(ASAN_BUILD)/nubod $(SAN_ENV) node tests/browser/run.mjs
+
+test: lint unit build-fuzz browser-deps
 	scripts/fuzz --build $(FUZZ_BUILD) --smoke
 	tests/guest/test-guest-image.sh
 	NUBOD=$(CURDIR)/$(ASAN_BUILD)/nubod $(SAN_ENV) $(PYTHON) -m pytest -q tests/integration
+	NUBOD=$(CURDIR)/$(ASAN_BUILD)/nubod $(SAN_ENV) node tests/browser/run.mjs
 
 fuzz: build-fuzz
 	scripts/fuzz --build $(FUZZ_BUILD) --seconds $(FUZZ_SECONDS)

@@ -1,4 +1,4 @@
-/* api: the native REST API (/v1/...) and /metrics. It authenticates each
+/* api: the native REST API (/v1/...), /metrics and the web console's files. It authenticates each
  * request (bearer token or AWS Signature V4), checks the route's access
  * rule, routes it to its handler, reads JSON bodies strictly, maps domain
  * errors to HTTP statuses in one table, pages lists with opaque cursors,
@@ -25,6 +25,7 @@ struct api_opts {
 	const struct identity_settings *identity; /* borrowed */
 	const struct storage_settings *storage;   /* borrowed */
 	const char *console_dir;  /* where instance console logs are kept */
+	const char *web_dir;      /* the web console's files; NULL or "": not served */
 	bool metrics_public;      /* /metrics without authentication */
 	int64_t host_down_after_ms; /* a host without heartbeat this long is down */
 	struct sched *sched;      /* borrowed: the scheduler's capacity index */

@@ -52,6 +52,7 @@ struct nubod_config {
 	char *cpu_ratio;        /* vCPUs per host CPU */
 	char *ram_ratio;        /* guest RAM per host RAM */
 	char *placement;        /* spread or pack */
+	char *web_dir;          /* the web console's files */
 	uint64_t quota[QUOTA__COUNT]; /* default limits of new projects (as given) */
 };
 
@@ -79,6 +80,8 @@ static const struct config_opt options[] = {
 	    "seconds before an idle client connection is closed"),
 	OPT("server", "max_connections", "max-connections", CONFIG_UINT, max_conns, "4096", 16,
 	    1000000, "open client connections at most, agents' long polls included"),
+	OPT("server", "web_dir", "web-dir", CONFIG_STRING, web_dir, NUBO_DEFAULT_WEB_DIR, 0, 0,
+	    "directory of the web console's files, served at / (empty: no console)"),
 	OPT("server", "drain_timeout", "drain-timeout", CONFIG_UINT, drain_timeout, "8", 0, 60,
 	    "seconds to let requests in flight finish on SIGTERM"),
 	OPT("store", "url", "store", CONFIG_STRING, store_url, "", 0, 0,
@@ -324,6 +327,19 @@ static void raise_fd_limit(uint64_t want)
 			 "%llu", (unsigned long long)rl.rlim_cur, (unsigned long long)want);
 }
 
+/* Say so when the web console's files are not where --web-dir points. */
+static void web_dir_check(const char *dir)
+{
+	if (!dir[0]) {
+		log_info("the web console is off (--web-dir is empty)");
+		return;
+	}
+	char *index = xasprintf("%s/index.html", dir);
+	if (access(index, R_OK) < 0)
+		log_warn("the web console's files are not in %s (--web-dir): / answers 404", dir);
+	free(index);
+}
+
 static int serve(const struct nubod_config *cfg, struct store *st, struct metrics *m,
 		 const struct identity_settings *ids, const sigset_t *sigs)
 {
@@ -362,7 +378,8 @@ static int serve(const struct nubod_config *cfg, struct store *st, struct metric
 				  .metrics_public = cfg->metrics_public,
 				  .host_down_after_ms = (int64_t)cfg->host_down_after * 1000,
 				  .sched = index, .wake_scheduler = scheduler_wake, .wake_arg = sch,
-				  .console_dir = console_dir, .board = board };
+				  .console_dir = console_dir, .board = board,
+				  .web_dir = cfg->web_dir };
 	struct api *api = api_new(&aopts);
 	struct http_server_opts hopts = {
 		.listen = cfg->listen, .threads = (unsigned)cfg->threads,
@@ -388,6 +405,7 @@ static int serve(const struct nubod_config *cfg, struct store *st, struct metric
 	http_parse_hostport(cfg->listen, host, sizeof(host), &port);
 	str_printf(url, sizeof(url), strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u", host,
 		   http_server_port(srv));
+	web_dir_check(cfg->web_dir);
 	log_line(LOGL_INFO, "nubod ready", "url", url, "data_dir", cfg->data_dir, "version",
 		 NUBO_VERSION, NULL);
 

@@ -191,8 +191,10 @@ def make_nubod(tmp_path, request):
     made = []
 
     def make(name="nubod", extra_args=(), start=True, data_dir=None):
-        # cheap password hashing keeps the suite fast; production uses the defaults
-        args = ["--argon2-memory", "1024", "--argon2-passes", "1"] + list(extra_args)
+        # cheap password hashing keeps the suite fast; production uses the defaults;
+        # the web console's files come from the source tree
+        args = ["--argon2-memory", "1024", "--argon2-passes", "1",
+                "--web-dir", str(ROOT / "web")] + list(extra_args)
         n = Nubod(data_dir or tmp_path / name / "data", tmp_path / (name + ".log"), args)
         made.append(n)
         return n.start() if start else n

@@ -101,6 +101,9 @@ A, R, M, P, O, S = WHO
 ROWS = [
     ("GET", "/v1/healthz", None, dict.fromkeys(WHO, 200)),
     ("GET", "/metrics", None, dict.fromkeys(WHO, 200)),
+    # the web console's files are public; it logs in through the API like any client
+    ("GET", "/", None, dict.fromkeys(WHO, 200)),
+    ("GET", "/ui/{asset}", None, dict.fromkeys(WHO, 200)),
     ("GET", "/v1/version", None, {A: 401, R: 200, M: 200, P: 200, O: 200, S: 200}),
     ("GET", "/v1/zones", None, {A: 401, R: 200, M: 200, P: 200, O: 200, S: 200}),
     ("POST", "/v1/zones", lambda: {"name": uniq("nz"), "jurisdiction": "DE"},
@@ -236,6 +239,7 @@ TARGETS = {
     "zone": fresh_zone, "project": fresh_project, "user": fresh_user, "member": fresh_member,
     "ptoken": padmin_token, "pkey": padmin_key,
     "reader": lambda t, who: t.users["reader"]["id"],
+    "asset": lambda t, who: "app.js",
     "flavor": fresh_flavor, "image": alpha_image, "active_image": alpha_active_image,
     "host": fresh_host, "instance": alpha_instance, "job": alpha_job, "group": alpha_group,
     "volume": lambda t, who: t.clients["padmin"].post("/v1/volumes", {"name": uniq("mv"),
@@ -282,8 +286,8 @@ def test_every_route_is_in_the_matrix():
     served = set()
     for f in (Path(__file__).resolve().parents[2] / "src" / "api").glob("api_*.c"):
         served |= set(route.findall(f.read_text()))
-    in_matrix = {(m, re.sub(r"\?.*", "", re.sub(r"\{\w+\}", "{}", p))) for m, p, _, _ in ROWS}
+    in_matrix = {(m, re.sub(r"\?.*", "", re.sub(r"\{\w+\+?\}", "{}", p))) for m, p, _, _ in ROWS}
     missing = {(m, p) for m, p in served
-               if (m, re.sub(r"\{\w+\}", "{}", p).replace("/alpha", "/{}")) not in
+               if (m, re.sub(r"\{\w+\+?\}", "{}", p).replace("/alpha", "/{}")) not in
                {(mm, pp.replace("/alpha", "/{}")) for mm, pp in in_matrix}}
     assert not missing, "routes missing from the role matrix: %s" % sorted(missing)

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdalign.h>
 #include <stdbool.h>
+#include <sys/stat.h>
 
 #include "unit.h"
 
@@ -24,6 +25,7 @@
 #include "lib/sshkey.h"
 #include "lib/timeutil.h"
 #include "lib/util.h"
+#include "lib/webroot.h"
 
 /* ------------------------------------------------------------------ router */
 
@@ -1896,6 +1898,98 @@ static void test_str_utf8_fix(void **state)
 	}
 }
 
+/* ----------------------------------------------------------------- webroot */
+
+static void test_webroot_path_rule(void **state)
+{
+	static const char *const ok[] = { "index.html", "app.js", "js/api.js", "a/b/c-1_2.css",
+					  "x.y.z" };
+	static const char *const bad[] = { "", "/etc/passwd", "../x", "a/../b", "a/./b", "..",
+					   ".", ".hidden", "a/.git", "a//b", "a/", "a\\b",
+					   "a%2eb", "a b", "a\nb", "\xc3\xa9.js", "a/b?c" };
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++)
+		assert_true(webroot_path_ok(ok[i]));
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_false(webroot_path_ok(bad[i]));
+	char longp[WEBROOT_PATH_MAX + 2];
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[sizeof(longp) - 1] = '\0';
+	assert_false(webroot_path_ok(longp));
+	longp[WEBROOT_PATH_MAX] = '\0';
+	assert_true(webroot_path_ok(longp));
+	assert_string_equal(webroot_type("index.html"), "text/html; charset=utf-8");
+	assert_string_equal(webroot_type("js/app.JS"), "text/javascript; charset=utf-8");
+	assert_string_equal(webroot_type("logo.svg"), "image/svg+xml");
+	assert_string_equal(webroot_type("css.d/noext"), "application/octet-stream");
+}
+
+static void test_webroot_dates_and_conditions(void **state)
+{
+	int64_t t;
+	assert_int_equal(webroot_parse_date("Sun, 06 Nov 1994 08:49:37 GMT", &t), 0);
+	assert_int_equal(t, 784111777);
+	char back[WEBROOT_DATE_SIZE];
+	webroot_format_date(t, back);
+	assert_string_equal(back, "Sun, 06 Nov 1994 08:49:37 GMT");
+	assert_int_equal(webroot_parse_date("Thu, 29 Feb 2024 00:00:00 GMT", &t), 0);
+	static const char *const bad[] = {
+		"Mon, 06 Nov 1994 08:49:37 GMT", /* wrong weekday */
+		"Sun, 06 Nov 1994 08:49:37 UTC", "Sunday, 06-Nov-94 08:49:37 GMT",
+		"Sun Nov  6 08:49:37 1994",      "Thu, 29 Feb 2023 00:00:00 GMT",
+		"Sun, 06 Nov 1994 24:49:37 GMT", "Sun, 6 Nov 1994 08:49:37 GMT", "",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_int_equal(webroot_parse_date(bad[i], &t), -EINVAL);
+	struct webroot_file f = { .fd = -1, .mtime_s = 784111777, .etag = "\"2a-1f\"" };
+	assert_true(webroot_not_modified(&f, "\"2a-1f\"", NULL));
+	assert_true(webroot_not_modified(&f, "\"x\", W/\"2a-1f\"", NULL));
+	assert_true(webroot_not_modified(&f, "*", NULL));
+	assert_false(webroot_not_modified(&f, "\"2a-1\"", NULL));
+	assert_false(webroot_not_modified(&f, "2a-1f", NULL));
+	/* If-None-Match wins over If-Modified-Since */
+	assert_false(webroot_not_modified(&f, "\"other\"", "Sun, 06 Nov 1994 08:49:37 GMT"));
+	assert_true(webroot_not_modified(&f, NULL, "Sun, 06 Nov 1994 08:49:37 GMT"));
+	assert_false(webroot_not_modified(&f, NULL, "Sun, 06 Nov 1994 08:49:36 GMT"));
+	assert_false(webroot_not_modified(&f, NULL, "yesterday"));
+	assert_false(webroot_not_modified(&f, NULL, NULL));
+}
+
+static void test_webroot_opens_regular_files_only(void **state)
+{
+	char dir[UNIT_DIR_SIZE], p[128];
+	assert_int_equal(unit_tmpdir_make(dir), 0);
+	str_printf(p, sizeof(p), "%s/index.html", dir);
+	FILE *fp = fopen(p, "w");
+	assert_non_null(fp);
+	fputs("<!doctype html>", fp);
+	fclose(fp);
+	str_printf(p, sizeof(p), "%s/sub", dir);
+	assert_int_equal(mkdir(p, 0755), 0);
+	str_printf(p, sizeof(p), "%s/link.html", dir);
+	assert_int_equal(symlink("/etc/passwd", p), 0);
+	str_printf(p, sizeof(p), "%s/dirlink", dir);
+	assert_int_equal(symlink("/etc", p), 0);
+
+	struct webroot_file f;
+	assert_int_equal(webroot_open(dir, "index.html", &f), 0);
+	assert_int_equal(f.size, 15);
+	assert_string_equal(f.type, "text/html; charset=utf-8");
+	assert_true(f.etag[0] == '"' && f.last_modified[0]);
+	char buf[32];
+	assert_int_equal(read(f.fd, buf, sizeof(buf)), 15);
+	close(f.fd);
+	assert_int_equal(webroot_open(dir, "link.html", &f), -ENOENT);
+	assert_int_equal(webroot_open(dir, "dirlink/passwd", &f), -ENOENT);
+	assert_int_equal(webroot_open(dir, "sub", &f), -ENOENT);
+	assert_int_equal(webroot_open(dir, "missing.js", &f), -ENOENT);
+	assert_int_equal(webroot_open(dir, "../etc/passwd", &f), -EINVAL);
+	assert_int_equal(webroot_open("/nonexistent-nubo-web", "index.html", &f), -ENOENT);
+
+	str_printf(p, sizeof(p), "%s/sub", dir);
+	assert_int_equal(rmdir(p), 0);
+	assert_int_equal(unit_tmpdir_remove(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1949,6 +2043,9 @@ int main(void)
 		cmocka_unit_test(test_notify_watch_refuses_a_stale_version),
 		cmocka_unit_test(test_notify_unwatch_in_the_middle),
 		cmocka_unit_test(test_notify_no_lost_wakeup_across_threads),
+		cmocka_unit_test(test_webroot_path_rule),
+		cmocka_unit_test(test_webroot_dates_and_conditions),
+		cmocka_unit_test(test_webroot_opens_regular_files_only),
 	};
 	return cmocka_run_group_tests_name("lib", tests, NULL, NULL);
 }
