@@ -18,12 +18,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -312,21 +314,69 @@ static bool pause_for(const sigset_t *sigs, double secs)
 
 /* Heartbeats and long-polled reconcile passes until a termination signal
  * (returns 0) or a refused credential (returns 1). */
+/* Heartbeats run on a thread of their own, so that a long build (an image
+ * download, QEMU's first probe) never makes the host look down. */
+struct beats {
+	struct agent *a;
+	pthread_t thread;
+	pthread_mutex_t lock;  /* protects stop and refused */
+	pthread_cond_t wake;
+	bool stop;             /* set by the main thread */
+	bool refused;          /* nubod refused the credential: the agent ends */
+};
+
+static void *beats_main(void *arg)
+{
+	struct beats *b = arg;
+	pthread_setname_np(pthread_self(), "nubo-beat");
+	pthread_mutex_lock(&b->lock);
+	while (!b->stop) {
+		pthread_mutex_unlock(&b->lock);
+		int r = heartbeat(b->a);
+		pthread_mutex_lock(&b->lock);
+		if (r < 0) {
+			b->refused = true;
+			break;
+		}
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += (time_t)b->a->cfg.interval;
+		while (!b->stop && pthread_cond_timedwait(&b->wake, &b->lock, &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(&b->lock);
+	return NULL;
+}
+
+static bool beats_refused(struct beats *b)
+{
+	pthread_mutex_lock(&b->lock);
+	bool r = b->refused;
+	pthread_mutex_unlock(&b->lock);
+	return r;
+}
+
 static int loop(struct agent *a, const sigset_t *sigs)
 {
-	double next_beat = 0, backoff = 0;
+	struct beats b = { .a = a };
+	pthread_mutex_init(&b.lock, NULL);
+	pthread_cond_init(&b.wake, NULL);
+	/* the first heartbeat before the first pass: nubod knows the host is up */
+	if (heartbeat(a) < 0)
+		return 1;
+	pthread_create(&b.thread, NULL, beats_main, &b);
+	double backoff = 0;
+	int status = 0;
+	/* long polls end at least once an interval: consoles go out and crashed
+	 * domains are healed that often even when nothing changes */
+	unsigned wait_s = a->cfg.interval < POLL_MAX_S ? (unsigned)a->cfg.interval : POLL_MAX_S;
 	for (;;) {
 		if (pause_for(sigs, 0))
 			break;
-		double now = time_mono();
-		if (now >= next_beat) {
-			if (heartbeat(a) < 0)
-				return 1;
-			next_beat = now + (double)a->cfg.interval;
+		if (beats_refused(&b)) {
+			status = 1;
+			break;
 		}
-		double left = next_beat - time_mono();
-		unsigned wait_s = left <= 0 ? 0 : left >= POLL_MAX_S ? POLL_MAX_S
-								   : (unsigned)(left + 0.999);
 		char seen[sizeof(a->rc.version)];
 		str_copy(seen, sizeof(seen), a->rc.version);
 		double began = time_mono();
@@ -336,24 +386,29 @@ static int loop(struct agent *a, const sigset_t *sigs)
 			backoff = backoff ? backoff * 2 : 1;
 			if (backoff > BACKOFF_MAX_S)
 				backoff = BACKOFF_MAX_S;
-			pause = backoff; /* but keep the heartbeats on time */
-			if (pause > next_beat - time_mono())
-				pause = next_beat - time_mono();
+			pause = backoff;
 		} else if (!a->rc.version[0]) {
 			backoff = 0;
-			pause = next_beat - time_mono(); /* no long polls here: poll per interval */
+			pause = (double)a->cfg.interval; /* no long polls here: a pass per interval */
 		} else {
 			backoff = 0;
 			/* unchanged yet answered early (nubod draining): do not spin */
-			if (wait_s > 0 && strcmp(seen, a->rc.version) == 0 &&
-			    time_mono() - began < wait_s - 1)
+			if (strcmp(seen, a->rc.version) == 0 && time_mono() - began < wait_s - 1)
 				pause = 1;
 		}
 		if (pause_for(sigs, pause))
 			break;
 	}
-	log_info("stopping");
-	return 0;
+	pthread_mutex_lock(&b.lock);
+	b.stop = true;
+	pthread_cond_signal(&b.wake);
+	pthread_mutex_unlock(&b.lock);
+	pthread_join(b.thread, NULL);
+	pthread_cond_destroy(&b.wake);
+	pthread_mutex_destroy(&b.lock);
+	if (status == 0)
+		log_info("stopping");
+	return status;
 }
 
 static int run(struct agent *a, const sigset_t *sigs)

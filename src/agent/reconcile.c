@@ -361,6 +361,53 @@ static int snapshot(struct agent_ctx *a, json_t *it, char *why, size_t why_size)
 	return r < 0 ? -1 : 0;
 }
 
+/* The target of a migration: fetch the instance's disk (uploaded by its
+ * old host as an image; the download checks its SHA-256), make it this
+ * host's disk, and define the domain, stopped. */
+static int receive(struct agent_ctx *a, json_t *it, char *why, size_t why_size)
+{
+	const char *id = json_string_value(json_object_get(it, "id"));
+	const char *image = json_string_value(json_object_get(it, "snapshot_image_id"));
+	const char *sha = json_string_value(json_object_get(it, "disk_image_sha256"));
+	int64_t disk_gb = json_integer_value(json_object_get(it, "disk_gb"));
+	if (!image || !uuid_valid(image) || !sha || !sha[0]) {
+		str_copy(why, why_size, "nubod named no disk to fetch");
+		return -1;
+	}
+	char *copy = cached_image(a, image, sha, why, why_size);
+	if (!copy)
+		return -1;
+	char *disk = disk_path(a, id), *part = xasprintf("%s.part", disk);
+	char size[32];
+	str_printf(size, sizeof(size), "%lldG", (long long)disk_gb);
+	char *conv[] = { "qemu-img", "convert", "-q", "-O", "qcow2", copy, part, NULL };
+	char *grow[] = { "qemu-img", "resize", "-q", "-f", "qcow2", part, size, NULL };
+	int r = access(disk, F_OK) == 0 ? 0
+		: qemu_img(conv, "copying the disk", why, why_size) == 0 &&
+				  qemu_img(grow, "sizing the disk", why, why_size) == 0 &&
+				  rename(part, disk) == 0
+			  ? 0
+			  : -1;
+	if (r < 0 && !why[0])
+		str_printf(why, why_size, "storing the disk failed: %s", strerror(errno));
+	unlink(part);
+	unlink(copy); /* used once: no other instance boots from it */
+	if (r == 0)
+		r = make_cidata(a, it, why, why_size);
+	if (r == 0) {
+		struct domain_spec sp;
+		spec_of(a, it, &sp);
+		r = driver_define(a->drv, &sp, why, why_size);
+		spec_release(&sp);
+	}
+	if (r == 0)
+		log_line(LOGL_INFO, "migrated instance received", "instance", id, NULL);
+	free(part);
+	free(disk);
+	free(copy);
+	return r;
+}
+
 /* Remove an instance's domain and files. */
 static void destroy(struct agent_ctx *a, const char *id)
 {
@@ -451,6 +498,16 @@ static void converge(struct agent_ctx *a, json_t *it, json_t *reports)
 	} else if (strcmp(desired, "stopped") == 0) {
 		if (st == DOM_RUNNING && driver_stop(a->drv, id, a->stop_timeout_s) < 0)
 			return; /* still running: next pass */
+		if (strcmp(state, "migrating") == 0) {
+			const char *mig = json_string_value(json_object_get(it, "migration"));
+			if (mig && strcmp(mig, "upload") == 0 && snapshot(a, it, why, sizeof(why)) < 0)
+				add_report(reports, id, "stopped", why);
+			if (mig && strcmp(mig, "receive") == 0) {
+				int r = st == DOM_ABSENT ? receive(a, it, why, sizeof(why)) : 0;
+				report_now(a, id, r == 0 ? "stopped" : "error", r == 0 ? NULL : why);
+			}
+			return; /* "keep": the old host waits until the target has it */
+		}
 		if (strcmp(state, "snapshotting") == 0) {
 			/* done: nubod marks it stopped when the upload lands */
 			if (snapshot(a, it, why, sizeof(why)) < 0)

@@ -16,6 +16,7 @@
 
 #include "api-priv.h"
 #include "lib/jsonreq.h"
+#include "lib/log.h"
 #include "lib/util.h"
 
 #define ENROLL_TTL_DEFAULT_S 3600
@@ -299,6 +300,17 @@ static void host_instances(struct api_ctx *ctx)
 		const char *sha = image_get(api_conn(ctx), i->image_id, "", &im, &e) == 0
 					  ? im.sha256
 					  : "";
+		/* a migration: this host uploads the disk, keeps its copy until the
+		 * target has built it, or receives it */
+		const char *mig = "";
+		struct image disk = { 0 };
+		if (strcmp(i->state, "migrating") == 0) {
+			mig = !i->source_host_id[0] ? "upload"
+			      : strcmp(i->source_host_id, ctx->host.id) == 0 ? "keep" : "receive";
+			if (strcmp(mig, "receive") == 0 &&
+			    image_get(api_conn(ctx), i->task_image_id, "", &disk, &e) < 0)
+				disk.sha256[0] = '\0';
+		}
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, "
 						     "s:s, s:s, s:s}",
 						     "id", i->id, "name", i->name, "state", i->state,
@@ -310,6 +322,9 @@ static void host_instances(struct api_ctx *ctx)
 						     items[k].user_data, "public_key",
 						     items[k].public_key, "snapshot_image_id",
 						     i->task_image_id));
+		json_t *last = json_array_get(arr, json_array_size(arr) - 1);
+		json_object_set_new(last, "migration", json_string(mig));
+		json_object_set_new(last, "disk_image_sha256", json_string(disk.sha256));
 	}
 	instance_boot_free(items, n);
 	json_t *vols = host_volumes_json(ctx);
@@ -375,6 +390,45 @@ static int finish_delete(struct api_ctx *ctx, const struct instance *i)
 	return 0;
 }
 
+/* End a migration: ok (the target built it) or not (back on the old
+ * host); the capacity the other side held goes back, the disk image goes. */
+static int end_migration(struct api_ctx *ctx, const struct instance *i, bool ok,
+			 const char *error)
+{
+	struct store_conn *c = api_conn(ctx);
+	/* the side that does not keep the instance: its reservation goes */
+	const char *gone = ok ? i->source_host_id : i->source_host_id[0] ? i->host_id
+									 : i->migrate_host_id;
+	struct sched_request req = { .vcpus = i->vcpus, .ram_mb = i->ram_mb,
+				     .disk_gb = i->disk_gb, .group_id = i->group_id };
+	if (instance_migrate_end(c, i->id, ok, &ctx->err) < 0 ||
+	    image_delete(c, ctx->api->opts.storage, i->task_image_id, &ctx->err) < 0 ||
+	    job_finish(c, i->id, ok, error, &ctx->err) < 0)
+		return -1;
+	sched_release(ctx->api->opts.sched, gone, &req);
+	api_host_changed(ctx, i->host_id);
+	api_host_changed(ctx, i->source_host_id);
+	log_line(LOGL_INFO, ok ? "instance migrated" : "instance migration failed", "instance",
+		 i->id, "error", error ? error : "-", NULL);
+	return 0;
+}
+
+/* A report about a migrating instance: the target's "stopped" ends it
+ * well, its "error" or the old host's failed upload ends it badly; the
+ * rest changes nothing. */
+static int report_migration(struct api_ctx *ctx, const struct instance *i, const char *host,
+			    const char *state, const char *error)
+{
+	bool target = i->source_host_id[0] && strcmp(i->host_id, host) == 0;
+	bool uploader = !i->source_host_id[0] && strcmp(i->host_id, host) == 0;
+	if (target && strcmp(state, "stopped") == 0 && !error)
+		return end_migration(ctx, i, true, NULL);
+	if ((target && (strcmp(state, "error") == 0 || error)) ||
+	    (uploader && strcmp(state, "stopped") == 0 && error))
+		return end_migration(ctx, i, false, error ? error : "the target host failed");
+	return 0;
+}
+
 /* One entry of a report: {"id", "state", "error"?}. */
 static int report_one(struct api_ctx *ctx, json_t *e)
 {
@@ -403,6 +457,8 @@ static int report_one(struct api_ctx *ctx, json_t *e)
 	if (!ok)
 		return err_set(&ctx->err, ERR_INVALID, "state",
 			       "state must be building, running, stopped, error or gone");
+	if (instance_get(c, NULL, id, &i, &ctx->err) == 0 && strcmp(i.state, "migrating") == 0)
+		return report_migration(ctx, &i, ctx->host.id, state, error);
 	if (strcmp(state, "stopped") == 0 && error &&
 	    instance_get(c, NULL, id, &i, &ctx->err) == 0 && strcmp(i.host_id, ctx->host.id) == 0 &&
 	    strcmp(i.state, "snapshotting") == 0) {
@@ -532,7 +588,16 @@ static void host_upload(struct api_ctx *ctx)
 		api_fail(ctx, ERR_BUSY, "", "the store is busy; retry");
 		return;
 	}
-	if (instance_by_task(c, ctx->host.id, im.id, &i, &ctx->err) == 0 &&
+	bool found = instance_by_task(c, ctx->host.id, im.id, &i, &ctx->err) == 0;
+	bool moving = found && strcmp(i.state, "migrating") == 0;
+	if (moving && instance_migrate_move(c, i.id, &ctx->err) < 0) {
+		store_txn_rollback(c);
+		api_reply_error(ctx);
+		return;
+	}
+	if (moving)
+		api_host_changed(ctx, i.migrate_host_id); /* the target builds it now */
+	if (found && !moving &&
 	    (instance_snapshot_end(c, i.id, &ctx->err) < 0 ||
 	     job_finish(c, i.id, true, NULL, &ctx->err) < 0)) {
 		store_txn_rollback(c);

@@ -193,6 +193,10 @@ static void instances_delete(struct api_ctx *ctx)
 	ctx->audit_type = "instance";
 	if (visible_instance(ctx, ROLE_MEMBER, &i) < 0)
 		return;
+	if (strcmp(i.state, "migrating") == 0) {
+		api_fail(ctx, ERR_CONFLICT, "", "the instance is migrating; delete it once it ends");
+		return;
+	}
 	struct store_conn *c = api_conn(ctx);
 	/* cancel what was running, then start the delete job */
 	if (job_finish(c, i.id, false, "the instance is being deleted", &ctx->err) < 0 ||
@@ -361,6 +365,96 @@ static void instances_snapshot(struct api_ctx *ctx)
 	json_t *o = instance_json(ctx, &i);
 	json_object_set_new(o, "job_id", json_string(j.id));
 	json_object_set_new(o, "image_id", json_string(im.id));
+	api_reply_json(ctx, 202, o);
+}
+
+/* What an instance holds on its host, for the capacity index. */
+static struct sched_request held(struct api_ctx *ctx, const struct instance *i)
+{
+	struct sched_request req = { .vcpus = i->vcpus, .ram_mb = i->ram_mb,
+				     .disk_gb = i->disk_gb, .zone_id = i->zone_id,
+				     .group_id = i->group_id };
+	struct server_group g;
+	struct err e = { 0 };
+	if (i->group_id[0] && group_get(api_conn(ctx), NULL, i->group_id, &g, &e) == 0)
+		req.anti_affinity = strcmp(g.policy, "anti-affinity") == 0;
+	return req;
+}
+
+/* POST /v1/instances/{id}/migrate {"host"?}: a system administrator moves
+ * a stopped instance to another host (the one named, or the scheduler's
+ * choice). Its host uploads its disk as a system image; the target host
+ * downloads and checks it, builds the instance and reports it stopped; only
+ * then is the old host's copy removed. */
+static void instances_migrate(struct api_ctx *ctx)
+{
+	static const char *const fields[] = { "host", NULL };
+	const char *host_ref = NULL;
+	struct instance i;
+	ctx->audit_type = "instance";
+	json_t *b = api_body_optional(ctx, fields);
+	if (!b)
+		return;
+	if (json_req_string(b, "host", false, 128, false, &host_ref, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return;
+	}
+	if (visible_instance(ctx, ROLE_ADMIN, &i) < 0)
+		return;
+	struct store_conn *c = api_conn(ctx);
+	struct host target = { 0 };
+	int64_t vols = 0;
+	if (host_ref && host_get(c, host_ref, &target, &ctx->err) < 0) {
+		api_fail(ctx, ERR_INVALID, "host", "no host '%.80s'", host_ref);
+		return;
+	}
+	if (host_ref && strcmp(target.id, i.host_id) == 0) {
+		api_fail(ctx, ERR_INVALID, "host", "the instance is on host '%s' already",
+			 target.name);
+		return;
+	}
+	if (strcmp(i.state, "stopped") != 0) {
+		api_fail(ctx, ERR_CONFLICT, "", "only a stopped instance can be migrated; it is %s",
+			 i.state);
+		return;
+	}
+	if (volume_count_instance(c, i.id, &vols, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return;
+	}
+	if (vols > 0) {
+		api_fail(ctx, ERR_CONFLICT, "",
+			 "the instance has %lld volume(s) attached, whose data stays on its host "
+			 "(local storage); detach them first", (long long)vols);
+		return;
+	}
+	struct sched_request req = held(ctx, &i);
+	req.only_host = host_ref ? target.id : NULL;
+	req.avoid_host = i.host_id;
+	char to[UUID_SIZE], why[256];
+	if (sched_place(ctx->api->opts.sched, &req, time_now_ms(), to, why, sizeof(why)) < 0) {
+		api_fail(ctx, ERR_CONFLICT, "host", "no host can take the instance: %s", why);
+		return;
+	}
+	char name[64];
+	str_printf(name, sizeof(name), "migration-%s", i.id);
+	struct image_spec spec = { .name = name, .visibility = "private",
+				   .description = "the disk of a migrating instance" };
+	struct image im;
+	struct job j;
+	if (image_create(c, "", &spec, &im, &ctx->err) < 0 ||
+	    instance_migrate_begin(c, i.id, im.id, to, &ctx->err) < 0 ||
+	    job_finish(c, i.id, false, "superseded by a newer action", &ctx->err) < 0 ||
+	    job_create(c, i.project_id, "instance.migrate", i.id, &j, &ctx->err) < 0 ||
+	    instance_get(c, NULL, i.id, &i, &ctx->err) < 0) {
+		sched_release(ctx->api->opts.sched, to, &req);
+		api_reply_error(ctx);
+		return;
+	}
+	api_host_changed(ctx, i.host_id);
+	json_t *o = instance_json(ctx, &i);
+	json_object_set_new(o, "job_id", json_string(j.id));
+	json_object_set_new(o, "target_host", json_string(to));
 	api_reply_json(ctx, 202, o);
 }
 
@@ -546,6 +640,8 @@ const struct api_route api_instance_routes[] = {
 	  NULL },
 	{ "POST", "/v1/instances/{id}/snapshot", instances_snapshot, API_USER,
 	  "instance.snapshot", 0, NULL },
+	{ "POST", "/v1/instances/{id}/migrate", instances_migrate, API_SYSADMIN,
+	  "instance.migrate", 0, NULL },
 	{ "GET", "/v1/jobs/{id}", jobs_get, API_USER, NULL, 0, NULL },
 	{ NULL, NULL, NULL, API_PUBLIC, NULL, 0, NULL },
 };

@@ -198,7 +198,9 @@ struct instance {
 	bool holds_quota;          /* still counted against the project's quota */
 	char group_id[UUID_SIZE];  /* server group, or "" */
 	char key_name[64];         /* the keypair it was made with, or "" */
-	char task_image_id[UUID_SIZE]; /* snapshotting: the image being made */
+	char task_image_id[UUID_SIZE]; /* snapshotting or migrating: the image being made */
+	char migrate_host_id[UUID_SIZE]; /* migrating, first step: where it goes */
+	char source_host_id[UUID_SIZE];  /* migrating, second step: where it was */
 	int64_t host_heartbeat_ms; /* its host's last heartbeat (0: not placed) */
 	char created_at[TIME_RFC3339_SIZE];
 	char updated_at[TIME_RFC3339_SIZE];
@@ -257,6 +259,16 @@ int instance_snapshot_begin(struct store_conn *c, const char *id, const char *im
 /* The instance on host_id that is making image_id. ERR_NOT_FOUND if none. */
 int instance_by_task(struct store_conn *c, const char *host_id, const char *image_id,
 		     struct instance *ret, struct err *err);
+/* A stopped instance starts moving to host target: its host uploads its
+ * disk as image_id (state migrating). ERR_CONFLICT when it is not stopped. */
+int instance_migrate_begin(struct store_conn *c, const char *id, const char *image_id,
+			   const char *target, struct err *err);
+/* The disk is uploaded: the instance now belongs to its target host, which
+ * builds it from the image; the old host keeps its copy meanwhile. */
+int instance_migrate_move(struct store_conn *c, const char *id, struct err *err);
+/* The migration ended: with ok the instance stays where it went, else it
+ * is back on its old host; stopped either way. */
+int instance_migrate_end(struct store_conn *c, const char *id, bool ok, struct err *err);
 /* The snapshot of instance id is over: back to stopped. */
 int instance_snapshot_end(struct store_conn *c, const char *id, struct err *err);
 /* An instance with what its host needs to build it. */
@@ -266,7 +278,8 @@ struct instance_boot {
 	char *public_key;          /* owned; "" for none */
 };
 
-/* The instances placed on host_id, oldest first. Caller frees with
+/* The instances placed on host_id, oldest first, and those migrating away
+ * from it (source_host_id = host_id). Caller frees with
  * instance_boot_free(). */
 int instance_list_host(struct store_conn *c, const char *host_id, struct instance_boot **ret,
 		       size_t *ret_n, struct err *err);
@@ -333,6 +346,8 @@ struct sched_request {
 	const char *group_id;     /* NULL or "": no server group */
 	bool anti_affinity;       /* with a group: members on different hosts
 				     (else on one host) */
+	const char *only_host;    /* NULL, or the one host that may take it */
+	const char *avoid_host;   /* NULL, or a host that must not take it */
 };
 
 /* Create an empty index. Caller frees with sched_free(). */

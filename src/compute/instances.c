@@ -14,7 +14,7 @@
 	" COALESCE(host_id, ''), vcpus, ram_mb, disk_gb, state, desired, error, created_at,"   \
 	" updated_at, holds_quota, COALESCE(group_id, ''),"                                    \
 	" COALESCE((SELECT last_heartbeat_ms FROM hosts h WHERE h.id = instances.host_id), 0),"\
-	" key_name, task_image_id"
+	" key_name, task_image_id, migrate_host_id, source_host_id"
 #define JOB_COLS                                                                                \
 	"id, COALESCE(project_id, ''), kind, resource_id, status, progress, error, created_at,"\
 	" updated_at"
@@ -42,6 +42,8 @@ static void instance_from_row(struct store_stmt *s, void *out)
 	i->host_heartbeat_ms = store_col_int(s, 17);
 	str_copy(i->key_name, sizeof(i->key_name), store_col_text(s, 18));
 	str_copy(i->task_image_id, sizeof(i->task_image_id), store_col_text(s, 19));
+	str_copy(i->migrate_host_id, sizeof(i->migrate_host_id), store_col_text(s, 20));
+	str_copy(i->source_host_id, sizeof(i->source_host_id), store_col_text(s, 21));
 }
 
 static int check_name(const char *name, struct err *err)
@@ -257,7 +259,8 @@ int instance_by_task(struct store_conn *c, const char *host_id, const char *imag
 	struct store_stmt *s = NULL;
 	int r = store_query(c, &s,
 			    "SELECT " INSTANCE_COLS " FROM instances WHERE host_id = ?"
-			    " AND task_image_id = ? AND state = 'snapshotting'",
+			    " AND task_image_id = ? AND (state = 'snapshotting' OR"
+			    " (state = 'migrating' AND source_host_id = ''))",
 			    "ss", host_id, image_id);
 	if (r < 0)
 		return store_fail(c, r, err);
@@ -265,6 +268,52 @@ int instance_by_task(struct store_conn *c, const char *host_id, const char *imag
 	if (r == 0)
 		return err_set(err, ERR_NOT_FOUND, "", "no instance of this host is making image %.64s",
 			       image_id);
+	return r < 0 ? store_fail(c, r, err) : 0;
+}
+
+int instance_migrate_begin(struct store_conn *c, const char *id, const char *image_id,
+			   const char *target, struct err *err)
+{
+	char now[TIME_RFC3339_SIZE];
+	time_rfc3339_now(now, sizeof(now));
+	int r = store_run(c,
+			  "UPDATE instances SET state = 'migrating', task_image_id = ?,"
+			  " migrate_host_id = ?, error = '', updated_at = ?"
+			  " WHERE id = ? AND state = 'stopped' AND desired = 'stopped'",
+			  "ssss", image_id, target, now, id);
+	if (r < 0)
+		return store_fail(c, r, err);
+	if (r == 0)
+		return err_set(err, ERR_CONFLICT, "",
+			       "only a stopped instance can be migrated; stop it first");
+	return 0;
+}
+
+int instance_migrate_move(struct store_conn *c, const char *id, struct err *err)
+{
+	char now[TIME_RFC3339_SIZE];
+	time_rfc3339_now(now, sizeof(now));
+	int r = store_run(c,
+			  "UPDATE instances SET source_host_id = host_id, host_id = migrate_host_id,"
+			  " migrate_host_id = '', updated_at = ?"
+			  " WHERE id = ? AND state = 'migrating' AND migrate_host_id != ''",
+			  "ss", now, id);
+	return r < 0 ? store_fail(c, r, err) : 0;
+}
+
+int instance_migrate_end(struct store_conn *c, const char *id, bool ok, struct err *err)
+{
+	char now[TIME_RFC3339_SIZE];
+	time_rfc3339_now(now, sizeof(now));
+	int r = store_run(c,
+			  ok ? "UPDATE instances SET state = 'stopped', task_image_id = '',"
+			       " migrate_host_id = '', source_host_id = '', updated_at = ?"
+			       " WHERE id = ? AND state = 'migrating'"
+			     : "UPDATE instances SET state = 'stopped', task_image_id = '',"
+			       " host_id = CASE WHEN source_host_id != '' THEN source_host_id"
+			       " ELSE host_id END, migrate_host_id = '', source_host_id = '',"
+			       " updated_at = ? WHERE id = ? AND state = 'migrating'",
+			  "ss", now, id);
 	return r < 0 ? store_fail(c, r, err) : 0;
 }
 
@@ -367,8 +416,8 @@ static void boot_row(struct store_stmt *s, void *out)
 {
 	struct instance_boot *b = out;
 	instance_from_row(s, &b->i);
-	b->user_data = xstrdup(store_col_text(s, 20));
-	b->public_key = xstrdup(store_col_text(s, 21));
+	b->user_data = xstrdup(store_col_text(s, 22));
+	b->public_key = xstrdup(store_col_text(s, 23));
 }
 
 int instance_list_host(struct store_conn *c, const char *host_id, struct instance_boot **ret,
@@ -377,8 +426,8 @@ int instance_list_host(struct store_conn *c, const char *host_id, struct instanc
 	struct store_stmt *s = NULL;
 	int r = store_query(c, &s,
 			    "SELECT " INSTANCE_COLS ", user_data, public_key FROM instances"
-			    " WHERE host_id = ? ORDER BY created_at",
-			    "s", host_id);
+			    " WHERE host_id = ? OR source_host_id = ? ORDER BY created_at",
+			    "ss", host_id, host_id);
 	if (r < 0)
 		return store_fail(c, r, err);
 	void *items;
@@ -419,7 +468,7 @@ int instance_report(struct store_conn *c, const char *host_id, const char *id,
 		done = strcmp(i.state, "running") != 0;
 		to = "running";
 	} else if (strcmp(state, "stopped") == 0 && strcmp(i.desired, "stopped") == 0 &&
-		   strcmp(i.state, "snapshotting") != 0) {
+		   strcmp(i.state, "snapshotting") != 0 && strcmp(i.state, "migrating") != 0) {
 		done = strcmp(i.state, "stopped") != 0;
 		to = "stopped";
 	}

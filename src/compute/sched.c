@@ -587,6 +587,7 @@ struct search {
 	uint32_t stale[STALE_MAX];      /* silent hosts met on the way */
 	uint32_t nstale;
 	size_t skipped;                 /* fitting hosts skipped for the group */
+	uint32_t avoid;                 /* a host not to take, or NO_POS */
 };
 
 static bool fits(const struct node *v, const struct sched_request *req)
@@ -607,6 +608,8 @@ static bool leaf_ok(struct sched *s, struct search *q, uint32_t hi)
 		q->skipped++;
 		return false;
 	}
+	if (q->avoid != NO_POS && hi == q->avoid)
+		return false;
 	return true;
 }
 
@@ -720,9 +723,37 @@ int sched_place(struct sched *s, const struct sched_request *req, int64_t now_ms
 		zi = zone_find_or_add(s, req->zone_id); /* a zone without hosts yet */
 	const struct sched_group *g = grouped ? group_find(s, req->group_id) : NULL;
 	struct search q = { .req = req, .now_ms = now_ms, .best_ram = -1, .best = NO_POS,
-			    .anti = req->anti_affinity ? g : NULL };
-	if (g && !req->anti_affinity) {
+			    .anti = req->anti_affinity ? g : NULL, .avoid = NO_POS };
+	if (req->avoid_host) {
+		struct sched_host *a = host_find(s, req->avoid_host);
+		q.avoid = a ? (uint32_t)(a - s->hosts) : NO_POS;
+	}
+	if (req->only_host) {
+		/* one host asked for by name: it takes the request if it can */
+		struct sched_host *h = host_find(s, req->only_host);
+		struct node v = h ? leaf_value(s, h) : EMPTY;
+		uint32_t hi = h ? (uint32_t)(h - s->hosts) : NO_POS;
+		if (h && (zi == NO_POS || h->zone == zi) && fits(&v, req) && leaf_ok(s, &q, hi) &&
+		    (!g || req->anti_affinity || group_on(g, hi) > 0 || g->n == 0))
+			q.best = hi;
+		q.nstale = 0;
+		if (q.best == NO_POS) {
+			str_printf(why, why_size,
+				   !h ? "the host is not known"
+				   : !eligible(h) || now_ms - h->last_heartbeat_ms > s->opts.down_after_ms
+					   ? "the host is not up and enabled"
+				   : q.skipped ? "anti-affinity: the host already holds a member of the "
+						 "server group"
+				   : g && !req->anti_affinity ? "affinity: the server group's members "
+								"are on another host"
+							      : "the host has no room for the instance");
+			pthread_mutex_unlock(&s->lock);
+			return -ERR_INVALID;
+		}
+	} else if (g && !req->anti_affinity) {
 		q.best = place_with_group(s, g, req, now_ms, zi);
+		if (q.best == q.avoid)
+			q.best = NO_POS;
 	} else {
 		for (;;) {
 			for (uint32_t i = 0; i < s->nzones; i++) {

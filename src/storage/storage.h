@@ -161,5 +161,8 @@ int volume_list_host(struct store_conn *c, const char *host_id, struct volume **
  * nothing, or an error. */
 int volume_report(struct store_conn *c, const char *host_id, const char *id, const char *state,
 		  const char *error, struct volume *ret, struct err *err);
+/* How many volumes are attached (or attaching) to instance_id. */
+int volume_count_instance(struct store_conn *c, const char *instance_id, int64_t *ret,
+			  struct err *err);
 /* Instance instance_id is gone: its volumes stay, available. */
 int volume_release_instance(struct store_conn *c, const char *instance_id, struct err *err);

@@ -320,3 +320,15 @@ int volume_release_instance(struct store_conn *c, const char *instance_id, struc
 			  "ss", now, instance_id);
 	return r < 0 ? store_fail(c, r, err) : 0;
 }
+
+int volume_count_instance(struct store_conn *c, const char *instance_id, int64_t *ret,
+			  struct err *err)
+{
+	struct store_stmt *s = NULL;
+	int r = store_query(c, &s, "SELECT COUNT(*) FROM volumes WHERE instance_id = ?", "s",
+			    instance_id);
+	if (r == 0 && (r = store_step(s)) == 1)
+		*ret = store_col_int(s, 0);
+	store_stmt_free(s);
+	return r < 0 ? store_fail(c, r, err) : 0;
+}

@@ -210,6 +210,10 @@ const struct store_migration store_migrations[] = {
 	  "CREATE INDEX volumes_instance ON volumes (instance_id);" },
 	{ 9, "compute: the image an instance's snapshot is making",
 	  "ALTER TABLE instances ADD COLUMN task_image_id TEXT NOT NULL DEFAULT '';" },
+	{ 10, "compute: cold migration of instances",
+	  "ALTER TABLE instances ADD COLUMN migrate_host_id TEXT NOT NULL DEFAULT '';"
+	  "ALTER TABLE instances ADD COLUMN source_host_id TEXT NOT NULL DEFAULT '';"
+	  "CREATE INDEX instances_source_host ON instances (source_host_id);" },
 };
 
 const size_t store_migrations_count = sizeof(store_migrations) / sizeof(store_migrations[0]);

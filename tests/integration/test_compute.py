@@ -175,17 +175,18 @@ def test_a_volume_moves_between_guests_with_its_data(compute):
     wait_for(lambda: state_of(c, a["id"]) is None, 60, "vm-a gone")
 
 
-def test_an_instance_snapshot_boots_with_what_its_parent_wrote(compute):
+def test_an_instance_snapshot_and_a_migration_keep_what_the_guest_wrote(compute):
     c = compute.clients["member"]
-    # past the guest image's FAT file system, in the 1 GiB root disk
-    writer = ("#!/bin/sh\n"
-              "printf 'MARK-0815' | dd of=/dev/vda bs=1M seek=900 conv=sync 2>/dev/null\n"
-              "sync\necho NUBO_WROTE\n")
-    reader = "#!/bin/sh\necho NUBO_READ $(dd if=/dev/vda bs=1M skip=900 count=1 2>/dev/null " \
-             "| head -c 9)\n"
+    # past the guest image's FAT file system, in the 1 GiB root disk: read
+    # what is there, then write the marker
+    rw = ("#!/bin/sh\n"
+          "echo NUBO_READ $(dd if=/dev/vda bs=1M skip=900 count=1 2>/dev/null | head -c 9)\n"
+          "printf 'MARK-0815' | dd of=/dev/vda bs=1M seek=900 conv=sync 2>/dev/null\n"
+          "sync\necho NUBO_WROTE\n")
     p = c.post("/v1/instances", {"name": "parent", "image": "guest", "flavor": "tiny",
-                                 "user_data": writer}).json()
+                                 "user_data": rw}).json()
     wait_for(lambda: "NUBO_WROTE" in console(c, p["id"]), BOOT_TIMEOUT, "the marker written")
+    assert "NUBO_READ MARK-0815" not in console(c, p["id"])
     c.post("/v1/instances/parent/stop")
     wait_for(lambda: state_of(c, p["id"]) == "stopped", 60, "stopped")
     s = c.post("/v1/instances/parent/snapshot", {"name": "parent-snap"}).json()
@@ -195,9 +196,28 @@ def test_an_instance_snapshot_boots_with_what_its_parent_wrote(compute):
     img = c.get("/v1/images/parent-snap").json()
     assert img["state"] == "active" and img["disk_format"] == "qcow2"
     k = c.post("/v1/instances", {"name": "child", "image": "parent-snap", "flavor": "tiny",
-                                 "user_data": reader}).json()
+                                 "user_data": rw}).json()
     wait_for(lambda: "NUBO_READ MARK-0815" in console(c, k["id"]), BOOT_TIMEOUT,
              "the child reading its parent's marker")
-    for name, iid in (("child", k["id"]), ("parent", p["id"])):
+    c.delete("/v1/instances/child")
+
+    # cold migration of the parent to the other host keeps its disk
+    old = c.get("/v1/instances/parent").json()["host"]
+    old_agent = agent_of(compute.agents, old)
+    m = compute.admin.post("/v1/instances/%s/migrate" % p["id"])
+    assert m.status_code == 202, m.text
+    assert m.json()["target_host"] != old
+    wait_for(lambda: state_of(c, p["id"]) == "stopped", BOOT_TIMEOUT, "migrated")
+    got = c.get("/v1/instances/parent").json()
+    assert got["host"] == m.json()["target_host"]
+    assert c.get("/v1/jobs/" + m.json()["job_id"]).json()["status"] == "succeeded"
+    # the old host's copy goes once the target has its own
+    wait_for(lambda: not list((old_agent.state_dir / "disks").glob(p["id"] + "*")), 60,
+             "the old host's files removed")
+    assert not qemu_running(p["id"])
+    c.post("/v1/instances/parent/start")
+    wait_for(lambda: "NUBO_READ MARK-0815" in console(c, p["id"]), BOOT_TIMEOUT,
+             "the migrated parent reading its own marker")
+    for name, iid in (("parent", p["id"]), ("child", k["id"])):
         c.delete("/v1/instances/" + name)
         wait_for(lambda: state_of(c, iid) is None, 60, name + " gone")

@@ -455,3 +455,111 @@ def test_a_host_with_instances_cannot_be_deleted(cloud):
                                                                      "state": "gone"}]})
     assert admin.delete("/v1/hosts/busy").status_code == 204
     assert_error(requests.get(url + "instances", headers=cred), 401)
+
+
+def host_items(n, h):
+    r = requests.get("%s/v1/hosts/%s/instances" % (n.url, h["id"]),
+                     headers={"Authorization": "Bearer " + h["credential"]})
+    assert r.status_code == 200, r.text
+    return {x["id"]: x for x in r.json()["items"]}
+
+
+def upload_disk(n, h, image_id, data=b"\0" * 65536):
+    return requests.put("%s/v1/hosts/%s/images/%s/file" % (n.url, h["id"], image_id), data=data,
+                        headers={"Authorization": "Bearer " + h["credential"]})
+
+
+def test_cold_migration_between_hosts(cloud):
+    admin, c, n = cloud.admin, cloud.clients["member"], cloud.nubod
+    h1 = fake_host(n, admin, "h1")
+    admin.patch("/v1/hosts/h1", {"enabled": False})
+    h2 = fake_host(n, admin, "h2")
+    admin.patch("/v1/hosts/h1", {"enabled": True})
+    admin.patch("/v1/hosts/h2", {"enabled": False})
+    i = create(c, "vm").json()
+    assert wait_for(lambda: instance(c, i["id"])["host"], what="placement") == h1["id"]
+    admin.patch("/v1/hosts/h2", {"enabled": True})
+    report(n, h1, i["id"], "running")
+    assert_error(admin.post("/v1/instances/%s/migrate" % i["id"]), 409)  # running
+    c.post("/v1/instances/vm/stop")
+    report(n, h1, i["id"], "stopped")
+    assert_error(c.post("/v1/instances/vm/migrate"), 403)  # system administrators only
+    for body in ({"host": "h1"}, {"host": "nope"}, {"host": 5}):
+        assert_error(admin.post("/v1/instances/%s/migrate" % i["id"], body), 400, field="host")
+    v = c.post("/v1/volumes", {"name": "data", "size_gb": 1}).json()
+    c.post("/v1/volumes/data/attach", {"instance": "vm"})
+    r = admin.post("/v1/instances/%s/migrate" % i["id"])
+    assert_error(r, 409)
+    assert "detach them first" in r.json()["error"]["message"]
+    requests.post("%s/v1/hosts/%s/report" % (n.url, h1["id"]),
+                  json={"volumes": [{"id": v["id"], "state": "in-use"}]},
+                  headers={"Authorization": "Bearer " + h1["credential"]})
+    c.post("/v1/volumes/data/detach")
+    requests.post("%s/v1/hosts/%s/report" % (n.url, h1["id"]),
+                  json={"volumes": [{"id": v["id"], "state": "available"}]},
+                  headers={"Authorization": "Bearer " + h1["credential"]})
+
+    # the scheduler picks h2; both hold the instance's resources meanwhile
+    m = admin.post("/v1/instances/%s/migrate" % i["id"]).json()
+    assert (m["state"], m["target_host"], m["host"]) == ("migrating", h2["id"], h1["id"])
+    alloc = {h: admin.get("/v1/hosts/" + h).json()["allocation"]["vcpus_used"]
+             for h in ("h1", "h2")}
+    assert alloc == {"h1": 2, "h2": 2}
+    assert_error(c.delete("/v1/instances/vm"), 409)
+    assert_error(c.post("/v1/instances/vm/start"), 409)
+    item = host_items(n, h1)[i["id"]]
+    assert item["migration"] == "upload" and item["snapshot_image_id"]
+    image = item["snapshot_image_id"]
+    assert i["id"] not in host_items(n, h2)
+    report(n, h1, i["id"], "stopped")  # changes nothing
+    assert instance(c, i["id"])["state"] == "migrating"
+    assert upload_disk(n, h2, image).status_code == 404  # not h2's to upload
+    r = upload_disk(n, h1, image)
+    assert r.status_code == 200, r.text
+    # now h2 builds it from the image, and h1 keeps its copy until then
+    got = instance(c, i["id"])
+    assert (got["state"], got["host"]) == ("migrating", h2["id"])
+    assert host_items(n, h1)[i["id"]]["migration"] == "keep"
+    recv = host_items(n, h2)[i["id"]]
+    assert recv["migration"] == "receive" and len(recv["disk_image_sha256"]) == 64
+    report(n, h1, i["id"], "stopped")  # the old host's reports change nothing now
+    report(n, h2, i["id"], "stopped")
+    got = instance(c, i["id"])
+    assert (got["state"], got["host"]) == ("stopped", h2["id"])
+    assert c.get("/v1/jobs/" + m["job_id"]).json()["status"] == "succeeded"
+    assert_error(admin.get("/v1/images/" + image), 404)  # the disk's image is gone
+    assert i["id"] not in host_items(n, h1)  # h1 removes what it had
+    alloc = {h: admin.get("/v1/hosts/" + h).json()["allocation"]["vcpus_used"]
+             for h in ("h1", "h2")}
+    assert alloc == {"h1": 0, "h2": 2}
+
+    # back to h1, named; the target fails: the instance stays on h2
+    m = admin.post("/v1/instances/%s/migrate" % i["id"], {"host": "h1"}).json()
+    assert m["target_host"] == h1["id"]
+    image = host_items(n, h2)[i["id"]]["snapshot_image_id"]
+    assert upload_disk(n, h2, image).status_code == 200
+    report_err = requests.post("%s/v1/hosts/%s/report" % (n.url, h1["id"]),
+                               json={"instances": [{"id": i["id"], "state": "error",
+                                                    "error": "disk full"}]},
+                               headers={"Authorization": "Bearer " + h1["credential"]})
+    assert report_err.status_code == 204
+    got = instance(c, i["id"])
+    assert (got["state"], got["host"]) == ("stopped", h2["id"])
+    job = c.get("/v1/jobs/" + m["job_id"]).json()
+    assert (job["status"], job["error"]) == ("failed", "disk full")
+    alloc = {h: admin.get("/v1/hosts/" + h).json()["allocation"]["vcpus_used"]
+             for h in ("h1", "h2")}
+    assert alloc == {"h1": 0, "h2": 2}
+    # the old host cannot upload: same, before anything moved
+    m = admin.post("/v1/instances/%s/migrate" % i["id"]).json()
+    report_err = requests.post("%s/v1/hosts/%s/report" % (n.url, h2["id"]),
+                               json={"instances": [{"id": i["id"], "state": "stopped",
+                                                    "error": "disk unreadable"}]},
+                               headers={"Authorization": "Bearer " + h2["credential"]})
+    assert report_err.status_code == 204
+    got = instance(c, i["id"])
+    assert (got["state"], got["host"]) == ("stopped", h2["id"])
+    assert c.get("/v1/jobs/" + m["job_id"]).json()["status"] == "failed"
+    alloc = {h: admin.get("/v1/hosts/" + h).json()["allocation"]["vcpus_used"]
+             for h in ("h1", "h2")}
+    assert alloc == {"h1": 0, "h2": 2}

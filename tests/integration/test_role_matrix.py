@@ -196,6 +196,8 @@ ROWS = [
      {A: 401, R: 403, M: 409, P: 409, O: 404, S: 409}),
     ("POST", "/v1/instances/{instance}/snapshot", lambda: {"name": uniq("snap")},
      {A: 401, R: 403, M: 409, P: 409, O: 404, S: 409}),
+    ("POST", "/v1/instances/{instance}/migrate", None,
+     {A: 401, R: 403, M: 403, P: 403, O: 403, S: 409}),
     # the agents' API takes host credentials only
     ("GET", "/v1/hosts/{host}/instances", None, {A: 401, R: 403, M: 403, P: 403, O: 403, S: 403}),
     ("GET", "/v1/hosts/{host}/images/{image}", None,
