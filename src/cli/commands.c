@@ -242,6 +242,11 @@ const struct cli_cmd cli_cmds[] = {
 		SWITCH("public", "visibility", "\"public\"", "publish it (system administrators)"),
 		WAIT, END },
 	  NULL, NULL, NULL, "make an image of a stopped instance's disk", "job" },
+	{ "instance", "migrate", "POST", "/v1/instances/{}/migrate", NULL,
+	  (const struct cli_param[]){ ARG_PATH("INSTANCE", "the instance's id"),
+		OPT("host", "HOST", "host", T_STR, "the target host (default: the scheduler's)"),
+		WAIT, END },
+	  NULL, NULL, NULL, "move a stopped instance to another host (administrators)", "job" },
 	{ "instance", "delete", "DELETE", "/v1/instances/{}", NULL, ONE_INSTANCE_WAIT, NULL, NULL,
 	  NULL, "delete an instance", "job" },
 	{ "instance", "console", "GET", "/v1/instances/{}/console", NULL, (const struct cli_param[]){
