@@ -159,6 +159,12 @@ int api_project_access(struct api_ctx *ctx, const char *id_or_name, enum role mi
 		       struct project *ret);
 /* True when the caller is a system administrator. */
 bool api_is_sysadmin(const struct api_ctx *ctx);
+/* Check that the caller may create `what` ("volumes") in its token's
+ * project: a project scope and the member role. 0, or -1 after a 4xx. */
+int api_creating_in_project(struct api_ctx *ctx, const char *what);
+/* The active image ref (id or name) visible to the caller's project, in
+ * ret. 0, or -1 after a 400 naming the field "image". */
+int api_active_image(struct api_ctx *ctx, const char *ref, struct image *ret);
 /* A job as the API shows it (new reference). */
 json_t *api_job_json(const struct job *j);
 /* The project scope a tenant call acts in; NULL for a system

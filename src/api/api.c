@@ -223,6 +223,36 @@ int api_query(struct api_ctx *ctx, const char *name, const char **ret)
 	return 0;
 }
 
+int api_creating_in_project(struct api_ctx *ctx, const char *what)
+{
+	const struct principal *p = &ctx->principal;
+	if (!p->project_id[0]) {
+		api_fail(ctx, ERR_INVALID, "", "log in with a project to create %s in it", what);
+		return -1;
+	}
+	if (p->role < ROLE_MEMBER) {
+		api_fail(ctx, ERR_FORBIDDEN, "", "creating %s needs the member role", what);
+		return -1;
+	}
+	return 0;
+}
+
+int api_active_image(struct api_ctx *ctx, const char *ref, struct image *ret)
+{
+	const char *project = ctx->principal.project_id;
+	if (image_get(api_conn(ctx), ref, project, ret, &ctx->err) < 0 ||
+	    !image_visible(ret, project)) {
+		api_fail(ctx, ERR_INVALID, "image", "no image '%.80s'", ref);
+		return -1;
+	}
+	if (strcmp(ret->state, "active") != 0) {
+		api_fail(ctx, ERR_INVALID, "image", "image '%s' is %s, not active", ret->name,
+			 ret->state);
+		return -1;
+	}
+	return 0;
+}
+
 json_t *api_job_json(const struct job *j)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s}", "id", j->id, "kind",

@@ -75,14 +75,8 @@ static void instances_create(struct api_ctx *ctx)
 		api_reply_error(ctx);
 		return;
 	}
-	if (!p->project_id[0]) {
-		api_fail(ctx, ERR_INVALID, "", "log in with a project to create instances in it");
+	if (api_creating_in_project(ctx, "instances") < 0)
 		return;
-	}
-	if (p->role < ROLE_MEMBER) {
-		api_fail(ctx, ERR_FORBIDDEN, "", "creating instances needs the member role");
-		return;
-	}
 	struct store_conn *c = api_conn(ctx);
 	struct flavor f;
 	struct image im;
@@ -91,16 +85,8 @@ static void instances_create(struct api_ctx *ctx)
 		api_fail(ctx, ERR_INVALID, "flavor", "no flavor '%.80s'", flavor_ref);
 		return;
 	}
-	if (image_get(c, image_ref, p->project_id, &im, &ctx->err) < 0 ||
-	    !image_visible(&im, p->project_id)) {
-		api_fail(ctx, ERR_INVALID, "image", "no image '%.80s'", image_ref);
+	if (api_active_image(ctx, image_ref, &im) < 0)
 		return;
-	}
-	if (strcmp(im.state, "active") != 0) {
-		api_fail(ctx, ERR_INVALID, "image", "image '%s' is %s, not active", im.name,
-			 im.state);
-		return;
-	}
 	if (zone_ref && zone_get(c, zone_ref, &z, &ctx->err) < 0) {
 		api_fail(ctx, ERR_INVALID, "zone", "no zone '%.80s'", zone_ref);
 		return;
@@ -563,14 +549,8 @@ static void groups_create(struct api_ctx *ctx)
 		return;
 	}
 	const struct principal *p = &ctx->principal;
-	if (!p->project_id[0]) {
-		api_fail(ctx, ERR_INVALID, "", "log in with a project to create server groups in it");
+	if (api_creating_in_project(ctx, "server groups") < 0)
 		return;
-	}
-	if (p->role < ROLE_MEMBER) {
-		api_fail(ctx, ERR_FORBIDDEN, "", "creating server groups needs the member role");
-		return;
-	}
 	if (group_create(api_conn(ctx), p->project_id, name, policy, &g, &ctx->err) < 0) {
 		api_reply_error(ctx);
 		return;

@@ -76,27 +76,13 @@ static void volumes_create(struct api_ctx *ctx)
 		api_reply_error(ctx);
 		return;
 	}
-	if (!p->project_id[0]) {
-		api_fail(ctx, ERR_INVALID, "", "log in with a project to create volumes in it");
+	if (api_creating_in_project(ctx, "volumes") < 0)
 		return;
-	}
-	if (p->role < ROLE_MEMBER) {
-		api_fail(ctx, ERR_FORBIDDEN, "", "creating volumes needs the member role");
-		return;
-	}
 	struct store_conn *c = api_conn(ctx);
 	struct image im = { 0 };
 	if (image_ref) {
-		if (image_get(c, image_ref, p->project_id, &im, &ctx->err) < 0 ||
-		    !image_visible(&im, p->project_id)) {
-			api_fail(ctx, ERR_INVALID, "image", "no image '%.80s'", image_ref);
+		if (api_active_image(ctx, image_ref, &im) < 0)
 			return;
-		}
-		if (strcmp(im.state, "active") != 0) {
-			api_fail(ctx, ERR_INVALID, "image", "image '%s' is %s, not active", im.name,
-				 im.state);
-			return;
-		}
 		int64_t need = (im.virtual_size + GIB - 1) / GIB;
 		if (size_gb < need) {
 			api_fail(ctx, ERR_INVALID, "size_gb",
