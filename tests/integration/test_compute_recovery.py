@@ -68,7 +68,8 @@ def test_an_agent_killed_while_building_restarts_into_exactly_one_domain(cloud):
     assert qemu_pids(iid) == pids
     assert host_qemu_pids(agent) == pids  # and no QEMU of the crashes is left over
     disks = agent.state_dir / "disks"
-    assert sorted(p.name for p in disks.iterdir()) == [iid + ".console", iid + ".qcow2"]
+    assert sorted(p.name for p in disks.iterdir()) == [iid + ".cidata.iso", iid + ".console",
+                                                       iid + ".qcow2"]
     assert [p.suffix for p in (agent.state_dir / "images").iterdir()] == [".qcow2"]
     other = next(a for a in cloud.agents if a is not agent)
     assert host_qemu_pids(other) == []
