@@ -352,12 +352,27 @@ static void host_image(struct api_ctx *ctx)
 	}
 	const char *want = api_param(ctx, "image");
 	bool used = false;
-	for (size_t k = 0; k < n; k++)
-		used |= strcmp(items[k].i.image_id, want) == 0;
+	for (size_t k = 0; k < n; k++) {
+		const struct instance *i = &items[k].i;
+		used |= strcmp(i->image_id, want) == 0;
+		/* the disk of an instance migrating to this host */
+		used |= strcmp(i->state, "migrating") == 0 && i->source_host_id[0] &&
+			strcmp(i->host_id, ctx->host.id) == 0 && strcmp(i->task_image_id, want) == 0;
+	}
 	instance_boot_free(items, n);
+	/* or the image a volume of this host is made from */
+	struct volume *vols = NULL;
+	size_t nv = 0;
+	if (!used && volume_list_host(api_conn(ctx), ctx->host.id, &vols, &nv, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return;
+	}
+	for (size_t k = 0; k < nv; k++)
+		used |= strcmp(vols[k].image_id, want) == 0;
+	free(vols);
 	struct image im;
 	if (!used) {
-		api_fail(ctx, ERR_NOT_FOUND, "", "no instance of this host uses image '%.80s'", want);
+		api_fail(ctx, ERR_NOT_FOUND, "", "nothing on this host uses image '%.80s'", want);
 		return;
 	}
 	if (image_get(api_conn(ctx), want, "", &im, &ctx->err) < 0) {

@@ -514,8 +514,13 @@ def test_cold_migration_between_hosts(cloud):
     report(n, h1, i["id"], "stopped")  # changes nothing
     assert instance(c, i["id"])["state"] == "migrating"
     assert upload_disk(n, h2, image).status_code == 404  # not h2's to upload
+    fetch = "%s/v1/hosts/%s/images/%s" % (n.url, h2["id"], image)
+    auth2 = {"Authorization": "Bearer " + h2["credential"]}
+    assert requests.get(fetch, headers=auth2).status_code == 404  # nothing to fetch yet
     r = upload_disk(n, h1, image)
     assert r.status_code == 200, r.text
+    got = requests.get(fetch, headers=auth2)  # the target fetches the disk
+    assert got.status_code == 200 and got.headers["X-Image-Sha256"] == r.json()["sha256"]
     # now h2 builds it from the image, and h1 keeps its copy until then
     got = instance(c, i["id"])
     assert (got["state"], got["host"]) == ("migrating", h2["id"])

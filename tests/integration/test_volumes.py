@@ -165,3 +165,22 @@ def test_attach_rules(cloud):
     got = c.get("/v1/volumes/data").json()
     assert (got["state"], got["error"]) == ("error", "disk full")
     assert k and i
+
+
+def test_a_volume_from_an_image_lets_its_host_fetch_the_image(cloud):
+    n, c = cloud.nubod, cloud.clients["member"]
+    h = fake_host(n, cloud.admin, "h1")
+    running_instance(cloud, h, "vm")  # booted from "guest"
+    img = cloud.admin.post("/v1/images", {"name": "data", "visibility": "public"}).json()
+    cloud.admin.request("PUT", "/v1/images/%s/file" % img["id"], raw=b"\1" * 65536)
+    v = c.post("/v1/volumes", {"name": "copy", "size_gb": 1, "image": "data"}).json()
+    assert v["image_id"] == img["id"]
+    url = "%s/v1/hosts/%s/images/%s" % (n.url, h["id"], img["id"])
+    auth = {"Authorization": "Bearer " + h["credential"]}
+    assert requests.get(url, headers=auth).status_code == 404  # no volume of h1 uses it yet
+    c.post("/v1/volumes/copy/attach", {"instance": "vm"})
+    wanted = host_state(n, h)["volumes"][0]
+    assert (wanted["image_id"], len(wanted["image_sha256"])) == (img["id"], 64)
+    assert requests.get(url, headers=auth).status_code == 200
+    assert_error(c.post("/v1/volumes", {"name": "small", "size_gb": 1, "image": "nope"}), 400,
+                 field="image")
