@@ -447,12 +447,56 @@ static void add_report(json_t *reports, const char *id, const char *state, const
 	json_array_append_new(reports, o);
 }
 
-/* Send what changed, when anything did. */
-static void send_reports(struct agent_ctx *a, json_t *instances, json_t *volumes)
+static char *snapshot_path(struct agent_ctx *a, const char *id)
 {
-	if (!json_array_size(instances) && !json_array_size(volumes))
+	return xasprintf("%s/snap-%s.qcow2", a->disk_dir, id);
+}
+
+/* One snapshot of this host: copy its volume's data (creating), or remove
+ * it (deleting). The copy is made aside and renamed, so a pass cut short
+ * starts it again. */
+static void converge_snapshot(struct agent_ctx *a, json_t *p, json_t *reports)
+{
+	const char *id = json_string_value(json_object_get(p, "id"));
+	const char *vid = json_string_value(json_object_get(p, "volume_id"));
+	const char *state = json_string_value(json_object_get(p, "state"));
+	if (!id || !uuid_valid(id) || !vid || !uuid_valid(vid) || !state)
 		return;
-	json_t *body = json_pack("{s:O, s:O}", "instances", instances, "volumes", volumes);
+	char why[512] = "";
+	char *path = snapshot_path(a, id);
+	if (strcmp(state, "deleting") == 0) {
+		unlink(path);
+		log_line(LOGL_INFO, "snapshot removed", "snapshot", id, NULL);
+		add_report(reports, id, "gone", NULL);
+	} else if (strcmp(state, "creating") == 0) {
+		char *vol = volume_path(a, vid), *part = xasprintf("%s.part", path);
+		char *conv[] = { "qemu-img", "convert", "-q", "-O", "qcow2", vol, part, NULL };
+		int r = qemu_img(conv, "copying the volume", why, sizeof(why));
+		if (r == 0 && rename(part, path) < 0) {
+			str_printf(why, sizeof(why), "storing the snapshot failed: %s",
+				   strerror(errno));
+			r = -1;
+		}
+		if (r < 0)
+			unlink(part);
+		else
+			log_line(LOGL_INFO, "snapshot taken", "snapshot", id, "volume", vid, NULL);
+		add_report(reports, id, r == 0 ? "available" : "error", r == 0 ? NULL : why);
+		free(vol);
+		free(part);
+	}
+	free(path);
+}
+
+/* Send what changed, when anything did. */
+static void send_reports(struct agent_ctx *a, json_t *instances, json_t *volumes,
+			 json_t *snapshots)
+{
+	if (!json_array_size(instances) && !json_array_size(volumes) &&
+	    !json_array_size(snapshots))
+		return;
+	json_t *body = json_pack("{s:O, s:O, s:O}", "instances", instances, "volumes", volumes,
+				 "snapshots", snapshots);
 	size_t len;
 	char *text = json_req_dump(body, &len);
 	char *rurl = xasprintf("%s/v1/hosts/%s/report", a->server, a->host_id);
@@ -477,7 +521,7 @@ static void report_now(struct agent_ctx *a, const char *id, const char *state,
 {
 	json_t *reports = json_array(), *none = json_array();
 	add_report(reports, id, state, error);
-	send_reports(a, reports, none);
+	send_reports(a, reports, none, none);
 	json_decref(none);
 	json_decref(reports);
 }
@@ -653,12 +697,22 @@ static int make_volume(struct agent_ctx *a, json_t *v, const char *path, char *w
 {
 	const char *image = json_string_value(json_object_get(v, "image_id"));
 	const char *sha = json_string_value(json_object_get(v, "image_sha256"));
+	const char *snap = json_string_value(json_object_get(v, "snapshot_id"));
 	char size[32];
 	str_printf(size, sizeof(size), "%lldG",
 		   (long long)json_integer_value(json_object_get(v, "size_gb")));
 	char *tmp = xasprintf("%s.part", path);
 	int r;
-	if (image && image[0]) {
+	if (snap && snap[0] && uuid_valid(snap)) {
+		char *from = snapshot_path(a, snap);
+		char *conv[] = { "qemu-img", "convert", "-q", "-O", "qcow2", from, tmp, NULL };
+		char *grow[] = { "qemu-img", "resize", "-q", "-f", "qcow2", tmp, size, NULL };
+		r = qemu_img(conv, "copying the snapshot", why, why_size) == 0 &&
+				    qemu_img(grow, "sizing the volume", why, why_size) == 0
+			    ? 0
+			    : -1;
+		free(from);
+	} else if (image && image[0]) {
 		char *base = sha && sha[0] ? cached_image(a, image, sha, why, why_size) : NULL;
 		if (!base && !why[0])
 			str_copy(why, why_size, "the volume's image has no stored file");
@@ -803,17 +857,20 @@ int agent_reconcile(struct agent_ctx *a, unsigned wait_s)
 	json_t *vols = json_object_get(list, "volumes");
 	json_t *none = json_array();
 	a->volumes = json_is_array(vols) ? vols : none;
-	json_t *reports = json_array(), *vreports = json_array();
+	json_t *reports = json_array(), *vreports = json_array(), *sreports = json_array();
+	json_t *snaps = json_object_get(list, "snapshots");
 	size_t k;
 	json_t *it;
 	/* volumes first: a domain built or redefined below takes the ones that
 	 * exist */
 	json_array_foreach((json_t *)a->volumes, k, it)
 		converge_volume(a, it, vreports);
+	json_array_foreach(json_is_array(snaps) ? snaps : none, k, it)
+		converge_snapshot(a, it, sreports);
 	json_array_foreach(items, k, it)
 		converge(a, it, reports);
 	remove_strays(a, items);
-	send_reports(a, reports, vreports);
+	send_reports(a, reports, vreports, sreports);
 	json_array_foreach(items, k, it) {
 		const char *id = json_string_value(json_object_get(it, "id"));
 		if (id && uuid_valid(id) && driver_state(a->drv, id) != DOM_ABSENT)
@@ -824,6 +881,7 @@ int agent_reconcile(struct agent_ctx *a, unsigned wait_s)
 	json_decref(none);
 	json_decref(reports);
 	json_decref(vreports);
+	json_decref(sreports);
 	json_decref(list);
 	return 0;
 }

@@ -231,11 +231,12 @@ static json_t *host_volumes_json(struct api_ctx *ctx)
 							      &e) == 0
 					  ? im.sha256
 					  : "";
-		json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "id",
-						     v->id, "size_gb", (json_int_t)v->size_gb,
+		json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s}",
+						     "id", v->id, "size_gb", (json_int_t)v->size_gb,
 						     "state", v->state, "instance_id",
 						     v->instance_id, "device", v->device,
-						     "image_id", v->image_id, "image_sha256", sha));
+						     "image_id", v->image_id, "image_sha256", sha,
+						     "snapshot_id", v->snapshot_id));
 	}
 	free(vols);
 	return arr;
@@ -270,6 +271,22 @@ static int poll_params(struct api_ctx *ctx, uint64_t *ret_wait, bool *ret_same_e
 	}
 	*ret_same_epoch = strncmp(since, ctx->api->epoch, 16) == 0;
 	return 0;
+}
+
+/* The snapshots this host keeps; NULL on a store error (ctx->err set). */
+static json_t *host_snapshots_json(struct api_ctx *ctx)
+{
+	struct snapshot *snaps;
+	size_t n;
+	if (snapshot_list_host(api_conn(ctx), ctx->host.id, &snaps, &n, &ctx->err) < 0)
+		return NULL;
+	json_t *arr = json_array();
+	for (size_t k = 0; k < n; k++)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "id", snaps[k].id,
+						     "volume_id", snaps[k].volume_id, "state",
+						     snaps[k].state));
+	free(snaps);
+	return arr;
 }
 
 /* GET /v1/hosts/{id}/instances[?wait=S&since=V]: what the agent must run,
@@ -328,13 +345,16 @@ static void host_instances(struct api_ctx *ctx)
 	}
 	instance_boot_free(items, n);
 	json_t *vols = host_volumes_json(ctx);
-	if (!vols) {
+	json_t *snaps = vols ? host_snapshots_json(ctx) : NULL;
+	if (!snaps) {
 		json_decref(arr);
+		json_decref(vols);
 		api_reply_error(ctx);
 		return;
 	}
 	json_t *o = api_list(arr, NULL);
 	json_object_set_new(o, "volumes", vols);
+	json_object_set_new(o, "snapshots", snaps);
 	json_object_set_new(o, "version", json_string(version));
 	api_reply_json(ctx, 200, o);
 }
@@ -524,6 +544,30 @@ static int report_volume(struct api_ctx *ctx, json_t *e)
 	return r < 0 ? -1 : 0;
 }
 
+/* One snapshot of a report: {"id", "state", "error"?}. */
+static int report_snapshot(struct api_ctx *ctx, json_t *e)
+{
+	static const char *const fields[] = { "id", "state", "error", NULL };
+	const char *id, *state, *error;
+	if (!json_is_object(e))
+		return err_set(&ctx->err, ERR_INVALID, "snapshots", "each report is an object");
+	if (json_req_only(e, fields, &ctx->err) < 0 ||
+	    json_req_string(e, "id", true, 64, false, &id, &ctx->err) < 0 ||
+	    json_req_string(e, "state", true, 16, false, &state, &ctx->err) < 0 ||
+	    json_req_string(e, "error", false, 255, false, &error, &ctx->err) < 0)
+		return -1;
+	if (strcmp(state, "available") != 0 && strcmp(state, "gone") != 0 &&
+	    strcmp(state, "error") != 0)
+		return err_set(&ctx->err, ERR_INVALID, "state",
+			       "a snapshot's state must be available, gone or error");
+	int r = snapshot_report(api_conn(ctx), ctx->host.id, id, state, error, &ctx->err);
+	if (r < 0 && ctx->err.code == ERR_NOT_FOUND && strcmp(state, "gone") == 0)
+		return 0; /* gone already */
+	if (r == 1)
+		r = job_finish(api_conn(ctx), id, strcmp(state, "error") != 0, error, &ctx->err);
+	return r < 0 ? -1 : 0;
+}
+
 /* Apply one report list (key "instances" or "volumes") entry by entry,
  * each in its own transaction. */
 static int report_list(struct api_ctx *ctx, json_t *b, const char *key,
@@ -561,18 +605,21 @@ static int report_list(struct api_ctx *ctx, json_t *b, const char *key,
  * the agent sees. */
 static void host_report(struct api_ctx *ctx)
 {
-	static const char *const fields[] = { "instances", "volumes", NULL };
+	static const char *const fields[] = { "instances", "volumes", "snapshots", NULL };
 	if (own_host(ctx) < 0)
 		return;
 	json_t *b = api_body(ctx, fields);
 	if (!b)
 		return;
-	if (!json_object_get(b, "instances") && !json_object_get(b, "volumes")) {
-		api_fail(ctx, ERR_INVALID, "instances", "a report needs instances or volumes");
+	if (!json_object_get(b, "instances") && !json_object_get(b, "volumes") &&
+	    !json_object_get(b, "snapshots")) {
+		api_fail(ctx, ERR_INVALID, "instances",
+			 "a report needs instances, volumes or snapshots");
 		return;
 	}
 	if (report_list(ctx, b, "instances", report_one) < 0 ||
-	    report_list(ctx, b, "volumes", report_volume) < 0)
+	    report_list(ctx, b, "volumes", report_volume) < 0 ||
+	    report_list(ctx, b, "snapshots", report_snapshot) < 0)
 		return;
 	api_reply_empty(ctx, 204);
 }

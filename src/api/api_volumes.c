@@ -24,6 +24,7 @@ static json_t *volume_json(const struct volume *v)
 			      "state", v->state, "created_at", v->created_at, "updated_at",
 			      v->updated_at);
 	json_object_set_new(o, "image_id", opt(v->image_id));
+	json_object_set_new(o, "snapshot_id", opt(v->snapshot_id));
 	json_object_set_new(o, "host", opt(v->host_id));
 	json_object_set_new(o, "instance_id", opt(v->instance_id));
 	json_object_set_new(o, "device", opt(v->device));
@@ -62,8 +63,8 @@ static void reply_job(struct api_ctx *ctx, const struct volume *v, const char *k
 
 static void volumes_create(struct api_ctx *ctx)
 {
-	static const char *const fields[] = { "name", "size_gb", "image", NULL };
-	const char *name, *image_ref;
+	static const char *const fields[] = { "name", "size_gb", "image", "snapshot", NULL };
+	const char *name, *image_ref, *snap_ref;
 	int64_t size_gb;
 	const struct principal *p = &ctx->principal;
 	ctx->audit_type = "volume";
@@ -72,7 +73,8 @@ static void volumes_create(struct api_ctx *ctx)
 		return;
 	if (json_req_string(b, "name", true, VOLUME_NAME_MAX, false, &name, &ctx->err) < 0 ||
 	    json_req_int(b, "size_gb", true, 1, VOLUME_SIZE_GB_MAX, &size_gb, NULL, &ctx->err) < 0 ||
-	    json_req_string(b, "image", false, 128, false, &image_ref, &ctx->err) < 0) {
+	    json_req_string(b, "image", false, 128, false, &image_ref, &ctx->err) < 0 ||
+	    json_req_string(b, "snapshot", false, 128, false, &snap_ref, &ctx->err) < 0) {
 		api_reply_error(ctx);
 		return;
 	}
@@ -91,10 +93,21 @@ static void volumes_create(struct api_ctx *ctx)
 			return;
 		}
 	}
+	struct snapshot snap;
+	if (snap_ref && image_ref) {
+		api_fail(ctx, ERR_INVALID, "snapshot", "give image or snapshot, not both");
+		return;
+	}
+	if (snap_ref && (snapshot_get(c, p->project_id, snap_ref, &snap, &ctx->err) < 0 ||
+			 strcmp(snap.state, "available") != 0)) {
+		api_fail(ctx, ERR_INVALID, "snapshot", "no available snapshot '%.80s'", snap_ref);
+		return;
+	}
 	struct volume v;
 	if (quota_charge(c, p->project_id, QUOTA_VOLUMES, 1, &ctx->err) < 0 ||
 	    quota_charge(c, p->project_id, QUOTA_VOLUME_GB, size_gb, &ctx->err) < 0 ||
-	    volume_create(c, p->project_id, name, size_gb, image_ref ? im.id : NULL, &v,
+	    volume_create(c, p->project_id, name, size_gb, image_ref ? im.id : NULL,
+			  snap_ref ? &snap : NULL, &v,
 			  &ctx->err) < 0) {
 		api_reply_error(ctx);
 		return;

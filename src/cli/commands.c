@@ -49,6 +49,7 @@ const struct cli_resource cli_resources[] = {
 	{ "server-group", "affinity and anti-affinity groups of instances" },
 	{ "keypair", "SSH keys for instances (imported or generated)" },
 	{ "volume", "persistent disks (create, attach, detach, extend, delete)" },
+	{ "snapshot", "copies of volumes (list, show, create, delete)" },
 	{ "project", "tenants (list, show, create, set, delete)" },
 	{ "member", "users' roles in a project (list, set, remove)" },
 	{ "user", "local accounts (list, show, create, set, delete)" },
@@ -279,7 +280,8 @@ const struct cli_cmd cli_cmds[] = {
 		ARG_BODY("NAME", "name", "the volume's name"),
 		REQ("size-gb", "GB", "size_gb", T_INT, "its size in GB"),
 		OPT("image", "IMAGE", "image", T_STR, "copy this image (id or name) into it"),
-		END }, NULL, NULL, NULL, "create a volume, blank or from an image", NULL },
+		OPT("snapshot", "SNAPSHOT", "snapshot", T_STR, "copy this snapshot into it"),
+		END }, NULL, NULL, NULL, "create a volume, blank, from an image or a snapshot", NULL },
 	{ "volume", "attach", "POST", "/v1/volumes/{}/attach", NULL, (const struct cli_param[]){
 		ARG_PATH("VOLUME", "the volume's id or name"),
 		ARG_BODY("INSTANCE", "instance", "the instance's id or name"), WAIT, END },
@@ -295,6 +297,20 @@ const struct cli_cmd cli_cmds[] = {
 	{ "volume", "delete", "DELETE", "/v1/volumes/{}", NULL, (const struct cli_param[]){
 		ARG_PATH("VOLUME", "the volume's id or name"), WAIT, END }, NULL, NULL, NULL,
 	  "delete a volume that is not attached", "job" },
+
+	/* snapshots */
+	{ "snapshot", "list", "GET", "/v1/snapshots", NULL, NULL,
+	  "name,volume_id,size_gb,state,id", NULL, NULL, "list snapshots", NULL },
+	{ "snapshot", "show", "GET", "/v1/snapshots/{}", NULL, (const struct cli_param[]){
+		ARG_PATH("SNAPSHOT", "the snapshot's id or name"), END }, NULL, NULL, NULL,
+	  "show a snapshot", NULL },
+	{ "snapshot", "create", "POST", "/v1/snapshots", NULL, (const struct cli_param[]){
+		ARG_BODY("NAME", "name", "the snapshot's name"),
+		REQ("volume", "VOLUME", "volume", T_STR, "the volume (id or name)"), WAIT, END },
+	  NULL, NULL, NULL, "take a snapshot of a volume", "job" },
+	{ "snapshot", "delete", "DELETE", "/v1/snapshots/{}", NULL, (const struct cli_param[]){
+		ARG_PATH("SNAPSHOT", "the snapshot's id or name"), WAIT, END }, NULL, NULL, NULL,
+	  "delete a snapshot", "job" },
 
 	/* keypairs */
 	{ "keypair", "list", "GET", "/v1/keypairs", NULL, NULL, "name,type,fingerprint,id", NULL,

@@ -105,6 +105,8 @@ uint64_t image_upload_size(const struct image_upload *u);
  * agent reports each step; every operation that waits for it has a job. */
 
 #define VOLUME_NAME_MAX 63
+
+struct snapshot;
 #define VOLUME_SIZE_GB_MAX 16384
 #define VOLUME_DEVICES "bcdefghijklmnopqrstuvwxyz" /* vdb... vdz */
 
@@ -114,6 +116,7 @@ struct volume {
 	char name[VOLUME_NAME_MAX + 1];
 	int64_t size_gb;
 	char image_id[UUID_SIZE];    /* made from this image, or "" */
+	char snapshot_id[UUID_SIZE]; /* made from this snapshot, or "" */
 	char host_id[UUID_SIZE];     /* where its file lives; "" until first attached */
 	char instance_id[UUID_SIZE]; /* attached (or attaching) to, or "" */
 	char device[8];              /* "vdb"... while attached */
@@ -123,10 +126,12 @@ struct volume {
 	char updated_at[TIME_RFC3339_SIZE];
 };
 
-/* Create an available volume in project_id, blank or from image_id (NULL:
- * blank). The caller charges the quotas. */
+/* Create an available volume in project_id, blank, from image_id or from
+ * a snapshot (NULL: not). From a snapshot it lives where the snapshot
+ * does. The caller charges the quotas. */
 int volume_create(struct store_conn *c, const char *project_id, const char *name,
-		  int64_t size_gb, const char *image_id, struct volume *ret, struct err *err);
+		  int64_t size_gb, const char *image_id, const struct snapshot *snap,
+		  struct volume *ret, struct err *err);
 /* Find a volume by id, or by name within project_id; with project_id set,
  * another project's volume is ERR_NOT_FOUND. */
 int volume_get(struct store_conn *c, const char *project_id, const char *id_or_name,
@@ -166,3 +171,43 @@ int volume_count_instance(struct store_conn *c, const char *instance_id, int64_t
 			  struct err *err);
 /* Instance instance_id is gone: its volumes stay, available. */
 int volume_release_instance(struct store_conn *c, const char *instance_id, struct err *err);
+
+/* ---- snapshots of volumes ----
+ *
+ * A snapshot is a full copy of a volume's data, made on the volume's host
+ * (creating -> available) and kept there; new volumes are made from it on
+ * that host. A volume with snapshots cannot be deleted. */
+
+struct snapshot {
+	char id[UUID_SIZE];
+	char project_id[UUID_SIZE];
+	char volume_id[UUID_SIZE];
+	char name[VOLUME_NAME_MAX + 1];
+	int64_t size_gb;             /* the volume's size when it was taken */
+	char host_id[UUID_SIZE];
+	char state[16];              /* creating, available, deleting, error */
+	char error[256];
+	char created_at[TIME_RFC3339_SIZE];
+	char updated_at[TIME_RFC3339_SIZE];
+};
+
+/* Take a snapshot of volume v (which must have data on a host, and not be
+ * in use by a running guest: running says whether its instance runs). */
+int snapshot_create(struct store_conn *c, const struct volume *v, bool running,
+		    const char *name, struct snapshot *ret, struct err *err);
+/* Find a snapshot by id, or by name within project_id (NULL: any). */
+int snapshot_get(struct store_conn *c, const char *project_id, const char *id_or_name,
+		 struct snapshot *ret, struct err *err);
+/* The snapshots of project_id (all when NULL), by name. Caller frees. */
+int snapshot_list(struct store_conn *c, const char *project_id, struct snapshot **ret,
+		  size_t *ret_n, struct err *err);
+/* Ask for a snapshot's deletion (deleting until its host removes it). */
+int snapshot_request_delete(struct store_conn *c, const char *id, struct err *err);
+/* The snapshots kept on host_id. Caller frees. */
+int snapshot_list_host(struct store_conn *c, const char *host_id, struct snapshot **ret,
+		       size_t *ret_n, struct err *err);
+/* Record what host_id reports of snapshot id ("available", "gone",
+ * "error"). 1 when it completed an operation (the caller ends the job), 0
+ * when it changed nothing, or an error. */
+int snapshot_report(struct store_conn *c, const char *host_id, const char *id,
+		    const char *state, const char *error, struct err *err);

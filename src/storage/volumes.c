@@ -11,7 +11,7 @@
 
 #define VOLUME_COLS                                                                             \
 	"id, project_id, name, size_gb, COALESCE(image_id, ''), COALESCE(host_id, ''),"        \
-	" COALESCE(instance_id, ''), device, state, error, created_at, updated_at"
+	" COALESCE(instance_id, ''), device, state, error, created_at, updated_at, snapshot_id"
 
 static void volume_from_row(struct store_stmt *s, void *out)
 {
@@ -29,6 +29,7 @@ static void volume_from_row(struct store_stmt *s, void *out)
 	str_copy(v->error, sizeof(v->error), store_col_text(s, 9));
 	str_copy(v->created_at, sizeof(v->created_at), store_col_text(s, 10));
 	str_copy(v->updated_at, sizeof(v->updated_at), store_col_text(s, 11));
+	str_copy(v->snapshot_id, sizeof(v->snapshot_id), store_col_text(s, 12));
 }
 
 static int check_name(const char *name, struct err *err)
@@ -45,7 +46,8 @@ static int check_name(const char *name, struct err *err)
 }
 
 int volume_create(struct store_conn *c, const char *project_id, const char *name,
-		  int64_t size_gb, const char *image_id, struct volume *ret, struct err *err)
+		  int64_t size_gb, const char *image_id, const struct snapshot *snap,
+		  struct volume *ret, struct err *err)
 {
 	int r = check_name(name, err);
 	if (r < 0)
@@ -58,14 +60,24 @@ int volume_create(struct store_conn *c, const char *project_id, const char *name
 	str_copy(v.project_id, sizeof(v.project_id), project_id);
 	str_copy(v.name, sizeof(v.name), name);
 	str_copy(v.image_id, sizeof(v.image_id), image_id ? image_id : "");
+	if (snap) {
+		if (snap->size_gb > size_gb)
+			return err_set(err, ERR_INVALID, "size_gb",
+				       "snapshot '%s' holds %lld GB; the volume needs at least that",
+				       snap->name, (long long)snap->size_gb);
+		str_copy(v.snapshot_id, sizeof(v.snapshot_id), snap->id);
+		str_copy(v.host_id, sizeof(v.host_id), snap->host_id);
+	}
 	str_copy(v.state, sizeof(v.state), "available");
 	time_rfc3339_now(v.created_at, sizeof(v.created_at));
 	memcpy(v.updated_at, v.created_at, sizeof(v.created_at));
 	r = store_run(c,
 		      "INSERT INTO volumes (id, project_id, name, size_gb, image_id, state,"
-		      " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		      "sssissss", v.id, v.project_id, v.name, v.size_gb,
-		      v.image_id[0] ? v.image_id : NULL, v.state, v.created_at, v.updated_at);
+		      " created_at, updated_at, snapshot_id, host_id)"
+		      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		      "sssissssss", v.id, v.project_id, v.name, v.size_gb,
+		      v.image_id[0] ? v.image_id : NULL, v.state, v.created_at, v.updated_at,
+		      v.snapshot_id, v.host_id[0] ? v.host_id : NULL);
 	if (r == -EEXIST)
 		return err_set(err, ERR_CONFLICT, "name", "a volume named '%s' already exists", name);
 	if (r < 0)
@@ -228,6 +240,17 @@ int volume_request_delete(struct store_conn *c, const char *id, struct err *err)
 		return r;
 	char now[TIME_RFC3339_SIZE];
 	time_rfc3339_now(now, sizeof(now));
+	struct store_stmt *q = NULL;
+	int64_t snaps = 0;
+	r = store_query(c, &q, "SELECT COUNT(*) FROM snapshots WHERE volume_id = ?", "s", v.id);
+	if (r == 0 && (r = store_step(q)) == 1)
+		snaps = store_col_int(q, 0);
+	store_stmt_free(q);
+	if (r < 0)
+		return store_fail(c, r, err);
+	if (snaps > 0)
+		return err_set(err, ERR_CONFLICT, "", "the volume has %lld snapshot(s); delete them first",
+			       (long long)snaps);
 	if (!v.host_id[0])
 		r = store_run(c, "DELETE FROM volumes WHERE id = ? AND state = 'available'", "s",
 			      v.id);
@@ -331,4 +354,159 @@ int volume_count_instance(struct store_conn *c, const char *instance_id, int64_t
 		*ret = store_col_int(s, 0);
 	store_stmt_free(s);
 	return r < 0 ? store_fail(c, r, err) : 0;
+}
+
+/* ---- snapshots ---- */
+
+#define SNAPSHOT_COLS                                                                           \
+	"id, project_id, volume_id, name, size_gb, host_id, state, error, created_at, updated_at"
+
+static void snapshot_from_row(struct store_stmt *s, void *out)
+{
+	struct snapshot *p = out;
+	memset(p, 0, sizeof(*p));
+	str_copy(p->id, sizeof(p->id), store_col_text(s, 0));
+	str_copy(p->project_id, sizeof(p->project_id), store_col_text(s, 1));
+	str_copy(p->volume_id, sizeof(p->volume_id), store_col_text(s, 2));
+	str_copy(p->name, sizeof(p->name), store_col_text(s, 3));
+	p->size_gb = store_col_int(s, 4);
+	str_copy(p->host_id, sizeof(p->host_id), store_col_text(s, 5));
+	str_copy(p->state, sizeof(p->state), store_col_text(s, 6));
+	str_copy(p->error, sizeof(p->error), store_col_text(s, 7));
+	str_copy(p->created_at, sizeof(p->created_at), store_col_text(s, 8));
+	str_copy(p->updated_at, sizeof(p->updated_at), store_col_text(s, 9));
+}
+
+int snapshot_create(struct store_conn *c, const struct volume *v, bool running,
+		    const char *name, struct snapshot *ret, struct err *err)
+{
+	int r = check_name(name, err);
+	if (r < 0)
+		return r;
+	if (!v->host_id[0])
+		return err_set(err, ERR_CONFLICT, "volume",
+			       "the volume has no data yet (it gets it at its first attach)");
+	if (strcmp(v->state, "available") != 0 && strcmp(v->state, "in-use") != 0)
+		return err_set(err, ERR_CONFLICT, "volume", "the volume is %s", v->state);
+	if (running)
+		return err_set(err, ERR_CONFLICT, "volume",
+			       "the volume's instance is running: stop it or detach the volume, so "
+			       "the snapshot is consistent");
+	struct snapshot p = { .size_gb = v->size_gb };
+	uuid_generate(p.id);
+	str_copy(p.project_id, sizeof(p.project_id), v->project_id);
+	str_copy(p.volume_id, sizeof(p.volume_id), v->id);
+	str_copy(p.name, sizeof(p.name), name);
+	str_copy(p.host_id, sizeof(p.host_id), v->host_id);
+	str_copy(p.state, sizeof(p.state), "creating");
+	time_rfc3339_now(p.created_at, sizeof(p.created_at));
+	memcpy(p.updated_at, p.created_at, sizeof(p.created_at));
+	r = store_run(c,
+		      "INSERT INTO snapshots (" SNAPSHOT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		      "ssssisssss", p.id, p.project_id, p.volume_id, p.name, p.size_gb, p.host_id,
+		      p.state, "", p.created_at, p.updated_at);
+	if (r == -EEXIST)
+		return err_set(err, ERR_CONFLICT, "name", "a snapshot named '%s' already exists", name);
+	if (r < 0)
+		return store_fail(c, r, err);
+	*ret = p;
+	return 0;
+}
+
+int snapshot_get(struct store_conn *c, const char *project_id, const char *id_or_name,
+		 struct snapshot *ret, struct err *err)
+{
+	struct store_stmt *s = NULL;
+	int r;
+	if (uuid_valid(id_or_name))
+		r = store_query(c, &s,
+				"SELECT " SNAPSHOT_COLS " FROM snapshots WHERE id = lower(?)"
+				" AND (? IS NULL OR project_id = ?)",
+				"sss", id_or_name, project_id, project_id);
+	else
+		r = store_query(c, &s,
+				"SELECT " SNAPSHOT_COLS " FROM snapshots WHERE name = ?"
+				" AND project_id = ?",
+				"ss", id_or_name, project_id ? project_id : "");
+	if (r < 0)
+		return store_fail(c, r, err);
+	r = store_fetch_one(s, snapshot_from_row, ret);
+	if (r == 0)
+		return err_set(err, ERR_NOT_FOUND, "", "no snapshot '%.80s'", id_or_name);
+	return r < 0 ? store_fail(c, r, err) : 0;
+}
+
+static int snapshot_fetch(struct store_conn *c, const char *where, const char *arg,
+			  struct snapshot **ret, size_t *ret_n, struct err *err)
+{
+	struct store_stmt *s = NULL;
+	char *sql = xasprintf("SELECT " SNAPSHOT_COLS " FROM snapshots WHERE %s ORDER BY name",
+			      where);
+	int r = store_query(c, &s, sql, "ss", arg, arg);
+	free(sql);
+	if (r < 0)
+		return store_fail(c, r, err);
+	void *items;
+	r = store_fetch(s, sizeof(struct snapshot), 0, snapshot_from_row, &items, ret_n, NULL);
+	if (r < 0)
+		return store_fail(c, r, err);
+	*ret = items;
+	return 0;
+}
+
+int snapshot_list(struct store_conn *c, const char *project_id, struct snapshot **ret,
+		  size_t *ret_n, struct err *err)
+{
+	return snapshot_fetch(c, "? IS NULL OR project_id = ?", project_id, ret, ret_n, err);
+}
+
+int snapshot_list_host(struct store_conn *c, const char *host_id, struct snapshot **ret,
+		       size_t *ret_n, struct err *err)
+{
+	return snapshot_fetch(c, "host_id = ? AND ? IS NOT NULL", host_id, ret, ret_n, err);
+}
+
+int snapshot_request_delete(struct store_conn *c, const char *id, struct err *err)
+{
+	char now[TIME_RFC3339_SIZE];
+	time_rfc3339_now(now, sizeof(now));
+	int r = store_run(c,
+			  "UPDATE snapshots SET state = 'deleting', updated_at = ? WHERE id = ?"
+			  " AND state IN ('available', 'error')",
+			  "ss", now, id);
+	if (r < 0)
+		return store_fail(c, r, err);
+	if (r == 0)
+		return err_set(err, ERR_CONFLICT, "", "only an available snapshot can be deleted");
+	return 0;
+}
+
+int snapshot_report(struct store_conn *c, const char *host_id, const char *id,
+		    const char *state, const char *error, struct err *err)
+{
+	struct snapshot p;
+	int r = snapshot_get(c, NULL, id, &p, err);
+	if (r < 0)
+		return r;
+	if (strcmp(p.host_id, host_id) != 0)
+		return err_set(err, ERR_NOT_FOUND, "", "snapshot %s is not on this host", id);
+	char now[TIME_RFC3339_SIZE];
+	time_rfc3339_now(now, sizeof(now));
+	if (strcmp(state, "gone") == 0) {
+		if (strcmp(p.state, "deleting") != 0)
+			return 0;
+		r = store_run(c, "DELETE FROM snapshots WHERE id = ?", "s", p.id);
+		return r < 0 ? store_fail(c, r, err) : 1;
+	}
+	const char *to = strcmp(state, "available") == 0 && strcmp(p.state, "creating") == 0
+				 ? "available"
+			 : strcmp(state, "error") == 0 && strcmp(p.state, "error") != 0 ? "error"
+											 : NULL;
+	if (!to)
+		return 0;
+	r = store_run(c,
+		      "UPDATE snapshots SET state = ?, error = ?, updated_at = ? WHERE id = ?"
+		      " AND state = ?",
+		      "sssss", to, strcmp(to, "error") == 0 && error ? error : "", now, p.id, p.state);
+	return r < 0 ? store_fail(c, r, err) : r > 0 ? 1 : 0;
 }

@@ -214,6 +214,21 @@ const struct store_migration store_migrations[] = {
 	  "ALTER TABLE instances ADD COLUMN migrate_host_id TEXT NOT NULL DEFAULT '';"
 	  "ALTER TABLE instances ADD COLUMN source_host_id TEXT NOT NULL DEFAULT '';"
 	  "CREATE INDEX instances_source_host ON instances (source_host_id);" },
+	{ 11, "storage: snapshots of volumes",
+	  "CREATE TABLE snapshots ("
+	  " id TEXT PRIMARY KEY,"
+	  " project_id TEXT NOT NULL REFERENCES projects (id),"
+	  " volume_id TEXT NOT NULL REFERENCES volumes (id),"
+	  " name TEXT NOT NULL,"
+	  " size_gb INTEGER NOT NULL,"
+	  " host_id TEXT NOT NULL REFERENCES hosts (id),"
+	  " state TEXT NOT NULL,"
+	  " error TEXT NOT NULL DEFAULT '',"
+	  " created_at TEXT NOT NULL,"
+	  " updated_at TEXT NOT NULL,"
+	  " UNIQUE (project_id, name));"
+	  "CREATE INDEX snapshots_host ON snapshots (host_id);"
+	  "ALTER TABLE volumes ADD COLUMN snapshot_id TEXT NOT NULL DEFAULT '';" },
 };
 
 const size_t store_migrations_count = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -122,17 +122,17 @@ def test_a_stopped_instance_is_resized(compute):
     wait_for(lambda: state_of(c, i["id"]) is None, 60, "instance gone")
 
 
-WAIT_VDB = "for i in $(seq 1 900); do [ -b /dev/vdb ] && break; sleep 1; done\n"
+WAIT_DEV = "for i in $(seq 1 900); do [ -b /dev/%s ] && break; sleep 1; done\n"
 
 
-def test_a_volume_moves_between_guests_with_its_data(compute):
+def test_a_volume_and_its_snapshot_move_between_guests_with_their_data(compute):
     c = compute.clients["member"]
     c.post("/v1/server-groups", {"name": "together", "policy": "affinity"})
-    writer = ("#!/bin/sh\n" + WAIT_VDB +
+    writer = ("#!/bin/sh\n" + WAIT_DEV % "vdb" +
               "printf 'MARK-4711\\n' | dd of=/dev/vdb bs=512 count=1 conv=sync 2>/dev/null\n"
               "sync\necho NUBO_WROTE\n")
-    reader = ("#!/bin/sh\n" + WAIT_VDB +
-              "echo NUBO_READ $(head -c 9 /dev/vdb)\n")
+    reader = ("#!/bin/sh\n" + WAIT_DEV % "vdb" + "echo NUBO_READ_B $(head -c 9 /dev/vdb)\n" +
+              WAIT_DEV % "vdc" + "echo NUBO_READ_C $(head -c 9 /dev/vdc)\n")
     a = c.post("/v1/instances", {"name": "vm-a", "image": "guest", "flavor": "tiny",
                                  "group": "together", "user_data": writer}).json()
     b = c.post("/v1/instances", {"name": "vm-b", "image": "guest", "flavor": "tiny",
@@ -153,22 +153,38 @@ def test_a_volume_moves_between_guests_with_its_data(compute):
     wait_for(lambda: c.get("/v1/volumes/data").json()["state"] == "available", 90,
              "detached")
     wait_for(lambda: "NUBO_DISK_GONE vdb" in console(c, a["id"]), 30, "vdb gone from A")
+    # a snapshot, restored to a new volume, holds what A wrote
+    snap = c.post("/v1/snapshots", {"volume": "data", "name": "snap"}).json()
+    wait_for(lambda: c.get("/v1/snapshots/snap").json()["state"] == "available", 60,
+             "snapshot taken")
+    c.post("/v1/volumes", {"name": "restored", "size_gb": 1, "snapshot": "snap"})
+    c.post("/v1/volumes/restored/attach", {"instance": "vm-b"})
+    wait_for(lambda: "NUBO_READ_B MARK-4711" in console(c, b["id"]), 90,
+             "the snapshot's marker read in B")
+    # and the volume itself moves to B with its data
     c.post("/v1/volumes/data/attach", {"instance": "vm-b"})
-    wait_for(lambda: "NUBO_READ MARK-4711" in console(c, b["id"]), 90, "the marker read in B")
+    wait_for(lambda: "NUBO_READ_C MARK-4711" in console(c, b["id"]), 90,
+             "the volume's marker read in B")
+    assert c.get("/v1/volumes/data").json()["device"] == "vdc"
     # grown while attached: the guest sees the new size
     c.post("/v1/volumes/data/extend", {"size_gb": 2})
     wait_for(lambda: c.get("/v1/volumes/data").json()["state"] == "in-use", 60, "extended")
-    wait_for(lambda: "NUBO_DISK vdb %d" % (2 << 30) in console(c, b["id"]), 60, "2 GiB in B")
-    # deleting B leaves the volume; deleting the volume removes its file
+    wait_for(lambda: "NUBO_DISK vdc %d" % (2 << 30) in console(c, b["id"]), 60, "2 GiB in B")
+    # deleting B leaves the volumes; deleting them removes their files
     agent = agent_of(compute.agents, vol["host"])
-    path = agent.state_dir / "disks" / ("vol-%s.qcow2" % v["id"])
-    assert path.exists()
+    disks = agent.state_dir / "disks"
+    assert (disks / ("vol-%s.qcow2" % v["id"])).exists()
+    assert (disks / ("snap-%s.qcow2" % snap["id"])).exists()
     c.delete("/v1/instances/vm-b")
     wait_for(lambda: c.get("/v1/volumes/data").json()["state"] == "available", 60,
              "available after its instance went")
-    c.delete("/v1/volumes/data")
-    wait_for(lambda: c.get("/v1/volumes/data").status_code == 404, 60, "volume gone")
-    assert not path.exists()
+    assert_error(c.delete("/v1/volumes/data"), 409)  # it has a snapshot
+    c.delete("/v1/snapshots/snap")
+    wait_for(lambda: c.get("/v1/snapshots/snap").status_code == 404, 60, "snapshot gone")
+    for name in ("data", "restored"):
+        c.delete("/v1/volumes/" + name)
+        wait_for(lambda: c.get("/v1/volumes/" + name).status_code == 404, 60, name + " gone")
+    assert not list(disks.glob("vol-*")) and not list(disks.glob("snap-*"))
     q = c.get("/v1/projects/alpha/quotas").json()["quotas"]
     assert q["volumes"]["used"] == 0 and q["volume_gb"]["used"] == 0
     c.delete("/v1/instances/vm-a")

@@ -226,6 +226,13 @@ ROWS = [
     ("POST", "/v1/volumes/{volume}/extend", {"size_gb": 2},
      {A: 401, R: 403, M: 202, P: 202, O: 404, S: 202}),
     ("DELETE", "/v1/volumes/{volume}", None, {A: 401, R: 403, M: 202, P: 202, O: 404, S: 202}),
+    # a volume without data cannot be snapshotted: 409 past the access checks
+    ("POST", "/v1/snapshots", lambda: {"volume": "mvol", "name": uniq("s")},
+     {A: 401, R: 403, M: 409, P: 409, O: 400, S: 400}),
+    ("GET", "/v1/snapshots", None, {A: 401, R: 200, M: 200, P: 200, O: 200, S: 200}),
+    ("GET", "/v1/snapshots/{snapshot}", None, {A: 401, R: 404, M: 404, P: 404, O: 404, S: 404}),
+    ("DELETE", "/v1/snapshots/{snapshot}", None,
+     {A: 401, R: 404, M: 404, P: 404, O: 404, S: 404}),
     # keypairs belong to their user: the target is the member's own
     ("POST", "/v1/keypairs", lambda: {"name": uniq("kp")},
      {A: 401, R: 201, M: 201, P: 201, O: 201, S: 201}),
@@ -244,6 +251,7 @@ TARGETS = {
     "asset": lambda t, who: "app.js",
     "flavor": fresh_flavor, "image": alpha_image, "active_image": alpha_active_image,
     "host": fresh_host, "instance": alpha_instance, "job": alpha_job, "group": alpha_group,
+    "snapshot": lambda t, who: "00000000-0000-4000-8000-00000000dead",
     "volume": lambda t, who: t.clients["padmin"].post("/v1/volumes", {"name": uniq("mv"),
                                                                      "size_gb": 1}).json()["id"],
     "keypair": lambda t, who: t.clients["member"].post("/v1/keypairs",
@@ -265,6 +273,7 @@ def test_role_matrix(nubod):
                        "volumes": -1, "volume_gb": -1})
     t.admin.post("/v1/flavors", {"name": "mx", "vcpus": 1, "ram_mb": 64, "disk_gb": 1})
     t.admin.post("/v1/flavors", {"name": "mx2", "vcpus": 2, "ram_mb": 128, "disk_gb": 1})
+    t.clients["padmin"].post("/v1/volumes", {"name": "mvol", "size_gb": 1})
     img = t.admin.post("/v1/images", {"name": "mimg", "visibility": "public"}).json()
     t.admin.request("PUT", "/v1/images/%s/file" % img["id"], raw=b"\0" * 4096)
     failures = []

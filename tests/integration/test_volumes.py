@@ -184,3 +184,67 @@ def test_a_volume_from_an_image_lets_its_host_fetch_the_image(cloud):
     assert requests.get(url, headers=auth).status_code == 200
     assert_error(c.post("/v1/volumes", {"name": "small", "size_gb": 1, "image": "nope"}), 400,
                  field="image")
+
+
+def report_snapshot(nubod, h, sid, state, error=None):
+    e = {"id": sid, "state": state}
+    if error:
+        e["error"] = error
+    r = requests.post("%s/v1/hosts/%s/report" % (nubod.url, h["id"]), json={"snapshots": [e]},
+                      headers={"Authorization": "Bearer " + h["credential"]})
+    assert r.status_code == 204, r.text
+
+
+def test_snapshots_and_volumes_made_from_them(cloud):
+    n, c = cloud.nubod, cloud.clients["member"]
+    h = fake_host(n, cloud.admin, "h1")
+    i = running_instance(cloud, h, "vm")
+    v = c.post("/v1/volumes", {"name": "data", "size_gb": 2}).json()
+    assert_error(c.post("/v1/snapshots", {"volume": "data", "name": "s1"}), 409,
+                 field="volume")  # no data yet
+    c.post("/v1/volumes/data/attach", {"instance": "vm"})
+    report_volume(n, h, v["id"], "in-use")
+    r = c.post("/v1/snapshots", {"volume": "data", "name": "s1"})
+    assert_error(r, 409, field="volume")  # its instance runs
+    assert "stop it or detach" in r.json()["error"]["message"]
+    c.post("/v1/volumes/data/detach")
+    report_volume(n, h, v["id"], "available")
+    for body, field in (({"volume": "nope", "name": "s"}, "volume"),
+                        ({"volume": "data", "name": "a b"}, "name"),
+                        ({"volume": "data"}, "name")):
+        assert_error(c.post("/v1/snapshots", body), 400, field=field)
+    assert_error(cloud.clients["reader"].post("/v1/snapshots", {"volume": "data", "name": "r"}),
+                 403)
+    r = c.post("/v1/snapshots", {"volume": "data", "name": "s1"})
+    assert r.status_code == 202, r.text
+    s = r.json()
+    assert (s["state"], s["volume_id"], s["size_gb"], s["host"]) == ("creating", v["id"], 2,
+                                                                       h["id"])
+    assert [x["id"] for x in host_state(n, h)["snapshots"]] == [s["id"]]
+    # not available yet: no volume from it
+    assert_error(c.post("/v1/volumes", {"name": "r", "size_gb": 2, "snapshot": "s1"}), 400,
+                 field="snapshot")
+    report_snapshot(n, h, s["id"], "available")
+    assert c.get("/v1/snapshots/s1").json()["state"] == "available"
+    assert c.get("/v1/jobs/" + s["job_id"]).json()["status"] == "succeeded"
+    assert [x["name"] for x in c.get("/v1/snapshots").json()["items"]] == ["s1"]
+    assert_error(cloud.clients["other"].get("/v1/snapshots/" + s["id"]), 404)
+    # a volume from it lives where the snapshot is, and must hold it
+    assert_error(c.post("/v1/volumes", {"name": "r", "size_gb": 1, "snapshot": "s1"}), 400,
+                 field="size_gb")
+    assert_error(c.post("/v1/volumes", {"name": "r", "size_gb": 2, "snapshot": "s1",
+                                        "image": "guest"}), 400, field="snapshot")
+    rv = c.post("/v1/volumes", {"name": "restored", "size_gb": 3, "snapshot": "s1"}).json()
+    assert (rv["snapshot_id"], rv["host"], rv["state"]) == (s["id"], h["id"], "available")
+    want = {x["id"]: x for x in host_state(n, h)["volumes"]}[rv["id"]]
+    assert want["snapshot_id"] == s["id"]
+    # a volume with snapshots stays; the snapshot goes through its host
+    assert_error(c.delete("/v1/volumes/data"), 409)
+    d = c.delete("/v1/snapshots/s1").json()
+    assert d["state"] == "deleting"
+    assert_error(c.delete("/v1/snapshots/s1"), 409)
+    report_snapshot(n, h, s["id"], "gone")
+    assert_error(c.get("/v1/snapshots/s1"), 404)
+    assert c.get("/v1/jobs/" + d["job_id"]).json()["status"] == "succeeded"
+    assert c.delete("/v1/volumes/data").status_code == 202
+    assert i
