@@ -147,21 +147,39 @@ static double ratio(double zone, double dflt)
 	return zone > 0 ? zone : dflt;
 }
 
-/* A host's free amounts as a leaf: -1 everywhere when it takes nothing. */
-static struct node leaf_value(const struct sched *s, const struct sched_host *h)
+static bool eligible(const struct sched_host *h)
+{
+	return h->enabled && !h->silent;
+}
+
+/* What host h may hold in all: its capacity times its zone's ratios. */
+static struct node capacity(const struct sched *s, const struct sched_host *h)
 {
 	const struct sched_zone *z = &s->zones[h->zone];
-	if (!h->enabled || h->silent)
-		return (struct node){ -1, -1, -1 };
-	double cr = ratio(z->cpu_ratio, s->opts.cpu_ratio), rr = ratio(z->ram_ratio, s->opts.ram_ratio);
-	struct node v = { (int64_t)floor((double)h->cpus * cr) - h->used_vcpus,
-			  (int64_t)floor((double)h->ram_mb * rr) - h->used_ram_mb,
-			  h->disk_gb - h->used_disk_gb };
-	/* an overcommitted host (its ratio lowered since) takes nothing */
+	return (struct node){
+		(int64_t)floor((double)h->cpus * ratio(z->cpu_ratio, s->opts.cpu_ratio)),
+		(int64_t)floor((double)h->ram_mb * ratio(z->ram_ratio, s->opts.ram_ratio)),
+		h->disk_gb };
+}
+
+/* What is free on host h, whether or not it takes new instances; an
+ * overcommitted host (its ratio lowered since) counts as -1. */
+static struct node free_on(const struct sched *s, const struct sched_host *h)
+{
+	struct node v = capacity(s, h);
+	v.vcpus -= h->used_vcpus;
+	v.ram_mb -= h->used_ram_mb;
+	v.disk_gb -= h->used_disk_gb;
 	v.vcpus = v.vcpus < -1 ? -1 : v.vcpus;
 	v.ram_mb = v.ram_mb < -1 ? -1 : v.ram_mb;
 	v.disk_gb = v.disk_gb < -1 ? -1 : v.disk_gb;
 	return v;
+}
+
+/* A host's free amounts as a leaf: -1 everywhere when it takes nothing. */
+static struct node leaf_value(const struct sched *s, const struct sched_host *h)
+{
+	return eligible(h) ? free_on(s, h) : (struct node){ -1, -1, -1 };
 }
 
 static struct node node_max(struct node a, struct node b)
@@ -180,11 +198,6 @@ static void tree_set(struct sched_zone *z, uint32_t i, struct node v)
 	z->tree[k] = v;
 	for (k /= 2; k >= 1; k /= 2)
 		z->tree[k] = node_max(z->tree[2 * k], z->tree[2 * k + 1]);
-}
-
-static bool eligible(const struct sched_host *h)
-{
-	return h->enabled && !h->silent;
 }
 
 /* Recompute host h's leaf (after any change to it). */
@@ -289,7 +302,6 @@ static struct sched_host *host_add(struct sched *s, const char *id, const char *
 	return h;
 }
 
-struct sched_group;
 static int64_t group_on(const struct sched_group *g, uint32_t hi);
 static void group_add(struct sched *s, const char *id, uint32_t hi, int64_t delta);
 
@@ -369,15 +381,13 @@ bool sched_host_usage(struct sched *s, const char *host_id, struct sched_usage *
 	pthread_mutex_lock(&s->lock);
 	struct sched_host *h = host_find(s, host_id);
 	if (h) {
-		const struct sched_zone *z = &s->zones[h->zone];
+		struct node cap = capacity(s, h);
 		ret->vcpus = h->used_vcpus;
 		ret->ram_mb = h->used_ram_mb;
 		ret->disk_gb = h->used_disk_gb;
-		ret->vcpus_total = (int64_t)floor((double)h->cpus *
-						  ratio(z->cpu_ratio, s->opts.cpu_ratio));
-		ret->ram_mb_total = (int64_t)floor((double)h->ram_mb *
-						   ratio(z->ram_ratio, s->opts.ram_ratio));
-		ret->disk_gb_total = h->disk_gb;
+		ret->vcpus_total = cap.vcpus;
+		ret->ram_mb_total = cap.ram_mb;
+		ret->disk_gb_total = cap.disk_gb;
 	}
 	pthread_mutex_unlock(&s->lock);
 	return h != NULL;
@@ -803,13 +813,7 @@ int sched_resize(struct sched *s, const char *host_id, const struct sched_reques
 		str_printf(why, why_size, "the instance's host is gone");
 		r = -ERR_CONFLICT;
 	} else {
-		/* what is free on the host whether or not it takes new instances */
-		bool enabled = h->enabled, silent = h->silent;
-		h->enabled = true;
-		h->silent = false;
-		struct node free = leaf_value(s, h);
-		h->enabled = enabled;
-		h->silent = silent;
+		struct node free = free_on(s, h);
 		int64_t dv = to->vcpus - from->vcpus, dr = to->ram_mb - from->ram_mb,
 			dd = to->disk_gb - from->disk_gb;
 		if ((dv > 0 && free.vcpus < dv) || (dr > 0 && free.ram_mb < dr) ||
