@@ -23,16 +23,7 @@ static void flavor_from_row(struct store_stmt *s, void *out)
 
 static int check_name(const char *name, struct err *err)
 {
-	size_t n = strlen(name);
-	if (n == 0 || n > FLAVOR_NAME_MAX)
-		return err_set(err, ERR_INVALID, "name", "name must be 1 to %d characters long",
-			       FLAVOR_NAME_MAX);
-	if (!str_only(name, false, "._-"))
-		return err_set(err, ERR_INVALID, "name",
-			       "name may hold only lower-case letters, digits and . _ -");
-	if (uuid_valid(name))
-		return err_set(err, ERR_INVALID, "name", "name must not have the form of a UUID");
-	return 0;
+	return name_check("name", name, FLAVOR_NAME_MAX, false, "._-", err);
 }
 
 int flavor_create(struct store_conn *c, const char *name, int64_t vcpus, int64_t ram_mb,

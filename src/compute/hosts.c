@@ -91,15 +91,7 @@ int host_enroll_token_create(struct store_conn *c, const char *zone, int64_t ttl
 
 static int check_host_name(const char *name, struct err *err)
 {
-	size_t n = name ? strlen(name) : 0;
-	if (n == 0 || n > COMPUTE_HOST_NAME_MAX)
-		return err_set(err, ERR_INVALID, "name", "name must be 1 to %d characters",
-			       COMPUTE_HOST_NAME_MAX);
-	if (!str_only(name, true, "-._"))
-		return err_set(err, ERR_INVALID, "name", "name may hold only letters, digits and - . _");
-	if (uuid_valid(name))
-		return err_set(err, ERR_INVALID, "name", "name must not have the form of a UUID");
-	return 0;
+	return name_check("name", name, COMPUTE_HOST_NAME_MAX, true, "-._", err);
 }
 
 int host_enroll(struct store_conn *c, const char *token, const struct host_report *rep,

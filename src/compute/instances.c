@@ -48,17 +48,7 @@ static void instance_from_row(struct store_stmt *s, void *out)
 
 static int check_name(const char *name, struct err *err)
 {
-	size_t n = name ? strlen(name) : 0;
-	if (n == 0 || n > INSTANCE_NAME_MAX)
-		return err_set(err, ERR_INVALID, "name", "name must be 1 to %d characters long",
-			       INSTANCE_NAME_MAX);
-	if (!str_only(name, true, "-._"))
-		return err_set(err, ERR_INVALID, "name",
-			       "name may hold only letters, digits and - . _ (it becomes the "
-			       "guest's host name)");
-	if (uuid_valid(name))
-		return err_set(err, ERR_INVALID, "name", "name must not have the form of a UUID");
-	return 0;
+	return name_check("name", name, INSTANCE_NAME_MAX, true, "-._", err);
 }
 
 int instance_create(struct store_conn *c, const char *project_id,

@@ -25,16 +25,7 @@ static void keypair_from_row(struct store_stmt *s, void *out)
 
 static int check_name(const char *name, struct err *err)
 {
-	size_t n = name ? strlen(name) : 0;
-	if (n == 0 || n > KEYPAIR_NAME_MAX)
-		return err_set(err, ERR_INVALID, "name", "name must be 1 to %d characters long",
-			       KEYPAIR_NAME_MAX);
-	if (!str_only(name, true, "-._@"))
-		return err_set(err, ERR_INVALID, "name",
-			       "name may hold only letters, digits and - . _ @");
-	if (uuid_valid(name))
-		return err_set(err, ERR_INVALID, "name", "name must not have the form of a UUID");
-	return 0;
+	return name_check("name", name, KEYPAIR_NAME_MAX, true, "-._@", err);
 }
 
 int keypair_create(struct store_conn *c, const char *user_id, const char *name,

@@ -13,16 +13,7 @@
 
 int identity_name_check(const char *field, const char *value, size_t max, struct err *err)
 {
-	size_t n = strlen(value);
-	if (n == 0 || n > max)
-		return err_set(err, ERR_INVALID, field, "%s must be 1 to %zu characters long", field,
-			       max);
-	if (!str_only(value, true, "._-@"))
-		return err_set(err, ERR_INVALID, field, "%s may hold only letters, digits and . _ - @",
-			       field);
-	if (uuid_valid(value))
-		return err_set(err, ERR_INVALID, field, "%s must not have the form of a UUID", field);
-	return 0;
+	return name_check(field, value, max, true, "._-@", err);
 }
 
 static int check_password(const char *pw, struct err *err)

@@ -2,6 +2,8 @@
  * cannot allocate a few bytes has no safe way to go on, and checking every
  * small allocation hides the real error paths. */
 #include "util.h"
+#include "crypto.h"
+#include "err.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -171,6 +173,25 @@ void str_utf8_fix(char *s)
 		else
 			p += n;
 	}
+}
+
+int name_check(const char *field, const char *value, size_t max, bool upper, const char *punct,
+	       struct err *err)
+{
+	size_t n = value ? strlen(value) : 0;
+	if (n == 0 || n > max)
+		return err_set(err, ERR_INVALID, field, "%s must be 1 to %zu characters long", field,
+			       max);
+	if (!str_only(value, upper, punct)) {
+		char list[64] = "";
+		for (size_t k = 0; punct[k] && k < 20; k++)
+			str_printf(list + strlen(list), sizeof(list) - strlen(list), " %c", punct[k]);
+		return err_set(err, ERR_INVALID, field, "%s may hold only %sletters, digits and%s",
+			       field, upper ? "" : "lower-case ", list);
+	}
+	if (uuid_valid(value))
+		return err_set(err, ERR_INVALID, field, "%s must not have the form of a UUID", field);
+	return 0;
 }
 
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)

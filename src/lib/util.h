@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct err;
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Allocate; abort with a message when memory is exhausted. Caller frees. */
@@ -41,6 +43,12 @@ void str_lower(char *s);
  * an upper-case letter (only when upper) or one of the characters of
  * punct. The usual test of names. */
 bool str_only(const char *s, bool upper, const char *punct);
+/* Check a resource name given as field: 1 to max characters, only letters
+ * (upper case too when upper), digits and the characters of punct, and not
+ * the form of a UUID (ids and names share one namespace in paths). Returns 0
+ * or -ERR_INVALID with a message naming field. */
+int name_check(const char *field, const char *value, size_t max, bool upper, const char *punct,
+	       struct err *err);
 /* Number of Unicode code points in the valid UTF-8 string s. */
 size_t str_utf8_len(const char *s);
 /* Replace each byte of s that does not start a valid UTF-8 sequence with
