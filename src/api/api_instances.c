@@ -220,10 +220,30 @@ static const struct action actions[] = {
 	{ "reboot", { "running", NULL }, "running", "rebooting" },
 };
 
+/* The common end of an action on instance i, once its own change is
+ * made: the instance's running job is superseded by a new one of kind, i is
+ * read again, its host is woken. Returns the answer (the instance and its
+ * job_id; the caller adds to it and sends it) or NULL after answering the
+ * error. */
+static json_t *action_job(struct api_ctx *ctx, struct instance *i, const char *kind)
+{
+	struct store_conn *c = api_conn(ctx);
+	struct job j;
+	if (job_finish(c, i->id, false, "superseded by a newer action", &ctx->err) < 0 ||
+	    job_create(c, i->project_id, kind, i->id, &j, &ctx->err) < 0 ||
+	    instance_get(c, NULL, i->id, i, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return NULL;
+	}
+	api_host_changed(ctx, i->host_id);
+	json_t *o = instance_json(ctx, i);
+	json_object_set_new(o, "job_id", json_string(j.id));
+	return o;
+}
+
 static void act(struct api_ctx *ctx, const struct action *a)
 {
 	struct instance i;
-	struct job j;
 	char kind[32];
 	ctx->audit_type = "instance";
 	if (visible_instance(ctx, ROLE_MEMBER, &i) < 0)
@@ -236,18 +256,13 @@ static void act(struct api_ctx *ctx, const struct action *a)
 		return;
 	}
 	str_printf(kind, sizeof(kind), "instance.%s", a->name);
-	struct store_conn *c = api_conn(ctx);
-	if (job_finish(c, i.id, false, "superseded by a newer action", &ctx->err) < 0 ||
-	    instance_request(c, i.id, a->desired, a->state, &ctx->err) < 0 ||
-	    job_create(c, i.project_id, kind, i.id, &j, &ctx->err) < 0 ||
-	    instance_get(c, NULL, i.id, &i, &ctx->err) < 0) {
+	if (instance_request(api_conn(ctx), i.id, a->desired, a->state, &ctx->err) < 0) {
 		api_reply_error(ctx);
 		return;
 	}
-	api_host_changed(ctx, i.host_id);
-	json_t *o = instance_json(ctx, &i);
-	json_object_set_new(o, "job_id", json_string(j.id));
-	api_reply_json(ctx, 202, o);
+	json_t *o = action_job(ctx, &i, kind);
+	if (o)
+		api_reply_json(ctx, 202, o);
 }
 
 /* A quota change by delta (either sign). */
@@ -269,7 +284,6 @@ static void instances_resize(struct api_ctx *ctx)
 	const char *flavor_ref;
 	struct instance i;
 	struct flavor f;
-	struct job j;
 	ctx->audit_type = "instance";
 	json_t *b = api_body(ctx, fields);
 	if (!b)
@@ -285,31 +299,25 @@ static void instances_resize(struct api_ctx *ctx)
 		api_fail(ctx, ERR_INVALID, "flavor", "no flavor '%.80s'", flavor_ref);
 		return;
 	}
+	struct sched_request from = { .vcpus = i.vcpus, .ram_mb = i.ram_mb, .disk_gb = i.disk_gb },
+			     to = { .vcpus = f.vcpus, .ram_mb = f.ram_mb, .disk_gb = f.disk_gb };
 	if (instance_resize(c, i.id, &f, &ctx->err) < 0 ||
 	    (i.holds_quota &&
 	     (quota_adjust(ctx, i.project_id, QUOTA_VCPUS, f.vcpus - i.vcpus) < 0 ||
-	      quota_adjust(ctx, i.project_id, QUOTA_RAM_MB, f.ram_mb - i.ram_mb) < 0)) ||
-	    job_finish(c, i.id, false, "superseded by a newer action", &ctx->err) < 0 ||
-	    job_create(c, i.project_id, "instance.resize", i.id, &j, &ctx->err) < 0) {
+	      quota_adjust(ctx, i.project_id, QUOTA_RAM_MB, f.ram_mb - i.ram_mb) < 0))) {
 		api_reply_error(ctx);
 		return;
 	}
-	/* last, as it cannot be undone by the transaction */
-	struct sched_request from = { .vcpus = i.vcpus, .ram_mb = i.ram_mb, .disk_gb = i.disk_gb },
-			     to = { .vcpus = f.vcpus, .ram_mb = f.ram_mb, .disk_gb = f.disk_gb };
+	json_t *o = action_job(ctx, &i, "instance.resize");
+	if (!o)
+		return;
+	/* last, as the transaction cannot undo it */
 	char why[256];
 	if (sched_resize(ctx->api->opts.sched, i.host_id, &from, &to, why, sizeof(why)) < 0) {
+		json_decref(o);
 		api_fail(ctx, ERR_CONFLICT, "flavor", "%s", why);
 		return;
 	}
-	if (instance_get(c, NULL, i.id, &i, &ctx->err) < 0) {
-		sched_resize(ctx->api->opts.sched, i.host_id, &to, &from, why, sizeof(why));
-		api_reply_error(ctx);
-		return;
-	}
-	api_host_changed(ctx, i.host_id);
-	json_t *o = instance_json(ctx, &i);
-	json_object_set_new(o, "job_id", json_string(j.id));
 	api_reply_json(ctx, 202, o);
 }
 
@@ -322,7 +330,6 @@ static void instances_snapshot(struct api_ctx *ctx)
 	struct image_spec spec = { 0 };
 	struct instance i;
 	struct image im;
-	struct job j;
 	ctx->audit_type = "instance";
 	json_t *b = api_body(ctx, fields);
 	if (!b)
@@ -340,16 +347,13 @@ static void instances_snapshot(struct api_ctx *ctx)
 	}
 	struct store_conn *c = api_conn(ctx);
 	if (image_create(c, i.project_id, &spec, &im, &ctx->err) < 0 ||
-	    instance_snapshot_begin(c, i.id, im.id, &ctx->err) < 0 ||
-	    job_finish(c, i.id, false, "superseded by a newer action", &ctx->err) < 0 ||
-	    job_create(c, i.project_id, "instance.snapshot", i.id, &j, &ctx->err) < 0 ||
-	    instance_get(c, NULL, i.id, &i, &ctx->err) < 0) {
+	    instance_snapshot_begin(c, i.id, im.id, &ctx->err) < 0) {
 		api_reply_error(ctx);
 		return;
 	}
-	api_host_changed(ctx, i.host_id);
-	json_t *o = instance_json(ctx, &i);
-	json_object_set_new(o, "job_id", json_string(j.id));
+	json_t *o = action_job(ctx, &i, "instance.snapshot");
+	if (!o)
+		return;
 	json_object_set_new(o, "image_id", json_string(im.id));
 	api_reply_json(ctx, 202, o);
 }
@@ -427,19 +431,16 @@ static void instances_migrate(struct api_ctx *ctx)
 	struct image_spec spec = { .name = name, .visibility = "private",
 				   .description = "the disk of a migrating instance" };
 	struct image im;
-	struct job j;
+	json_t *o = NULL;
 	if (image_create(c, "", &spec, &im, &ctx->err) < 0 ||
-	    instance_migrate_begin(c, i.id, im.id, to, &ctx->err) < 0 ||
-	    job_finish(c, i.id, false, "superseded by a newer action", &ctx->err) < 0 ||
-	    job_create(c, i.project_id, "instance.migrate", i.id, &j, &ctx->err) < 0 ||
-	    instance_get(c, NULL, i.id, &i, &ctx->err) < 0) {
-		sched_release(ctx->api->opts.sched, to, &req);
+	    instance_migrate_begin(c, i.id, im.id, to, &ctx->err) < 0)
 		api_reply_error(ctx);
+	else
+		o = action_job(ctx, &i, "instance.migrate");
+	if (!o) {
+		sched_release(ctx->api->opts.sched, to, &req); /* the transaction cannot */
 		return;
 	}
-	api_host_changed(ctx, i.host_id);
-	json_t *o = instance_json(ctx, &i);
-	json_object_set_new(o, "job_id", json_string(j.id));
 	json_object_set_new(o, "target_host", json_string(to));
 	api_reply_json(ctx, 202, o);
 }
