@@ -464,114 +464,101 @@ static int report_migration(struct api_ctx *ctx, const struct instance *i, const
 	return 0;
 }
 
-/* One entry of a report: {"id", "state", "error"?}. */
-static int report_one(struct api_ctx *ctx, json_t *e)
+/* One entry of a report, read and its state checked by report_list. */
+struct report {
+	const char *id, *state, *error; /* error: NULL when none */
+};
+
+static bool report_is(const struct report *e, const char *state)
 {
-	static const char *const fields[] = { "id", "state", "error", NULL };
-	const char *id, *state, *error;
-	if (!json_is_object(e))
-		return err_set(&ctx->err, ERR_INVALID, "instances", "each report is an object");
-	if (json_req_only(e, fields, &ctx->err) < 0 ||
-	    json_req_string(e, "id", true, 64, false, &id, &ctx->err) < 0 ||
-	    json_req_string(e, "state", true, 16, false, &state, &ctx->err) < 0 ||
-	    json_req_string(e, "error", false, 255, false, &error, &ctx->err) < 0)
-		return -1;
+	return strcmp(e->state, state) == 0;
+}
+
+/* What an instance's host reports of it. */
+static int report_instance(struct api_ctx *ctx, const struct report *e)
+{
 	struct store_conn *c = api_conn(ctx);
 	struct instance i;
-	if (strcmp(state, "gone") == 0) {
-		if (instance_get(c, NULL, id, &i, &ctx->err) < 0)
-			return ctx->err.code == ERR_NOT_FOUND ? 0 : -1; /* gone already */
-		if (strcmp(i.host_id, ctx->host.id) != 0 || strcmp(i.desired, "deleted") != 0)
-			return 0; /* not ours, or not asked for: the next report corrects it */
-		return finish_delete(ctx, &i);
-	}
-	static const char *const known[] = { "building", "running", "stopped", "error" };
-	bool ok = false;
-	for (size_t k = 0; k < ARRAY_SIZE(known); k++)
-		ok |= strcmp(state, known[k]) == 0;
-	if (!ok)
-		return err_set(&ctx->err, ERR_INVALID, "state",
-			       "state must be building, running, stopped, error or gone");
-	if (instance_get(c, NULL, id, &i, &ctx->err) == 0 && strcmp(i.state, "migrating") == 0)
-		return report_migration(ctx, &i, ctx->host.id, state, error);
-	if (strcmp(state, "stopped") == 0 && error &&
-	    instance_get(c, NULL, id, &i, &ctx->err) == 0 && strcmp(i.host_id, ctx->host.id) == 0 &&
+	if (instance_get(c, NULL, e->id, &i, &ctx->err) < 0)
+		/* gone already, or the next report corrects it */
+		return ctx->err.code == ERR_NOT_FOUND && report_is(e, "gone") ? 0 : -1;
+	if (report_is(e, "gone"))
+		return strcmp(i.host_id, ctx->host.id) == 0 && strcmp(i.desired, "deleted") == 0
+			       ? finish_delete(ctx, &i)
+			       : 0; /* not ours, or not asked for */
+	if (strcmp(i.state, "migrating") == 0)
+		return report_migration(ctx, &i, ctx->host.id, e->state, e->error);
+	if (report_is(e, "stopped") && e->error && strcmp(i.host_id, ctx->host.id) == 0 &&
 	    strcmp(i.state, "snapshotting") == 0) {
 		/* the host could not make the snapshot: the image fails, not the
 		 * instance */
-		if (image_fail(c, i.task_image_id, error, &ctx->err) < 0 ||
+		if (image_fail(c, i.task_image_id, e->error, &ctx->err) < 0 ||
 		    instance_snapshot_end(c, i.id, &ctx->err) < 0 ||
-		    job_finish(c, i.id, false, error, &ctx->err) < 0)
+		    job_finish(c, i.id, false, e->error, &ctx->err) < 0)
 			return -1;
 		return 0;
 	}
-	int r = instance_report(c, ctx->host.id, id, state, error, &i, &ctx->err);
+	int r = instance_report(c, ctx->host.id, e->id, e->state, e->error, &i, &ctx->err);
 	if (r == 1)
-		r = job_finish(c, id, strcmp(state, "error") != 0, error, &ctx->err);
+		r = job_finish(c, e->id, !report_is(e, "error"), e->error, &ctx->err);
 	return r < 0 ? -1 : 0;
 }
 
-/* One volume of a report: {"id", "state", "error"?}. */
-static int report_volume(struct api_ctx *ctx, json_t *e)
+/* What a volume's host reports of it. */
+static int report_volume(struct api_ctx *ctx, const struct report *e)
 {
-	static const char *const fields[] = { "id", "state", "error", NULL };
-	static const char *const known[] = { "in-use", "available", "gone", "error" };
-	const char *id, *state, *error;
-	if (!json_is_object(e))
-		return err_set(&ctx->err, ERR_INVALID, "volumes", "each report is an object");
-	if (json_req_only(e, fields, &ctx->err) < 0 ||
-	    json_req_string(e, "id", true, 64, false, &id, &ctx->err) < 0 ||
-	    json_req_string(e, "state", true, 16, false, &state, &ctx->err) < 0 ||
-	    json_req_string(e, "error", false, 255, false, &error, &ctx->err) < 0)
-		return -1;
-	bool ok = false;
-	for (size_t k = 0; k < ARRAY_SIZE(known); k++)
-		ok |= strcmp(state, known[k]) == 0;
-	if (!ok)
-		return err_set(&ctx->err, ERR_INVALID, "state",
-			       "a volume's state must be in-use, available, gone or error");
 	struct store_conn *c = api_conn(ctx);
 	struct volume v;
-	int r = volume_report(c, ctx->host.id, id, state, error, &v, &ctx->err);
-	if (r < 0 && ctx->err.code == ERR_NOT_FOUND && strcmp(state, "gone") == 0)
+	int r = volume_report(c, ctx->host.id, e->id, e->state, e->error, &v, &ctx->err);
+	if (r < 0 && ctx->err.code == ERR_NOT_FOUND && report_is(e, "gone"))
 		return 0; /* gone already */
-	if (r == 1 && strcmp(state, "gone") == 0 &&
+	if (r == 1 && report_is(e, "gone") &&
 	    (quota_release(c, v.project_id, QUOTA_VOLUMES, 1, &ctx->err) < 0 ||
 	     quota_release(c, v.project_id, QUOTA_VOLUME_GB, v.size_gb, &ctx->err) < 0))
 		return -1;
 	if (r == 1)
-		r = job_finish(c, id, strcmp(state, "error") != 0, error, &ctx->err);
+		r = job_finish(c, e->id, !report_is(e, "error"), e->error, &ctx->err);
 	return r < 0 ? -1 : 0;
 }
 
-/* One snapshot of a report: {"id", "state", "error"?}. */
-static int report_snapshot(struct api_ctx *ctx, json_t *e)
+/* What a snapshot's host reports of it. */
+static int report_snapshot(struct api_ctx *ctx, const struct report *e)
 {
-	static const char *const fields[] = { "id", "state", "error", NULL };
-	const char *id, *state, *error;
-	if (!json_is_object(e))
-		return err_set(&ctx->err, ERR_INVALID, "snapshots", "each report is an object");
-	if (json_req_only(e, fields, &ctx->err) < 0 ||
-	    json_req_string(e, "id", true, 64, false, &id, &ctx->err) < 0 ||
-	    json_req_string(e, "state", true, 16, false, &state, &ctx->err) < 0 ||
-	    json_req_string(e, "error", false, 255, false, &error, &ctx->err) < 0)
-		return -1;
-	if (strcmp(state, "available") != 0 && strcmp(state, "gone") != 0 &&
-	    strcmp(state, "error") != 0)
-		return err_set(&ctx->err, ERR_INVALID, "state",
-			       "a snapshot's state must be available, gone or error");
-	int r = snapshot_report(api_conn(ctx), ctx->host.id, id, state, error, &ctx->err);
-	if (r < 0 && ctx->err.code == ERR_NOT_FOUND && strcmp(state, "gone") == 0)
+	int r = snapshot_report(api_conn(ctx), ctx->host.id, e->id, e->state, e->error, &ctx->err);
+	if (r < 0 && ctx->err.code == ERR_NOT_FOUND && report_is(e, "gone"))
 		return 0; /* gone already */
 	if (r == 1)
-		r = job_finish(api_conn(ctx), id, strcmp(state, "error") != 0, error, &ctx->err);
+		r = job_finish(api_conn(ctx), e->id, !report_is(e, "error"), e->error, &ctx->err);
 	return r < 0 ? -1 : 0;
 }
 
-/* Apply one report list (key "instances" or "volumes") entry by entry,
- * each in its own transaction. */
+/* Read entry e of report list key: {"id", "state" (one of known), "error"?}. */
+static int report_read(struct api_ctx *ctx, const char *key, const char *const known[],
+		       json_t *e, struct report *ret)
+{
+	static const char *const fields[] = { "id", "state", "error", NULL };
+	if (!json_is_object(e))
+		return err_set(&ctx->err, ERR_INVALID, key, "each report is an object");
+	if (json_req_only(e, fields, &ctx->err) < 0 ||
+	    json_req_string(e, "id", true, 64, false, &ret->id, &ctx->err) < 0 ||
+	    json_req_string(e, "state", true, 16, false, &ret->state, &ctx->err) < 0 ||
+	    json_req_string(e, "error", false, 255, false, &ret->error, &ctx->err) < 0)
+		return -1;
+	char list[128] = "";
+	for (size_t k = 0; known[k]; k++) {
+		if (report_is(ret, known[k]))
+			return 0;
+		str_printf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+			   k == 0 ? "" : known[k + 1] ? ", " : " or ", known[k]);
+	}
+	return err_set(&ctx->err, ERR_INVALID, "state", "a state in %s must be %s", key, list);
+}
+
+/* Apply report list key (when the body has it) entry by entry, each in its
+ * own transaction. 0, or -1 after answering the error. */
 static int report_list(struct api_ctx *ctx, json_t *b, const char *key,
-		       int (*one)(struct api_ctx *, json_t *))
+		       const char *const known[],
+		       int (*one)(struct api_ctx *, const struct report *))
 {
 	json_t *list = json_object_get(b, key);
 	if (!list)
@@ -584,11 +571,12 @@ static int report_list(struct api_ctx *ctx, json_t *b, const char *key,
 	size_t k;
 	json_t *e;
 	json_array_foreach(list, k, e) {
+		struct report r;
 		if (store_txn_begin(c) < 0) {
 			api_fail(ctx, ERR_BUSY, "", "the store is busy; retry");
 			return -1;
 		}
-		if (one(ctx, e) < 0) {
+		if (report_read(ctx, key, known, e, &r) < 0 || one(ctx, &r) < 0) {
 			store_txn_rollback(c);
 			api_reply_error(ctx);
 			return -1;
@@ -617,9 +605,14 @@ static void host_report(struct api_ctx *ctx)
 			 "a report needs instances, volumes or snapshots");
 		return;
 	}
-	if (report_list(ctx, b, "instances", report_one) < 0 ||
-	    report_list(ctx, b, "volumes", report_volume) < 0 ||
-	    report_list(ctx, b, "snapshots", report_snapshot) < 0)
+	static const char *const instance_states[] = { "building", "running", "stopped",
+							"error", "gone", NULL };
+	static const char *const volume_states[] = { "in-use", "available", "gone", "error",
+						      NULL };
+	static const char *const snapshot_states[] = { "available", "gone", "error", NULL };
+	if (report_list(ctx, b, "instances", instance_states, report_instance) < 0 ||
+	    report_list(ctx, b, "volumes", volume_states, report_volume) < 0 ||
+	    report_list(ctx, b, "snapshots", snapshot_states, report_snapshot) < 0)
 		return;
 	api_reply_empty(ctx, 204);
 }
