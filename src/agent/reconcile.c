@@ -48,6 +48,33 @@ static int qemu_img(char *const argv[], const char *what, char *why, size_t why_
 	return r;
 }
 
+/* Make part a qcow2 of size (e.g. "2G") holding a full copy of the disk
+ * from (what names the copy in an error). */
+static int qemu_img_copy(const char *from, const char *part, const char *size, const char *what,
+			 char *why, size_t why_size)
+{
+	char *conv[] = { "qemu-img", "convert", "-q", "-O", "qcow2", (char *)from, (char *)part, NULL };
+	char *grow[] = { "qemu-img", "resize", "-q", "-f", "qcow2", (char *)part, (char *)size, NULL };
+	return qemu_img(conv, what, why, why_size) == 0 &&
+			       qemu_img(grow, "sizing the disk", why, why_size) == 0
+		       ? 0
+		       : -1;
+}
+
+/* A file made aside as part becomes path when r is 0, and goes otherwise:
+ * an agent killed meanwhile leaves no half file that a later pass would
+ * take for whole. Returns r, or -1 when the rename fails. */
+static int put_in_place(const char *part, const char *path, int r, char *why, size_t why_size)
+{
+	if (r == 0 && rename(part, path) < 0) {
+		str_printf(why, why_size, "storing %s failed: %s", path, strerror(errno));
+		r = -1;
+	}
+	if (r < 0)
+		unlink(part);
+	return r;
+}
+
 /* The cached copy of an image, downloaded and verified when missing. */
 static char *cached_image(struct agent_ctx *a, const char *image_id, const char *sha256,
 			  char *why, size_t why_size)
@@ -246,21 +273,13 @@ static int build(struct agent_ctx *a, json_t *it, char *why, size_t why_size)
 	char *disk = disk_path(a, id);
 	char size[32];
 	str_printf(size, sizeof(size), "%lldG", (long long)disk_gb);
-	/* made aside and renamed: an agent killed meanwhile leaves no half disk
-	 * that a later pass would take for whole */
 	char *part = xasprintf("%s.part", disk);
 	char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", base,
 			 part, size, NULL };
-	int r = 0;
-	if (access(disk, F_OK) != 0) {
-		r = qemu_img(argv, "creating the disk", why, why_size);
-		if (r == 0 && rename(part, disk) < 0) {
-			str_printf(why, why_size, "creating the disk failed: %s", strerror(errno));
-			r = -1;
-		}
-		if (r < 0)
-			unlink(part);
-	}
+	int r = access(disk, F_OK) == 0
+			? 0
+			: put_in_place(part, disk, qemu_img(argv, "creating the disk", why, why_size),
+				       why, why_size);
 	free(part);
 	free(disk);
 	if (r == 0)
@@ -380,17 +399,12 @@ static int receive(struct agent_ctx *a, json_t *it, char *why, size_t why_size)
 	char *disk = disk_path(a, id), *part = xasprintf("%s.part", disk);
 	char size[32];
 	str_printf(size, sizeof(size), "%lldG", (long long)disk_gb);
-	char *conv[] = { "qemu-img", "convert", "-q", "-O", "qcow2", copy, part, NULL };
-	char *grow[] = { "qemu-img", "resize", "-q", "-f", "qcow2", part, size, NULL };
-	int r = access(disk, F_OK) == 0 ? 0
-		: qemu_img(conv, "copying the disk", why, why_size) == 0 &&
-				  qemu_img(grow, "sizing the disk", why, why_size) == 0 &&
-				  rename(part, disk) == 0
-			  ? 0
-			  : -1;
-	if (r < 0 && !why[0])
-		str_printf(why, why_size, "storing the disk failed: %s", strerror(errno));
-	unlink(part);
+	int r = access(disk, F_OK) == 0
+			? 0
+			: put_in_place(part, disk,
+				       qemu_img_copy(copy, part, size, "copying the disk", why,
+						     why_size),
+				       why, why_size);
 	unlink(copy); /* used once: no other instance boots from it */
 	if (r == 0)
 		r = make_cidata(a, it, why, why_size);
@@ -471,15 +485,10 @@ static void converge_snapshot(struct agent_ctx *a, json_t *p, json_t *reports)
 	} else if (strcmp(state, "creating") == 0) {
 		char *vol = volume_path(a, vid), *part = xasprintf("%s.part", path);
 		char *conv[] = { "qemu-img", "convert", "-q", "-O", "qcow2", vol, part, NULL };
-		int r = qemu_img(conv, "copying the volume", why, sizeof(why));
-		if (r == 0 && rename(part, path) < 0) {
-			str_printf(why, sizeof(why), "storing the snapshot failed: %s",
-				   strerror(errno));
-			r = -1;
-		}
-		if (r < 0)
-			unlink(part);
-		else
+		int r = put_in_place(part, path,
+				     qemu_img(conv, "copying the volume", why, sizeof(why)), why,
+				     sizeof(why));
+		if (r == 0)
 			log_line(LOGL_INFO, "snapshot taken", "snapshot", id, "volume", vid, NULL);
 		add_report(reports, id, r == 0 ? "available" : "error", r == 0 ? NULL : why);
 		free(vol);
@@ -705,35 +714,20 @@ static int make_volume(struct agent_ctx *a, json_t *v, const char *path, char *w
 	int r;
 	if (snap && snap[0] && uuid_valid(snap)) {
 		char *from = snapshot_path(a, snap);
-		char *conv[] = { "qemu-img", "convert", "-q", "-O", "qcow2", from, tmp, NULL };
-		char *grow[] = { "qemu-img", "resize", "-q", "-f", "qcow2", tmp, size, NULL };
-		r = qemu_img(conv, "copying the snapshot", why, why_size) == 0 &&
-				    qemu_img(grow, "sizing the volume", why, why_size) == 0
-			    ? 0
-			    : -1;
+		r = qemu_img_copy(from, tmp, size, "copying the snapshot", why, why_size);
 		free(from);
 	} else if (image && image[0]) {
 		char *base = sha && sha[0] ? cached_image(a, image, sha, why, why_size) : NULL;
 		if (!base && !why[0])
 			str_copy(why, why_size, "the volume's image has no stored file");
-		char *conv[] = { "qemu-img", "convert", "-q", "-O", "qcow2", base, tmp, NULL };
-		char *grow[] = { "qemu-img", "resize", "-q", "-f", "qcow2", tmp, size, NULL };
-		r = base && qemu_img(conv, "copying the image", why, why_size) == 0 &&
-				    qemu_img(grow, "sizing the volume", why, why_size) == 0
-			    ? 0
-			    : -1;
+		r = base ? qemu_img_copy(base, tmp, size, "copying the image", why, why_size) : -1;
 		free(base);
 	} else {
 		char *make[] = { "qemu-img", "create", "-q", "-f", "qcow2", tmp, size, NULL };
 		r = qemu_img(make, "creating the volume", why, why_size);
 	}
-	if (r == 0 && rename(tmp, path) < 0) {
-		str_printf(why, why_size, "storing the volume failed: %s", strerror(errno));
-		r = -1;
-	}
-	if (r < 0)
-		unlink(tmp);
-	else
+	r = put_in_place(tmp, path, r, why, why_size);
+	if (r == 0)
 		log_line(LOGL_INFO, "volume made", "volume",
 			 json_string_value(json_object_get(v, "id")), NULL);
 	free(tmp);
