@@ -428,14 +428,15 @@ int snapshot_get(struct store_conn *c, const char *project_id, const char *id_or
 	return r < 0 ? store_fail(c, r, err) : 0;
 }
 
-static int snapshot_fetch(struct store_conn *c, const char *where, const char *arg,
+/* The snapshots of project_id and on host_id (either NULL: any), by name. */
+static int snapshot_fetch(struct store_conn *c, const char *project_id, const char *host_id,
 			  struct snapshot **ret, size_t *ret_n, struct err *err)
 {
 	struct store_stmt *s = NULL;
-	char *sql = xasprintf("SELECT " SNAPSHOT_COLS " FROM snapshots WHERE %s ORDER BY name",
-			      where);
-	int r = store_query(c, &s, sql, "ss", arg, arg);
-	free(sql);
+	int r = store_query(c, &s,
+			    "SELECT " SNAPSHOT_COLS " FROM snapshots WHERE (? IS NULL OR project_id = ?)"
+			    " AND (? IS NULL OR host_id = ?) ORDER BY name",
+			    "ssss", project_id, project_id, host_id, host_id);
 	if (r < 0)
 		return store_fail(c, r, err);
 	void *items;
@@ -449,13 +450,13 @@ static int snapshot_fetch(struct store_conn *c, const char *where, const char *a
 int snapshot_list(struct store_conn *c, const char *project_id, struct snapshot **ret,
 		  size_t *ret_n, struct err *err)
 {
-	return snapshot_fetch(c, "? IS NULL OR project_id = ?", project_id, ret, ret_n, err);
+	return snapshot_fetch(c, project_id, NULL, ret, ret_n, err);
 }
 
 int snapshot_list_host(struct store_conn *c, const char *host_id, struct snapshot **ret,
 		       size_t *ret_n, struct err *err)
 {
-	return snapshot_fetch(c, "host_id = ? AND ? IS NOT NULL", host_id, ret, ret_n, err);
+	return snapshot_fetch(c, NULL, host_id, ret, ret_n, err);
 }
 
 int snapshot_request_delete(struct store_conn *c, const char *id, struct err *err)
