@@ -7,6 +7,7 @@ import pytest
 
 from conftest import assert_error
 from identity_util import Tenancy
+from test_instances import fake_host
 
 # made with ssh-keygen; public keys are not secrets
 ED25519 = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDJR1MpTEXTbhrMsQyhOfRsOYXKznuKUW4G2CUxOV912"
@@ -116,6 +117,9 @@ def test_instances_name_their_keypair(t):
     admin.post("/v1/flavors", {"name": "small", "vcpus": 1, "ram_mb": 64, "disk_gb": 1})
     img = admin.post("/v1/images", {"name": "guest", "visibility": "public"}).json()
     admin.request("PUT", "/v1/images/%s/file" % img["id"], raw=b"\0" * 4096)
+    # a host, so that "vm" is placed and keeps its quota (without one the
+    # scheduler fails it and gives its quota back, racing the check below)
+    fake_host(t.nubod, admin, "h1")
     c = t.clients["member"]
     c.post("/v1/keypairs", {"name": "laptop", "public_key": ED25519})
     t.clients["other"].post("/v1/keypairs", {"name": "theirs", "public_key": ED25519})
