@@ -301,6 +301,23 @@ def cloud(nubod, tmp_path):
     return t
 
 
+def test_storage_pools(admin_cli, cloud):
+    a, m = admin_cli, cloud.cli
+    p = a.json("storage-pool", "create", "nfs1", "--description", "the share")
+    assert (p["name"], p["driver"], p["description"]) == ("nfs1", "dir", "the share")
+    assert m.run("storage-pool", "list").stdout.splitlines()[1].split()[:2] == ["nfs1", "dir"]
+    assert m.json("storage-pool", "show", "nfs1")["id"] == p["id"]
+    api_error(m.run("storage-pool", "create", "mine", code=1), 403, "Forbidden")
+    api_error(a.run("storage-pool", "create", "x", "--driver", "ceph", code=1), 400,
+              "InvalidParameter")
+    v = m.json("volume", "create", "pooled", "--size-gb", "1", "--pool", "nfs1")
+    assert v["pool"] == "nfs1"
+    api_error(a.run("storage-pool", "delete", "nfs1", code=1), 409, "Conflict")
+    m.run("volume", "delete", "pooled")
+    a.run("storage-pool", "delete", "nfs1")
+    api_error(m.run("storage-pool", "show", "nfs1", code=1), 404, "NotFound")
+
+
 def test_hosts_and_enroll_tokens(admin_cli, nubod):
     c = admin_cli
     c.run("zone", "create", "z1", "--jurisdiction", "NO")
