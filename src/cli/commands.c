@@ -398,6 +398,9 @@ const struct cli_cmd cli_cmds[] = {
 		OPT("email", "EMAIL", "email", T_STR, "e-mail address"),
 		{ "password-stdin", NULL, "password", IN_BODY, T_SECRET, 0, NULL,
 		  "read a new password as one line of standard input" },
+		{ "current-password-stdin", NULL, "current_password", IN_BODY, T_SECRET, 0, NULL,
+		  "read your current password as one line of standard input (needed to change "
+		  "your own; with --password-stdin, lines are read in the order of the flags)" },
 		OPT("system-admin", "BOOL", "system_admin", T_BOOL, "true or false"),
 		SWITCH("disable", "disabled", "true", "disable the user (revokes their tokens)"),
 		SWITCH("enable", "disabled", "false", "enable the user again"),

@@ -229,6 +229,16 @@ def test_projects_users_members_quotas_keys_tokens_and_audit(admin_cli, nubod, t
     assert t["token"].startswith("nubo_")
     assert "ci" in [x["name"] for x in alice.json("token", "list")["items"]]
     alice.run("token", "delete", t["id"])
+    # her own password: the current one must come with the new one
+    api_error(alice.run("user", "set", "alice", "--password-stdin",
+                        input="Another-pass-123\n", code=1), 400, "InvalidParameter")
+    api_error(alice.run("user", "set", "alice", "--current-password-stdin", "--password-stdin",
+                        input="wrong-password-1\nAnother-pass-123\n", code=1), 400,
+              "InvalidParameter")
+    alice.run("user", "set", "alice", "--current-password-stdin", "--password-stdin",
+              input=PASSWORD + "\nAnother-pass-123\n")
+    assert "Another-pass-123" not in nubod.log()
+    Cli(tmp_path / "alice2").login(nubod.url, user="alice", password="Another-pass-123")
     c.run("user", "set", "alice", "--disable")
     assert c.json("user", "show", "alice")["disabled"] is True
     alice.run("whoami", code=1)  # disabling revoked her tokens
