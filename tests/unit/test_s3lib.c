@@ -1,14 +1,18 @@
 /* test_s3lib: unit tests of the S3 protocol building blocks in src/lib:
- * checksums (lib/checksum) and standard base64 (lib/crypto). */
+ * checksums (lib/checksum), standard base64 (lib/crypto), the aws-chunked
+ * decoder (lib/awschunked) and the SigV4 signing-key helpers. */
 #include <errno.h>
 #include <stdbool.h>
 #include <zlib.h>
 
 #include "unit.h"
 
+#include "lib/awschunked.h"
+#include "lib/buf.h"
 #include "lib/checksum-priv.h"
 #include "lib/checksum.h"
 #include "lib/crypto.h"
+#include "lib/sigv4.h"
 #include "lib/util.h"
 
 /* A small deterministic generator, so that a failure replays. */
@@ -261,6 +265,466 @@ static void test_checksum_parse_base64_rejects(void **state)
 	assert_int_equal(checksum_crc_to_raw(CHECKSUM_SHA1, 1, raw), 0);
 }
 
+/* ------------------------------------------------------------- awschunked */
+
+/* AWS's published example of a signed chunked upload ("Example: PUT
+ * Object" in "Signature Calculations for the Authorization Header:
+ * Transferring Payload in Multiple Chunks"): 66560 bytes of 'a' in chunks
+ * of 65536, 1024 and 0 bytes. The trailer signature over first:1st,
+ * second:2nd, third:3rd after the same chunks is the one in aws-crt's
+ * signer tests (ChunkSignerTests). */
+#define EX_SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+#define EX_SEED "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9"
+#define EX_SIG1 "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648"
+#define EX_SIG2 "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497"
+#define EX_SIG3 "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9"
+#define EX_TRAILER_SIG "df5735bd9f3295cd9386572292562fefc93ba94e80a0a1ddcbd652c4e0a75e6c"
+
+static struct sigv4_auth example_auth(void)
+{
+	struct sigv4_auth a = { 0 };
+	str_copy(a.access_key, sizeof(a.access_key), "AKIAIOSFODNN7EXAMPLE");
+	str_copy(a.date, sizeof(a.date), "20130524");
+	str_copy(a.region, sizeof(a.region), "us-east-1");
+	str_copy(a.service, sizeof(a.service), "s3");
+	str_copy(a.amz_date, sizeof(a.amz_date), "20130524T000000Z");
+	str_copy(a.signed_headers, sizeof(a.signed_headers),
+		 "content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;"
+		 "x-amz-decoded-content-length;x-amz-storage-class");
+	str_copy(a.signature, sizeof(a.signature), EX_SEED);
+	return a;
+}
+
+static const char *example_header(void *ctx, const char *name)
+{
+	static const char *h[][2] = {
+		{ "host", "s3.amazonaws.com" },
+		{ "x-amz-date", "20130524T000000Z" },
+		{ "x-amz-storage-class", "REDUCED_REDUNDANCY" },
+		{ "x-amz-content-sha256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" },
+		{ "content-encoding", "aws-chunked" },
+		{ "x-amz-decoded-content-length", "66560" },
+		{ "content-length", "66824" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(h); i++)
+		if (str_eq_nocase(h[i][0], name))
+			return h[i][1];
+	return NULL;
+}
+
+/* The body of the example; with trailers, the trailer section of the
+ * aws-crt vector instead of the final empty line. */
+static char *example_body(bool trailers, size_t *ret_len)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	char *a = xmalloc(65536);
+	memset(a, 'a', 65536);
+	buf_puts(&b, "10000;chunk-signature=" EX_SIG1 "\r\n");
+	buf_append(&b, a, 65536);
+	buf_puts(&b, "\r\n400;chunk-signature=" EX_SIG2 "\r\n");
+	buf_append(&b, a, 1024);
+	buf_puts(&b, "\r\n0;chunk-signature=" EX_SIG3 "\r\n");
+	if (trailers)
+		buf_puts(&b, "first:1st\r\nsecond:2nd\r\nthird:3rd\r\n"
+			     "x-amz-trailer-signature:" EX_TRAILER_SIG "\r\n");
+	buf_puts(&b, "\r\n");
+	free(a);
+	return buf_detach(&b, ret_len);
+}
+
+/* A sink that keeps what it is given, up to a limit. */
+struct sink {
+	struct buf out;
+	int fail_after;   /* calls before it fails with -EIO; < 0: never */
+};
+
+static int sink_data(void *ctx, const void *data, size_t n)
+{
+	struct sink *s = ctx;
+	if (s->fail_after == 0)
+		return -EIO;
+	if (s->fail_after > 0)
+		s->fail_after--;
+	assert_true(n > 0);
+	return buf_append(&s->out, data, n);
+}
+
+struct run {
+	int feed;             /* first error of a feed, or 0 */
+	int finish;           /* what awschunked_finish returned */
+	uint64_t decoded;     /* awschunked_decoded_len */
+	char why[128];        /* awschunked_error */
+};
+
+/* Decode body in pieces cut at the cuts given (sorted offsets), with the
+ * example's key when the mode signs; the output goes to s. */
+static struct run decode_cut(enum awschunked_mode mode, const char *body, size_t len,
+			     const size_t *cuts, size_t ncuts, struct sink *s,
+			     struct awschunked **ret_d)
+{
+	struct sigv4_auth a = example_auth();
+	unsigned char key[SIGV4_KEY_SIZE];
+	sigv4_signing_key(EX_SECRET, a.date, a.region, a.service, key);
+	struct awschunked_opts o = { .mode = mode, .auth = &a, .key = key, .data = sink_data,
+				     .ctx = s };
+	struct awschunked *d = awschunked_new(&o);
+	struct run r = { 0 };
+	size_t off = 0;
+	for (size_t i = 0; i <= ncuts && !r.feed; i++) {
+		size_t end = i < ncuts ? cuts[i] : len;
+		r.feed = awschunked_feed(d, body + off, end - off);
+		off = end;
+	}
+	r.finish = awschunked_finish(d);
+	r.decoded = awschunked_decoded_len(d);
+	str_copy(r.why, sizeof(r.why), awschunked_error(d));
+	if (ret_d)
+		*ret_d = d;
+	else
+		awschunked_free(d);
+	return r;
+}
+
+static struct run decode(enum awschunked_mode mode, const char *body, size_t len)
+{
+	struct sink s = { .fail_after = -1 };
+	buf_init(&s.out, 0);
+	struct run r = decode_cut(mode, body, len, NULL, 0, &s, NULL);
+	buf_release(&s.out);
+	return r;
+}
+
+static void assert_all_a(const struct sink *s, size_t n)
+{
+	assert_int_equal(s->out.len, n);
+	for (size_t i = 0; i < n; i++)
+		if (s->out.data[i] != 'a')
+			fail_msg("byte %zu of the decoded data is %d", i, s->out.data[i]);
+}
+
+/* The seed signature of the example comes out of lib/sigv4 as published. */
+static void test_awschunked_example_seed(void **state)
+{
+	struct sigv4_auth a = example_auth();
+	struct sigv4_request r = { .method = "PUT", .path = "/examplebucket/chunkObject.txt",
+				   .header = example_header,
+				   .payload_hash = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", .s3 = true };
+	char *canonical = NULL, sig[65];
+	assert_int_equal(sigv4_canonical_request(&r, &a, &canonical), 0);
+	char *sts = sigv4_string_to_sign(&a, canonical);
+	sigv4_sign(EX_SECRET, &a, sts, sig);
+	assert_string_equal(sig, EX_SEED);
+	/* the same through the derived key */
+	unsigned char key[SIGV4_KEY_SIZE];
+	sigv4_signing_key(EX_SECRET, a.date, a.region, a.service, key);
+	sigv4_sign_key(key, sts, strlen(sts), sig);
+	assert_string_equal(sig, EX_SEED);
+	free(sts);
+	free(canonical);
+}
+
+static void check_example(bool trailers, const size_t *cuts, size_t ncuts)
+{
+	size_t len;
+	char *body = example_body(trailers, &len);
+	struct sink s = { .fail_after = -1 };
+	buf_init(&s.out, 0);
+	struct awschunked *d = NULL;
+	struct run r = decode_cut(trailers ? AWSCHUNKED_SIGNED_TRAILER : AWSCHUNKED_SIGNED, body,
+				  len, cuts, ncuts, &s, &d);
+	if (r.feed || r.finish)
+		fail_msg("decoding failed (%d, %d): %s", r.feed, r.finish, r.why);
+	assert_int_equal(r.decoded, 66560);
+	assert_all_a(&s, 66560);
+	size_t n;
+	const struct awschunked_trailer *t = awschunked_trailers(d, &n);
+	assert_int_equal(n, trailers ? 3 : 0);
+	if (trailers) {
+		assert_string_equal(t[0].name, "first");
+		assert_string_equal(t[2].value, "3rd");
+		assert_string_equal(awschunked_trailer(d, "Second"), "2nd");
+	}
+	assert_null(awschunked_trailer(d, "x-amz-trailer-signature"));
+	awschunked_free(d);
+	buf_release(&s.out);
+	free(body);
+}
+
+/* The published body decodes to its 66560 bytes whole, byte by byte, and cut
+ * in two at every offset of its framing (and every 97th inside the data). */
+static void test_awschunked_example_every_split(void **state)
+{
+	size_t len;
+	char *body = example_body(false, &len);
+	free(body);
+	assert_int_equal(len, 66824); /* the example's Content-Length */
+	for (int t = 0; t <= 1; t++) {
+		check_example(t, NULL, 0);
+		size_t blen;
+		free(example_body(t, &blen));
+		size_t *cuts = xmalloc(blen * sizeof(*cuts));
+		for (size_t i = 0; i < blen; i++)
+			cuts[i] = i + 1;
+		check_example(t, cuts, blen - 1); /* byte by byte */
+		free(cuts);
+		for (size_t cut = 1; cut < blen; cut++) {
+			bool framing = cut < 120 || (cut > 65600 && cut < 65760) || cut > 66650;
+			if (framing || cut % 97 == 0)
+				check_example(t, &cut, 1);
+		}
+		/* random pieces */
+		for (int i = 0; i < 20; i++) {
+			size_t rc[12];
+			size_t k = 1 + rng() % 11;
+			for (size_t j = 0; j < k; j++)
+				rc[j] = rng() % blen;
+			for (size_t x = 1; x < k; x++) /* sort */
+				for (size_t y = x; y > 0 && rc[y - 1] > rc[y]; y--) {
+					size_t tmp = rc[y];
+					rc[y] = rc[y - 1];
+					rc[y - 1] = tmp;
+				}
+			check_example(t, rc, k);
+		}
+	}
+}
+
+/* Changing any one byte of a signature, of the data or of a trailer makes it
+ * a signature mismatch, not a success. */
+static void test_awschunked_example_tampered(void **state)
+{
+	size_t len;
+	char *body = example_body(true, &len);
+	/* offsets: in the first signature, in chunk 1's data, in chunk 2's data,
+	 * in the zero chunk's signature, in a trailer value, in the trailer signature */
+	size_t first = strlen("10000;chunk-signature=") + 3;
+	size_t data1 = 88 + 1000, data2 = 65626 + 86 + 10;
+	char *zero = strstr(body + 66000, "0;chunk-signature=");
+	char *tr = strstr(body + 66000, "2nd");
+	char *tsig = strstr(body + 66000, "x-amz-trailer-signature:");
+	assert_non_null(zero);
+	assert_non_null(tr);
+	assert_non_null(tsig);
+	size_t offs[] = { first, data1, data2, (size_t)(zero - body) + 20, (size_t)(tr - body),
+			  (size_t)(tsig - body) + 30 };
+	for (size_t i = 0; i < ARRAY_SIZE(offs); i++) {
+		char saved = body[offs[i]];
+		body[offs[i]] = saved == 'a' ? 'b' : saved == '0' ? '1' : '0';
+		struct run r = decode(AWSCHUNKED_SIGNED_TRAILER, body, len);
+		assert_int_equal(r.feed, AWSCHUNKED_ESIGNATURE);
+		assert_int_equal(r.finish, AWSCHUNKED_ESIGNATURE);
+		assert_true(strstr(r.why, "signature does not match") != NULL);
+		body[offs[i]] = saved;
+	}
+	/* a different secret: the first chunk fails */
+	struct sigv4_auth a = example_auth();
+	unsigned char key[SIGV4_KEY_SIZE];
+	sigv4_signing_key("another secret", a.date, a.region, a.service, key);
+	struct awschunked_opts o = { .mode = AWSCHUNKED_SIGNED_TRAILER, .auth = &a, .key = key };
+	struct awschunked *d = awschunked_new(&o);
+	assert_int_equal(awschunked_feed(d, body, len), AWSCHUNKED_ESIGNATURE);
+	assert_int_equal(awschunked_decoded_len(d), 65536);
+	/* the error is final */
+	assert_int_equal(awschunked_feed(d, "", 0), AWSCHUNKED_ESIGNATURE);
+	awschunked_free(d);
+	/* unchanged, it passes (the loop restored every byte) */
+	struct run r = decode(AWSCHUNKED_SIGNED_TRAILER, body, len);
+	assert_int_equal(r.finish, 0);
+	free(body);
+}
+
+/* STREAMING-UNSIGNED-PAYLOAD-TRAILER as botocore sends it, at every split. */
+static void test_awschunked_unsigned_trailer(void **state)
+{
+	static const char body[] = "5\r\nhello\r\nA\r\n, world!!!\r\n0\r\n"
+				   "x-amz-checksum-crc32:c8nx1Q==\r\n\r\n";
+	size_t len = sizeof(body) - 1;
+	for (size_t cut = 0; cut <= len; cut++) {
+		struct sink s = { .fail_after = -1 };
+		buf_init(&s.out, 0);
+		struct awschunked *d = NULL;
+		struct run r = decode_cut(AWSCHUNKED_UNSIGNED_TRAILER, body, len, &cut, 1, &s, &d);
+		assert_int_equal(r.feed, 0);
+		assert_int_equal(r.finish, 0);
+		assert_int_equal(r.decoded, 15);
+		assert_int_equal(s.out.len, 15);
+		assert_memory_equal(s.out.data, "hello, world!!!", 15);
+		assert_string_equal(awschunked_trailer(d, "x-amz-checksum-crc32"), "c8nx1Q==");
+		awschunked_free(d);
+		buf_release(&s.out);
+	}
+	/* an empty object: the zero chunk and trailers only */
+	static const char empty[] = "0\r\nx-amz-checksum-crc64nvme:AAAAAAAAAAA=\r\n\r\n";
+	struct run r = decode(AWSCHUNKED_UNSIGNED_TRAILER, empty, sizeof(empty) - 1);
+	assert_int_equal(r.finish, 0);
+	assert_int_equal(r.decoded, 0);
+	/* chunk extensions are ignored in the unsigned form */
+	static const char ext[] = "3;foo=bar\r\nabc\r\n0\r\n\r\n";
+	r = decode(AWSCHUNKED_UNSIGNED_TRAILER, ext, sizeof(ext) - 1);
+	assert_int_equal(r.finish, 0);
+	assert_int_equal(r.decoded, 3);
+}
+
+static void test_awschunked_parse_mode(void **state)
+{
+	enum awschunked_mode m;
+	assert_int_equal(awschunked_parse_mode("STREAMING-AWS4-HMAC-SHA256-PAYLOAD", &m), 0);
+	assert_int_equal(m, AWSCHUNKED_SIGNED);
+	assert_int_equal(awschunked_parse_mode("STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER", &m), 0);
+	assert_int_equal(m, AWSCHUNKED_SIGNED_TRAILER);
+	assert_int_equal(awschunked_parse_mode("STREAMING-UNSIGNED-PAYLOAD-TRAILER", &m), 0);
+	assert_int_equal(m, AWSCHUNKED_UNSIGNED_TRAILER);
+	assert_int_equal(awschunked_parse_mode("UNSIGNED-PAYLOAD", &m), -ENOENT);
+	assert_int_equal(awschunked_parse_mode(EX_SEED, &m), -ENOENT);
+	assert_int_equal(awschunked_parse_mode("streaming-aws4-hmac-sha256-payload", &m), -ENOENT);
+	assert_int_equal(awschunked_parse_mode("STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD", &m),
+			 -ENOENT);
+	assert_int_equal(awschunked_parse_mode(NULL, &m), -ENOENT);
+}
+
+/* Each malformed body gets AWSCHUNKED_EMALFORMED with a reason, at the feed
+ * or at the end. */
+static void test_awschunked_malformed(void **state)
+{
+	static const struct {
+		enum awschunked_mode mode;
+		const char *body;
+		const char *why; /* part of the reason */
+	} cases[] = {
+		{ AWSCHUNKED_UNSIGNED_TRAILER, "", "ended before" },
+		{ AWSCHUNKED_UNSIGNED_TRAILER, "5\r\nhel", "ended before" },
+		{ AWSCHUNKED_UNSIGNED_TRAILER, "5\r\nhello\r\n", "ended before" },
+		{ AWSCHUNKED_UNSIGNED_TRAILER, "0\r\n", "ended before" },
+		{ AWSCHUNKED_UNSIGNED_TRAILER, "0\r\nx-amz-checksum-crc32:AAAAAA==\r\n", "ended before" },
+		{ AWSCHUNKED_UNSIGNED_TRAILER, "x\r\n", "hex size" },
+		{ AWSCHUNKED_UNSIGNED_TRAILER, "\r\n", "hex size" },
+		{ AWSCHUNKED_UNSIGNED_TRAILER, "-5\r\nhello\r\n", "hex size" },
+		{ AWSCHUNKED_UNSIGNED_TRAILER, "5x\r\nhello\r\n", "not a hex number" },
+		{ AWSCHUNKED_UNSIGNED_TRAILER, " 5\r\nhello\r\n", "hex size" },
+		{ AWSCHUNKED_UNSIGNED_TRAILER, "5\nhello\r\n", "CRLF" },
+		{ AWSCHUNKED_UNSIGNED_TRAILER, "5\r\nhello\n0\r\n\r\n", "CRLF" },
+		{ AWSCHUNKED_UNSIGNED_TRAILER, "5\r\nhello!\r\n0\r\n\r\n", "longer than its size" },
+		{ AWSCHUNKED_UNSIGNED_TRAILER, "00000000000000005\r\nhello\r\n", "too many digits" },
+		{ AWSCHUNKED_UNSIGNED_TRAILER, "140000001\r\n", "larger than 5 GiB" },
+		{ AWSCHUNKED_UNSIGNED_TRAILER, "ffffffffffffffff\r\n", "larger than 5 GiB" },
+		{ AWSCHUNKED_UNSIGNED_TRAILER, "0\r\n\r\nmore", "after its end" },
+		{ AWSCHUNKED_UNSIGNED_TRAILER, "0\r\nnocolon\r\n\r\n", "name:value" },
+		{ AWSCHUNKED_UNSIGNED_TRAILER, "0\r\n:value\r\n\r\n", "name:value" },
+		{ AWSCHUNKED_UNSIGNED_TRAILER, "0\r\nba d:value\r\n\r\n", "bad character" },
+		{ AWSCHUNKED_UNSIGNED_TRAILER, "0\r\na:1\r\nA:2\r\n\r\n", "repeated" },
+		{ AWSCHUNKED_UNSIGNED_TRAILER, "0\r\na:1\r\nb:1\r\nc:1\r\nd:1\r\ne:1\r\nf:1\r\n"
+					       "g:1\r\nh:1\r\ni:1\r\n\r\n", "too many trailers" },
+		{ AWSCHUNKED_UNSIGNED_TRAILER, "0\r\nx-amz-trailer-signature:" EX_SEED "\r\n\r\n",
+		  "unsigned body" },
+		{ AWSCHUNKED_UNSIGNED_TRAILER, "0\r\na:\x01\r\n\r\n", "control character" },
+		{ AWSCHUNKED_UNSIGNED_TRAILER, "0\r\na:b\rc\r\n\r\n", "control character" },
+		{ AWSCHUNKED_SIGNED, "5\r\nhello\r\n", "chunk-signature" },
+		{ AWSCHUNKED_SIGNED, "5;chunk-signature=abc\r\nhello\r\n", "chunk-signature" },
+		{ AWSCHUNKED_SIGNED, "5;chunk-signature=" EX_SEED "0\r\nhello\r\n", "chunk-signature" },
+		{ AWSCHUNKED_SIGNED, "5;chunk-signature=AD80C730A21E5B8D04586A2213DD63B9A0E99E0E2307B0ADE35A65485A288648\r\n",
+		  "chunk-signature" },
+		{ AWSCHUNKED_SIGNED, "5;chunk-signatur=" EX_SIG1 "\r\n", "chunk-signature" },
+		{ AWSCHUNKED_SIGNED, "10000;chunk-signature=" EX_SIG1, "ended before" },
+		{ AWSCHUNKED_SIGNED_TRAILER, "0;chunk-signature=" EX_SEED "\r\n", "" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct run r = decode(cases[i].mode, cases[i].body, strlen(cases[i].body));
+		if (i == ARRAY_SIZE(cases) - 1) {
+			/* the zero chunk under the wrong signature */
+			assert_int_equal(r.finish, AWSCHUNKED_ESIGNATURE);
+			continue;
+		}
+		if (r.finish != AWSCHUNKED_EMALFORMED || !strstr(r.why, cases[i].why))
+			fail_msg("case %zu (%s): finish %d, why \"%s\"", i, cases[i].body, r.finish,
+				 r.why);
+	}
+	/* a line longer than any chunk header or trailer */
+	char *long_line = xmalloc(2000);
+	memset(long_line, '0', 1999);
+	long_line[1999] = '\0';
+	memcpy(long_line, "0\r\nname:", 8);
+	struct run r = decode(AWSCHUNKED_UNSIGNED_TRAILER, long_line, 1999);
+	assert_int_equal(r.feed, AWSCHUNKED_EMALFORMED);
+	assert_non_null(strstr(r.why, "too long"));
+	free(long_line);
+	/* a trailer value over the limit (but within a line) */
+	struct buf b;
+	buf_init(&b, 0);
+	buf_puts(&b, "0\r\nx-amz-checksum-crc32:");
+	for (int i = 0; i < AWSCHUNKED_MAX_TRAILER_VALUE + 1; i++)
+		buf_puts(&b, "A");
+	buf_puts(&b, "\r\n\r\n");
+	r = decode(AWSCHUNKED_UNSIGNED_TRAILER, b.data, b.len);
+	assert_int_equal(r.feed, AWSCHUNKED_EMALFORMED);
+	assert_non_null(strstr(r.why, "value is too long"));
+	buf_release(&b);
+	/* signed trailers without their signature */
+	size_t len;
+	char *body = example_body(true, &len);
+	char *sig = strstr(body + 66000, "x-amz-trailer-signature:");
+	memcpy(sig, "\r\n", 3);
+	r = decode(AWSCHUNKED_SIGNED_TRAILER, body, strlen(body));
+	assert_int_equal(r.finish, AWSCHUNKED_EMALFORMED);
+	assert_non_null(strstr(r.why, "no signature"));
+	free(body);
+	/* a signed body whose final chunk is followed by more chunks */
+	body = example_body(false, &len);
+	struct buf more;
+	buf_init(&more, 0);
+	buf_append(&more, body, len - 2);
+	buf_puts(&more, "5;chunk-signature=" EX_SIG1 "\r\n");
+	r = decode(AWSCHUNKED_SIGNED, more.data, more.len);
+	assert_int_equal(r.finish, AWSCHUNKED_EMALFORMED);
+	assert_non_null(strstr(r.why, "after its end"));
+	buf_release(&more);
+	free(body);
+}
+
+/* A body signed by an independent signer (Python's hmac, in the manner of
+ * aws-c-auth) with the example's key and seed: one chunk, a trailing
+ * checksum and the trailer signature. */
+static void test_awschunked_signed_trailer_independent(void **state)
+{
+	static const char body[] =
+		"b;chunk-signature=658a49ee7b49af44c11311d3461346a5688fb3ce5daa61dd95377587f0149255\r\n"
+		"hello world\r\n"
+		"0;chunk-signature=1172018d76cd25eb7956fc92d1935d976024a1d96841533ea7b72efe5e8d7463\r\n"
+		"x-amz-checksum-crc32c:yZRlqg==\r\n"
+		"x-amz-trailer-signature:b6b860481e7a17a1b23ae6aa3b24152089b1aec92c351bcfc64524c243e1820c\r\n"
+		"\r\n";
+	struct sink s = { .fail_after = -1 };
+	buf_init(&s.out, 0);
+	struct awschunked *d = NULL;
+	struct run r = decode_cut(AWSCHUNKED_SIGNED_TRAILER, body, sizeof(body) - 1, NULL, 0, &s,
+				  &d);
+	if (r.finish)
+		fail_msg("decoding failed: %s", r.why);
+	assert_int_equal(s.out.len, 11);
+	assert_memory_equal(s.out.data, "hello world", 11);
+	assert_string_equal(awschunked_trailer(d, "x-amz-checksum-crc32c"), "yZRlqg==");
+	awschunked_free(d);
+	buf_release(&s.out);
+}
+
+/* The sink's error stops the decoder and comes back as it was. */
+static void test_awschunked_sink_error(void **state)
+{
+	size_t len;
+	char *body = example_body(false, &len);
+	struct sink s = { .fail_after = 3 };
+	buf_init(&s.out, 0);
+	size_t cuts[] = { 1000, 2000, 3000, 4000, 5000 };
+	struct run r = decode_cut(AWSCHUNKED_SIGNED, body, len, cuts, ARRAY_SIZE(cuts), &s, NULL);
+	assert_int_equal(r.feed, -EIO);
+	assert_int_equal(r.finish, -EIO);
+	assert_int_equal(s.out.len, r.decoded);
+	assert_true(r.decoded < 5000);
+	assert_non_null(strstr(r.why, "stored"));
+	buf_release(&s.out);
+	free(body);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +736,14 @@ int main(void)
 		cmocka_unit_test(test_checksum_combine),
 		cmocka_unit_test(test_checksum_names),
 		cmocka_unit_test(test_checksum_parse_base64_rejects),
+		cmocka_unit_test(test_awschunked_example_seed),
+		cmocka_unit_test(test_awschunked_example_every_split),
+		cmocka_unit_test(test_awschunked_example_tampered),
+		cmocka_unit_test(test_awschunked_unsigned_trailer),
+		cmocka_unit_test(test_awschunked_parse_mode),
+		cmocka_unit_test(test_awschunked_malformed),
+		cmocka_unit_test(test_awschunked_signed_trailer_independent),
+		cmocka_unit_test(test_awschunked_sink_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
