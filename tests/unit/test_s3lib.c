@@ -1,8 +1,15 @@
 /* test_s3lib: unit tests of the S3 protocol building blocks in src/lib:
  * checksums (lib/checksum), standard base64 (lib/crypto), the aws-chunked
- * decoder (lib/awschunked) and the SigV4 signing-key helpers. */
+ * decoder (lib/awschunked), the SigV4 signing-key helpers and HTTPS in
+ * lib/http (with a self-signed certificate made by the openssl command at
+ * test time, and curl as the client, over 127.0.0.1 only). */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdbool.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <zlib.h>
 
 #include "unit.h"
@@ -12,6 +19,7 @@
 #include "lib/checksum-priv.h"
 #include "lib/checksum.h"
 #include "lib/crypto.h"
+#include "lib/http.h"
 #include "lib/sigv4.h"
 #include "lib/util.h"
 
@@ -725,6 +733,177 @@ static void test_awschunked_sink_error(void **state)
 	free(body);
 }
 
+/* ------------------------------------------------------------------ https */
+
+struct tls_files {
+	char dir[UNIT_DIR_SIZE];
+	char cert[UNIT_DIR_SIZE + 16];  /* self-signed for IP 127.0.0.1 */
+	char key[UNIT_DIR_SIZE + 16];   /* its key */
+	char other[UNIT_DIR_SIZE + 16]; /* a key of another certificate */
+	char junk[UNIT_DIR_SIZE + 16];  /* not PEM */
+};
+
+static int run_cmd(const char *cmd)
+{
+	int st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void tls_files_make(struct tls_files *f)
+{
+	assert_int_equal(unit_tmpdir_make(f->dir), 0);
+	snprintf(f->cert, sizeof(f->cert), "%s/cert.pem", f->dir);
+	snprintf(f->key, sizeof(f->key), "%s/key.pem", f->dir);
+	snprintf(f->other, sizeof(f->other), "%s/other.pem", f->dir);
+	snprintf(f->junk, sizeof(f->junk), "%s/junk.pem", f->dir);
+	char *cmd = xasprintf("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+			      "-nodes -days 1 -subj /CN=127.0.0.1 "
+			      "-addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s "
+			      ">/dev/null 2>&1 && "
+			      "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 "
+			      "-out %s >/dev/null 2>&1 && echo 'not a certificate' > %s",
+			      f->key, f->cert, f->other, f->junk);
+	assert_int_equal(run_cmd(cmd), 0);
+	free(cmd);
+}
+
+/* Answers "METHOD PATH BODYLEN". */
+static void echo_handler(struct http_req *req, void *userdata)
+{
+	char *t = xasprintf("%s %s %zu", req->method, req->path, req->body.len);
+	http_resp_take(req, 200, "text/plain", t, strlen(t));
+}
+
+static int serve(const char *cert, const char *key, unsigned max_conns,
+		 struct http_server **ret)
+{
+	struct http_server_opts o = { .listen = "127.0.0.1:0", .threads = 1,
+				      .body_limit = 1 << 20, .timeout_s = 10,
+				      .handler = echo_handler, .max_conns = max_conns,
+				      .tls_cert = cert, .tls_key = key };
+	return http_server_start(&o, ret);
+}
+
+/* Run curl with args; returns its exit status and its output in out. */
+static int curl_run(const char *args, char *out, size_t outsz)
+{
+	char *cmd = xasprintf("curl -sS --max-time 10 %s 2>/dev/null", args);
+	FILE *p = popen(cmd, "r");
+	free(cmd);
+	assert_non_null(p);
+	size_t n = fread(out, 1, outsz - 1, p);
+	out[n] = '\0';
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_https_serves_over_tls(void **state)
+{
+	struct tls_files f;
+	tls_files_make(&f);
+	struct http_server *srv = NULL;
+	assert_int_equal(serve(f.cert, f.key, 0, &srv), 0);
+	uint16_t port = http_server_port(srv);
+	char out[256], args[512];
+
+	/* a GET, verified against the certificate */
+	snprintf(args, sizeof(args), "--cacert %s https://127.0.0.1:%u/hello", f.cert, port);
+	assert_int_equal(curl_run(args, out, sizeof(out)), 0);
+	assert_string_equal(out, "GET /hello 0");
+
+	/* a PUT with a body sent after 100 Continue, chunked, as SDKs do */
+	char body[UNIT_DIR_SIZE + 16];
+	snprintf(body, sizeof(body), "%s/body", f.dir);
+	FILE *b = fopen(body, "w");
+	assert_non_null(b);
+	for (int i = 0; i < 5000; i++)
+		fputs("0123456789", b);
+	fclose(b);
+	snprintf(args, sizeof(args),
+		 "--cacert %s -X PUT -H 'Expect: 100-continue' -H 'Transfer-Encoding: chunked' "
+		 "--data-binary @%s https://127.0.0.1:%u/bucket/key",
+		 f.cert, body, port);
+	assert_int_equal(curl_run(args, out, sizeof(out)), 0);
+	assert_string_equal(out, "PUT /bucket/key 50000");
+
+	/* the certificate is checked: without the CA curl refuses it */
+	snprintf(args, sizeof(args), "https://127.0.0.1:%u/hello", port);
+	assert_int_not_equal(curl_run(args, out, sizeof(out)), 0);
+	/* plain HTTP to the TLS port gets no answer */
+	snprintf(args, sizeof(args), "http://127.0.0.1:%u/hello", port);
+	assert_int_not_equal(curl_run(args, out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	http_server_free(srv);
+	assert_int_equal(unit_tmpdir_remove(f.dir), 0);
+}
+
+static void test_https_refuses_bad_certificates(void **state)
+{
+	struct tls_files f;
+	tls_files_make(&f);
+	struct http_server *srv = NULL;
+	char missing[UNIT_DIR_SIZE + 16];
+	snprintf(missing, sizeof(missing), "%s/missing.pem", f.dir);
+	assert_int_equal(serve(missing, f.key, 0, &srv), -ENOENT);
+	assert_int_equal(serve(f.cert, missing, 0, &srv), -ENOENT);
+	assert_int_equal(serve(f.junk, f.key, 0, &srv), -EINVAL);
+	assert_int_equal(serve(f.cert, f.junk, 0, &srv), -EINVAL);
+	assert_int_equal(serve(f.cert, f.other, 0, &srv), -EINVAL); /* not its key */
+	assert_int_equal(serve(f.key, f.cert, 0, &srv), -EINVAL);   /* swapped */
+	assert_int_equal(serve(f.cert, NULL, 0, &srv), -EINVAL);
+	assert_int_equal(serve(NULL, f.key, 0, &srv), -EINVAL);
+	assert_null(srv);
+	assert_int_equal(unit_tmpdir_remove(f.dir), 0);
+}
+
+static int connect_local(uint16_t port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* True when fd has something to read (an answer, or the close) within ms. */
+static bool answered_within(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	return poll(&p, 1, ms) > 0;
+}
+
+/* Plain HTTP is as before: served, and the connection limit still holds
+ * (the limit now travels in an option array beside the TLS options). */
+static void test_http_plain_unchanged(void **state)
+{
+	struct http_server *srv = NULL;
+	assert_int_equal(serve(NULL, NULL, 2, &srv), 0);
+	uint16_t port = http_server_port(srv);
+	char out[256], args[128];
+	snprintf(args, sizeof(args), "http://127.0.0.1:%u/plain", port);
+	assert_int_equal(curl_run(args, out, sizeof(out)), 0);
+	assert_string_equal(out, "GET /plain 0");
+	/* two idle connections fill the limit: a third waits unanswered until
+	 * one of them goes */
+	int a = connect_local(port), b = connect_local(port);
+	usleep(100 * 1000);
+	int c = connect_local(port);
+	static const char get[] = "GET /third HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	assert_int_equal(write(c, get, sizeof(get) - 1), (ssize_t)(sizeof(get) - 1));
+	assert_false(answered_within(c, 300));
+	close(a);
+	assert_true(answered_within(c, 3000));
+	char resp[512];
+	ssize_t n = read(c, resp, sizeof(resp) - 1);
+	assert_true(n > 0);
+	resp[n] = '\0';
+	assert_non_null(strstr(resp, "GET /third 0"));
+	close(b);
+	close(c);
+	http_server_free(srv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -744,6 +923,9 @@ int main(void)
 		cmocka_unit_test(test_awschunked_malformed),
 		cmocka_unit_test(test_awschunked_signed_trailer_independent),
 		cmocka_unit_test(test_awschunked_sink_error),
+		cmocka_unit_test(test_https_serves_over_tls),
+		cmocka_unit_test(test_https_refuses_bad_certificates),
+		cmocka_unit_test(test_http_plain_unchanged),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
