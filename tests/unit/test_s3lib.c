@@ -1,6 +1,7 @@
 /* test_s3lib: unit tests of the S3 protocol building blocks in src/lib:
  * checksums (lib/checksum), standard base64 (lib/crypto), the aws-chunked
- * decoder (lib/awschunked), the SigV4 signing-key helpers and HTTPS in
+ * decoder (lib/awschunked), the SigV4 signing-key helpers, the XML
+ * bodies and writer (lib/s3xml) and HTTPS in
  * lib/http (with a self-signed certificate made by the openssl command at
  * test time, and curl as the client, over 127.0.0.1 only). */
 #include <arpa/inet.h>
@@ -14,12 +15,14 @@
 
 #include "unit.h"
 
+#include "lib/arena.h"
 #include "lib/awschunked.h"
 #include "lib/buf.h"
 #include "lib/checksum-priv.h"
 #include "lib/checksum.h"
 #include "lib/crypto.h"
 #include "lib/http.h"
+#include "lib/s3xml.h"
 #include "lib/sigv4.h"
 #include "lib/util.h"
 
@@ -733,6 +736,336 @@ static void test_awschunked_sink_error(void **state)
 	free(body);
 }
 
+/* ------------------------------------------------------------------ s3xml */
+
+static void test_s3xml_complete(void **state)
+{
+	/* AWS's example, with an escaped quote form and a checksum */
+	static const char body[] =
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\n"
+		"  <Part>\n    <ETag>\"a54357aff0632cce46d942af68356b38\"</ETag>\n"
+		"    <PartNumber>1</PartNumber>\n  </Part>\n"
+		"  <Part><PartNumber> 2 </PartNumber><ETag>0c78aef83f66abc1fa1e8477f296d394</ETag>"
+		"<ChecksumCRC32>y/Q5Jg==</ChecksumCRC32>"
+		"<ChecksumCRC64NVME>rosUhgp5mIg=</ChecksumCRC64NVME></Part>\n"
+		"  <Part><ETag>&quot;acbd18db4cc2f85cedef654fccc4a4d8&quot;</ETag>"
+		"<PartNumber>10000</PartNumber><Size>5</Size></Part>\n"
+		"</CompleteMultipartUpload>";
+	struct arena *a = arena_new();
+	struct s3xml_complete c;
+	const char *why = NULL;
+	assert_int_equal(s3xml_parse_complete(a, body, strlen(body), &c, &why), 0);
+	assert_int_equal(c.nparts, 3);
+	assert_int_equal(c.parts[0].number, 1);
+	assert_string_equal(c.parts[0].etag, "a54357aff0632cce46d942af68356b38");
+	assert_null(c.parts[0].checksum[CHECKSUM_CRC32]);
+	assert_int_equal(c.parts[1].number, 2);
+	assert_string_equal(c.parts[1].etag, "0c78aef83f66abc1fa1e8477f296d394");
+	assert_string_equal(c.parts[1].checksum[CHECKSUM_CRC32], "y/Q5Jg==");
+	assert_string_equal(c.parts[1].checksum[CHECKSUM_CRC64NVME], "rosUhgp5mIg=");
+	assert_null(c.parts[1].checksum[CHECKSUM_SHA256]);
+	assert_int_equal(c.parts[2].number, 10000);
+	assert_string_equal(c.parts[2].etag, "acbd18db4cc2f85cedef654fccc4a4d8");
+	/* 10000 parts is the most */
+	struct buf b;
+	buf_init(&b, 0);
+	buf_puts(&b, "<CompleteMultipartUpload>");
+	for (int i = 1; i <= S3XML_MAX_PARTS; i++)
+		buf_printf(&b, "<Part><PartNumber>%d</PartNumber><ETag>e%d</ETag></Part>", i, i);
+	buf_puts(&b, "</CompleteMultipartUpload>");
+	assert_int_equal(s3xml_parse_complete(a, b.data, b.len, &c, &why), 0);
+	assert_int_equal(c.nparts, 10000);
+	assert_string_equal(c.parts[9999].etag, "e10000");
+	b.len -= strlen("</CompleteMultipartUpload>");
+	buf_puts(&b, "<Part><PartNumber>1</PartNumber><ETag>x</ETag></Part></CompleteMultipartUpload>");
+	assert_int_equal(s3xml_parse_complete(a, b.data, b.len, &c, &why), -EINVAL);
+	assert_non_null(strstr(why, "more than 10000"));
+	buf_release(&b);
+	arena_free(a);
+}
+
+/* Each bad document is refused with a reason that says what is wrong. */
+static void test_s3xml_rejects(void **state)
+{
+	static const struct {
+		int kind; /* 0 complete, 1 delete, 2 versioning, 3 cors, 4 create bucket */
+		const char *body;
+		const char *why;
+	} cases[] = {
+		{ 0, "", "empty" },
+		{ 0, "<CompleteMultipartUpload>", "not well-formed" },
+		{ 0, "<CompleteMultipartUpload></Complete>", "not well-formed" },
+		{ 0, "not xml at all", "not well-formed" },
+		{ 0, "<Delete></Delete>", "root element" },
+		{ 0, "<CompleteMultipartUpload/>", "no <Part>" },
+		{ 0, "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber></Part>"
+		     "</CompleteMultipartUpload>", "<ETag>" },
+		{ 0, "<CompleteMultipartUpload><Part><ETag>x</ETag></Part>"
+		     "</CompleteMultipartUpload>", "<PartNumber>" },
+		{ 0, "<CompleteMultipartUpload><Part><PartNumber>0</PartNumber><ETag>x</ETag></Part>"
+		     "</CompleteMultipartUpload>", "1 to 10000" },
+		{ 0, "<CompleteMultipartUpload><Part><PartNumber>10001</PartNumber><ETag>x</ETag>"
+		     "</Part></CompleteMultipartUpload>", "1 to 10000" },
+		{ 0, "<CompleteMultipartUpload><Part><PartNumber>-1</PartNumber><ETag>x</ETag>"
+		     "</Part></CompleteMultipartUpload>", "1 to 10000" },
+		{ 0, "<CompleteMultipartUpload><Part><PartNumber>1x</PartNumber><ETag>x</ETag>"
+		     "</Part></CompleteMultipartUpload>", "1 to 10000" },
+		{ 0, "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><PartNumber>2"
+		     "</PartNumber><ETag>x</ETag></Part></CompleteMultipartUpload>", "more than once" },
+		{ 0, "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag><b/></ETag>"
+		     "</Part></CompleteMultipartUpload>", "must hold text" },
+		{ 0, "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>\"\"</ETag>"
+		     "</Part></CompleteMultipartUpload>", "empty <ETag>" },
+		{ 0, "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>x</ETag>"
+		     "<ChecksumCRC32>rosUhgp5mIg=</ChecksumCRC32></Part></CompleteMultipartUpload>",
+		  "CRC32 checksum" },
+		{ 0, "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>x&undefined;"
+		     "</ETag></Part></CompleteMultipartUpload>", "not well-formed" },
+		/* XXE: an external entity */
+		{ 0, "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
+		     "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&x;</ETag>"
+		     "</Part></CompleteMultipartUpload>", "DOCTYPE" },
+		/* billion laughs */
+		{ 1, "<!DOCTYPE Delete [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;"
+		     "&a;&a;&a;&a;\"><!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">]>"
+		     "<Delete><Object><Key>&c;</Key></Object></Delete>", "DOCTYPE" },
+		{ 1, "<!DOCTYPE Delete SYSTEM \"http://127.0.0.1:1/x.dtd\"><Delete/>", "DOCTYPE" },
+		{ 1, "<Delete/>", "no <Object>" },
+		{ 1, "<Delete><Object><Key></Key></Object></Delete>", "non-empty <Key>" },
+		{ 1, "<Delete><Object><VersionId>v</VersionId></Object></Delete>", "non-empty <Key>" },
+		{ 1, "<Delete><Object><Key>a</Key><Key>b</Key></Object></Delete>", "more than once" },
+		{ 1, "<Delete><Quiet>yes</Quiet><Object><Key>a</Key></Object></Delete>",
+		  "true or false" },
+		{ 2, "<VersioningConfiguration><Status>enabled</Status></VersioningConfiguration>",
+		  "Enabled or Suspended" },
+		{ 2, "<VersioningConfiguration><Status>Disabled</Status></VersioningConfiguration>",
+		  "Enabled or Suspended" },
+		{ 2, "<VersioningConfiguration><Status>Enabled</Status><Status>Enabled</Status>"
+		     "</VersioningConfiguration>", "more than once" },
+		{ 3, "<CORSConfiguration/>", "no <CORSRule>" },
+		{ 3, "<CORSConfiguration><CORSRule><AllowedMethod>GET</AllowedMethod></CORSRule>"
+		     "</CORSConfiguration>", "<AllowedOrigin>" },
+		{ 3, "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin></CORSRule>"
+		     "</CORSConfiguration>", "<AllowedMethod>" },
+		{ 3, "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>"
+		     "<AllowedMethod>PATCH</AllowedMethod></CORSRule></CORSConfiguration>",
+		  "GET, PUT" },
+		{ 3, "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>"
+		     "<AllowedMethod>get</AllowedMethod></CORSRule></CORSConfiguration>", "GET, PUT" },
+		{ 3, "<CORSConfiguration><CORSRule><AllowedOrigin> </AllowedOrigin>"
+		     "<AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>", "is empty" },
+		{ 3, "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>"
+		     "<AllowedMethod>GET</AllowedMethod><MaxAgeSeconds>-1</MaxAgeSeconds></CORSRule>"
+		     "</CORSConfiguration>", "whole number" },
+		{ 3, "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>"
+		     "<AllowedMethod>GET</AllowedMethod><MaxAgeSeconds>3000000000</MaxAgeSeconds>"
+		     "</CORSRule></CORSConfiguration>", "whole number" },
+		{ 4, "<CreateBucketConfiguration><LocationConstraint>eu west"
+		     "</LocationConstraint></CreateBucketConfiguration>", "region name" },
+		{ 4, "<CreateBucketConfiguration><LocationConstraint>a</LocationConstraint>"
+		     "<LocationConstraint>b</LocationConstraint></CreateBucketConfiguration>",
+		  "more than once" },
+	};
+	struct arena *a = arena_new();
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *b = cases[i].body, *why = "";
+		size_t n = strlen(b);
+		struct s3xml_complete c;
+		struct s3xml_delete d;
+		struct s3xml_versioning v;
+		struct s3xml_cors cors;
+		struct s3xml_create_bucket cb;
+		int r = cases[i].kind == 0   ? s3xml_parse_complete(a, b, n, &c, &why)
+			: cases[i].kind == 1 ? s3xml_parse_delete(a, b, n, &d, &why)
+			: cases[i].kind == 2 ? s3xml_parse_versioning(a, b, n, &v, &why)
+			: cases[i].kind == 3 ? s3xml_parse_cors(a, b, n, &cors, &why)
+					     : s3xml_parse_create_bucket(a, b, n, &cb, &why);
+		if (r != -EINVAL || !strstr(why, cases[i].why))
+			fail_msg("case %zu: %d \"%s\" for %s", i, r, why, b);
+	}
+	arena_free(a);
+}
+
+/* A body over the limit is refused before parsing; so are 1001 keys. */
+static void test_s3xml_limits(void **state)
+{
+	struct arena *a = arena_new();
+	const char *why = NULL;
+	struct s3xml_cors cors;
+	size_t n = S3XML_MAX_CORS_BODY + 1;
+	char *big = xmalloc(n);
+	memset(big, ' ', n);
+	assert_int_equal(s3xml_parse_cors(a, big, n, &cors, &why), -EINVAL);
+	assert_non_null(strstr(why, "too large"));
+	free(big);
+	struct buf b;
+	buf_init(&b, 0);
+	buf_puts(&b, "<Delete>");
+	for (int i = 0; i < S3XML_MAX_DELETE_KEYS; i++)
+		buf_printf(&b, "<Object><Key>k%d</Key></Object>", i);
+	buf_puts(&b, "</Delete>");
+	struct s3xml_delete d;
+	assert_int_equal(s3xml_parse_delete(a, b.data, b.len, &d, &why), 0);
+	assert_int_equal(d.nobjects, 1000);
+	b.len -= strlen("</Delete>");
+	buf_puts(&b, "<Object><Key>one more</Key></Object></Delete>");
+	assert_int_equal(s3xml_parse_delete(a, b.data, b.len, &d, &why), -EINVAL);
+	assert_non_null(strstr(why, "more than 1000"));
+	buf_reset(&b);
+	buf_puts(&b, "<CORSConfiguration>");
+	for (int i = 0; i <= S3XML_MAX_CORS_RULES; i++)
+		buf_puts(&b, "<CORSRule><AllowedOrigin>*</AllowedOrigin>"
+			     "<AllowedMethod>GET</AllowedMethod></CORSRule>");
+	buf_puts(&b, "</CORSConfiguration>");
+	assert_int_equal(s3xml_parse_cors(a, b.data, b.len, &cors, &why), -EINVAL);
+	assert_non_null(strstr(why, "more than 100"));
+	buf_release(&b);
+	arena_free(a);
+}
+
+static void test_s3xml_delete(void **state)
+{
+	static const char body[] =
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+		"<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+		"<Object><Key>sample1.txt</Key></Object>"
+		"<Object><Key> spaced &amp; &lt;odd&gt; &#233;t&#xE9; </Key>"
+		"<VersionId>OYcLXagmS.WaD..oyH4KRguB95_YhLs7</VersionId></Object>"
+		"<Object><Key><![CDATA[a<b]]></Key><ETag>x</ETag></Object>"
+		"<Quiet>true</Quiet></Delete>";
+	struct arena *a = arena_new();
+	struct s3xml_delete d;
+	const char *why = NULL;
+	assert_int_equal(s3xml_parse_delete(a, body, strlen(body), &d, &why), 0);
+	assert_int_equal(d.nobjects, 3);
+	assert_true(d.quiet);
+	assert_string_equal(d.objects[0].key, "sample1.txt");
+	assert_null(d.objects[0].version_id);
+	assert_string_equal(d.objects[1].key, " spaced & <odd> \xc3\xa9t\xc3\xa9 ");
+	assert_string_equal(d.objects[1].version_id, "OYcLXagmS.WaD..oyH4KRguB95_YhLs7");
+	assert_string_equal(d.objects[2].key, "a<b");
+	static const char loud[] = "<Delete><Object><Key>k</Key></Object><Quiet>False</Quiet>"
+				   "</Delete>";
+	assert_int_equal(s3xml_parse_delete(a, loud, strlen(loud), &d, &why), 0);
+	assert_false(d.quiet);
+	arena_free(a);
+}
+
+static void test_s3xml_versioning_and_location(void **state)
+{
+	struct arena *a = arena_new();
+	const char *why = NULL;
+	struct s3xml_versioning v;
+	static const char on[] = "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/"
+				 "2006-03-01/\"><Status>Enabled</Status><MfaDelete>Disabled"
+				 "</MfaDelete></VersioningConfiguration>";
+	assert_int_equal(s3xml_parse_versioning(a, on, strlen(on), &v, &why), 0);
+	assert_int_equal(v.status, S3XML_VERSIONING_ENABLED);
+	static const char off[] = "<VersioningConfiguration><Status>Suspended</Status>"
+				  "</VersioningConfiguration>";
+	assert_int_equal(s3xml_parse_versioning(a, off, strlen(off), &v, &why), 0);
+	assert_int_equal(v.status, S3XML_VERSIONING_SUSPENDED);
+	static const char none[] = "<VersioningConfiguration/>";
+	assert_int_equal(s3xml_parse_versioning(a, none, strlen(none), &v, &why), 0);
+	assert_int_equal(v.status, S3XML_VERSIONING_ABSENT);
+
+	struct s3xml_create_bucket cb;
+	static const char eu[] = "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/"
+				 "2006-03-01/\"><LocationConstraint>eu-west-1</LocationConstraint>"
+				 "</CreateBucketConfiguration>";
+	assert_int_equal(s3xml_parse_create_bucket(a, eu, strlen(eu), &cb, &why), 0);
+	assert_string_equal(cb.location, "eu-west-1");
+	static const char empty[] = "<CreateBucketConfiguration><LocationConstraint/>"
+				    "</CreateBucketConfiguration>";
+	assert_int_equal(s3xml_parse_create_bucket(a, empty, strlen(empty), &cb, &why), 0);
+	assert_null(cb.location);
+	static const char bare[] = "<CreateBucketConfiguration></CreateBucketConfiguration>";
+	assert_int_equal(s3xml_parse_create_bucket(a, bare, strlen(bare), &cb, &why), 0);
+	assert_null(cb.location);
+	arena_free(a);
+}
+
+static void test_s3xml_cors(void **state)
+{
+	/* AWS's example configuration */
+	static const char body[] =
+		"<CORSConfiguration>"
+		" <CORSRule>"
+		"   <AllowedOrigin>http://www.example.com</AllowedOrigin>"
+		"   <AllowedMethod>PUT</AllowedMethod><AllowedMethod>POST</AllowedMethod>"
+		"   <AllowedMethod>DELETE</AllowedMethod>"
+		"   <AllowedHeader>*</AllowedHeader>"
+		"   <MaxAgeSeconds>3000</MaxAgeSeconds>"
+		"   <ExposeHeader>x-amz-server-side-encryption</ExposeHeader>"
+		"   <ExposeHeader>x-amz-request-id</ExposeHeader>"
+		"   <ExposeHeader>x-amz-id-2</ExposeHeader>"
+		" </CORSRule>"
+		" <CORSRule><ID>public read</ID>"
+		"   <AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod>"
+		" </CORSRule>"
+		"</CORSConfiguration>";
+	struct arena *a = arena_new();
+	struct s3xml_cors c;
+	const char *why = NULL;
+	assert_int_equal(s3xml_parse_cors(a, body, strlen(body), &c, &why), 0);
+	assert_int_equal(c.nrules, 2);
+	const struct s3xml_cors_rule *r = &c.rules[0];
+	assert_null(r->id);
+	assert_int_equal(r->norigins, 1);
+	assert_string_equal(r->allowed_origins[0], "http://www.example.com");
+	assert_int_equal(r->nmethods, 3);
+	assert_string_equal(r->allowed_methods[2], "DELETE");
+	assert_int_equal(r->nallowed_headers, 1);
+	assert_string_equal(r->allowed_headers[0], "*");
+	assert_int_equal(r->nexpose_headers, 3);
+	assert_string_equal(r->expose_headers[1], "x-amz-request-id");
+	assert_int_equal(r->max_age, 3000);
+	r = &c.rules[1];
+	assert_string_equal(r->id, "public read");
+	assert_int_equal(r->max_age, -1);
+	assert_int_equal(r->nallowed_headers, 0);
+	assert_int_equal(r->nexpose_headers, 0);
+	arena_free(a);
+}
+
+/* What the writer escapes reads back as it was, through libxml2. */
+static void test_s3xml_writer_round_trip(void **state)
+{
+	static const char *keys[] = {
+		"plain", "a&b<c>d\"e'f", "tab\tnew\nline\r\nend", "  spaces  ", "\xc3\xa9t\xc3\xa9",
+		"]]>", "&amp;", "",
+	};
+	struct arena *a = arena_new();
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		struct buf b;
+		buf_init(&b, 0);
+		s3xml_declaration(&b);
+		buf_puts(&b, "<Delete><Object>");
+		s3xml_element(&b, "Key", keys[i]);
+		buf_puts(&b, "</Object></Delete>");
+		struct s3xml_delete d;
+		const char *why = NULL;
+		int r = s3xml_parse_delete(a, b.data, b.len, &d, &why);
+		if (!*keys[i]) {
+			assert_int_equal(r, -EINVAL);
+		} else {
+			assert_int_equal(r, 0);
+			assert_string_equal(d.objects[0].key, keys[i]);
+		}
+		buf_release(&b);
+	}
+	struct buf b;
+	buf_init(&b, 0);
+	s3xml_escape(&b, "a\x01z\x1f<", 5);
+	assert_string_equal(b.data, "a&#x1;z&#x1F;&lt;");
+	buf_reset(&b);
+	s3xml_element(&b, "Key", "x\r\ny");
+	assert_string_equal(b.data, "<Key>x&#13;&#10;y</Key>");
+	buf_release(&b);
+	arena_free(a);
+}
+
 /* ------------------------------------------------------------------ https */
 
 struct tls_files {
@@ -923,6 +1256,13 @@ int main(void)
 		cmocka_unit_test(test_awschunked_malformed),
 		cmocka_unit_test(test_awschunked_signed_trailer_independent),
 		cmocka_unit_test(test_awschunked_sink_error),
+		cmocka_unit_test(test_s3xml_complete),
+		cmocka_unit_test(test_s3xml_rejects),
+		cmocka_unit_test(test_s3xml_limits),
+		cmocka_unit_test(test_s3xml_delete),
+		cmocka_unit_test(test_s3xml_versioning_and_location),
+		cmocka_unit_test(test_s3xml_cors),
+		cmocka_unit_test(test_s3xml_writer_round_trip),
 		cmocka_unit_test(test_https_serves_over_tls),
 		cmocka_unit_test(test_https_refuses_bad_certificates),
 		cmocka_unit_test(test_http_plain_unchanged),
