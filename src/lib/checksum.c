@@ -165,7 +165,8 @@ void checksum_update(struct checksum *c, const void *data, size_t n)
 		c->crc = crc_run(&crc64_model, ~c->crc, data, n) ^ UINT64_MAX;
 		break;
 	default:
-		EVP_DigestUpdate(c->md, data, n);
+		if (c->md)
+			EVP_DigestUpdate(c->md, data, n);
 		break;
 	}
 }

@@ -1074,6 +1074,7 @@ struct tls_files {
 	char key[UNIT_DIR_SIZE + 16];   /* its key */
 	char other[UNIT_DIR_SIZE + 16]; /* a key of another certificate */
 	char junk[UNIT_DIR_SIZE + 16];  /* not PEM */
+	char enc[UNIT_DIR_SIZE + 16];   /* the key, encrypted with a passphrase */
 };
 
 static int run_cmd(const char *cmd)
@@ -1089,13 +1090,16 @@ static void tls_files_make(struct tls_files *f)
 	snprintf(f->key, sizeof(f->key), "%s/key.pem", f->dir);
 	snprintf(f->other, sizeof(f->other), "%s/other.pem", f->dir);
 	snprintf(f->junk, sizeof(f->junk), "%s/junk.pem", f->dir);
+	snprintf(f->enc, sizeof(f->enc), "%s/enc.pem", f->dir);
 	char *cmd = xasprintf("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
 			      "-nodes -days 1 -subj /CN=127.0.0.1 "
 			      "-addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s "
 			      ">/dev/null 2>&1 && "
 			      "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 "
-			      "-out %s >/dev/null 2>&1 && echo 'not a certificate' > %s",
-			      f->key, f->cert, f->other, f->junk);
+			      "-out %s >/dev/null 2>&1 && echo 'not a certificate' > %s && "
+			      "openssl pkey -in %s -aes256 -passout pass:secret -out %s "
+			      ">/dev/null 2>&1",
+			      f->key, f->cert, f->other, f->junk, f->key, f->enc);
 	assert_int_equal(run_cmd(cmd), 0);
 	free(cmd);
 }
@@ -1183,6 +1187,7 @@ static void test_https_refuses_bad_certificates(void **state)
 	assert_int_equal(serve(f.cert, f.junk, 0, &srv), -EINVAL);
 	assert_int_equal(serve(f.cert, f.other, 0, &srv), -EINVAL); /* not its key */
 	assert_int_equal(serve(f.key, f.cert, 0, &srv), -EINVAL);   /* swapped */
+	assert_int_equal(serve(f.cert, f.enc, 0, &srv), -EINVAL);   /* encrypted: no prompt */
 	assert_int_equal(serve(f.cert, NULL, 0, &srv), -EINVAL);
 	assert_int_equal(serve(NULL, f.key, 0, &srv), -EINVAL);
 	assert_null(srv);
