@@ -539,6 +539,13 @@ static void test_awschunked_example_tampered(void **state)
 	/* the error is final */
 	assert_int_equal(awschunked_feed(d, "", 0), AWSCHUNKED_ESIGNATURE);
 	awschunked_free(d);
+	/* trailers are signed in name order, whatever order they come in */
+	char *tblock = strstr(body + 66000, "first:1st\r\nsecond:2nd\r\nthird:3rd\r\n");
+	assert_non_null(tblock);
+	memcpy(tblock, "third:3rd\r\nfirst:1st\r\nsecond:2nd\r\n", 34);
+	struct run sorted = decode(AWSCHUNKED_SIGNED_TRAILER, body, len);
+	assert_int_equal(sorted.finish, 0);
+	memcpy(tblock, "first:1st\r\nsecond:2nd\r\nthird:3rd\r\n", 34);
 	/* unchanged, it passes (the loop restored every byte) */
 	struct run r = decode(AWSCHUNKED_SIGNED_TRAILER, body, len);
 	assert_int_equal(r.finish, 0);
