@@ -4,8 +4,18 @@
  * reflected CRCs of up to 64 bits (slicing-by-8: eight 256-entry tables,
  * the k-th giving a byte's effect followed by k zero bytes), built once on
  * first use; CRC32C uses the SSE4.2 crc32 instruction instead when the CPU
- * has it. A CRC is kept in its final form (register xor all-ones), so the
- * CRC of nothing is 0 and updates chain as zlib's crc32() does.
+ * has it, and CRC64NVME carry-less multiplication (PCLMULQDQ). A CRC is
+ * kept in its final form (register xor all-ones), so the CRC of nothing is
+ * 0 and updates chain as zlib's crc32() does.
+ *
+ * The PCLMULQDQ path folds: with the register xored into the first eight
+ * bytes, the data is a polynomial M, and the CRC depends only on M mod P.
+ * Four 128-bit accumulators take 64 bytes a round, each replaced by
+ * A * x^512 + B, computed as lo(A) * (x^575 mod P) + hi(A) * (x^511 mod P)
+ * + B (one power less than the shift, because the carry-less product of
+ * two bit-reflected 64-bit values is the reflected product times x). The
+ * four are folded into one by 128 bits at a time, and the last 16 bytes of
+ * state and the tail go through the tables.
  *
  * Combining follows zlib's crc32_combine: with init equal to xorout (true
  * of all three), CRC(A|B) = CRC(A) * x^(8 len(B)) mod P  xor  CRC(B), the
@@ -15,6 +25,9 @@
 #include "checksum-priv.h"
 
 #include <errno.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -40,7 +53,13 @@ static struct crc_model crc64_model = { .poly = 0x9a6c9329ac4bc9b5ULL, .mask = U
 static struct crc_model crc32_model = { .poly = 0xedb88320, .mask = 0xffffffff,
 					.top = 0x80000000 };
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
-static bool crc32c_hw;
+static bool crc32c_hw;   /* the CPU has SSE4.2's crc32 */
+static bool crc64_clmul; /* the CPU has PCLMULQDQ */
+/* Folding constants for CRC64NVME (x^n mod P, reflected), see above. */
+static uint64_t k575, k511, k191, k127;
+
+static uint64_t gf2_mult(const struct crc_model *m, uint64_t a, uint64_t b);
+static uint64_t gf2_xpow(const struct crc_model *m, uint64_t n);
 
 static void model_build(struct crc_model *m)
 {
@@ -61,9 +80,14 @@ static void tables_build(void)
 {
 	model_build(&crc32c_model);
 	model_build(&crc64_model);
+	k575 = gf2_xpow(&crc64_model, 575);
+	k511 = gf2_xpow(&crc64_model, 511);
+	k191 = gf2_xpow(&crc64_model, 191);
+	k127 = gf2_xpow(&crc64_model, 127);
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 	__builtin_cpu_init();
 	crc32c_hw = __builtin_cpu_supports("sse4.2");
+	crc64_clmul = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
 #endif
 }
 
@@ -117,6 +141,58 @@ static uint64_t crc32c_run_hw(uint64_t reg, const unsigned char *p, size_t n)
 }
 #endif
 
+uint64_t checksum_crc64nvme_sw(uint64_t crc, const void *data, size_t n)
+{
+	pthread_once(&tables_once, tables_build);
+	return crc_run(&crc64_model, ~crc, data, n) ^ UINT64_MAX;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* a * x^D + b for the 128-bit a, by the constants of D in k. */
+__attribute__((target("pclmul,sse4.1"))) static inline __m128i fold(__m128i a, __m128i k,
+								      __m128i b)
+{
+	__m128i lo = _mm_clmulepi64_si128(a, k, 0x00), hi = _mm_clmulepi64_si128(a, k, 0x11);
+	return _mm_xor_si128(_mm_xor_si128(lo, hi), b);
+}
+
+__attribute__((target("pclmul,sse4.1"))) static uint64_t crc64_run_clmul(uint64_t reg,
+									   const unsigned char *p,
+									   size_t n)
+{
+	if (n < 128)
+		return crc_run(&crc64_model, reg, p, n);
+	__m128i a0 = _mm_loadu_si128((const __m128i *)p);
+	__m128i a1 = _mm_loadu_si128((const __m128i *)(p + 16));
+	__m128i a2 = _mm_loadu_si128((const __m128i *)(p + 32));
+	__m128i a3 = _mm_loadu_si128((const __m128i *)(p + 48));
+	a0 = _mm_xor_si128(a0, _mm_cvtsi64_si128((long long)reg));
+	p += 64;
+	n -= 64;
+	const __m128i by512 = _mm_set_epi64x((long long)k511, (long long)k575);
+	while (n >= 64) {
+		a0 = fold(a0, by512, _mm_loadu_si128((const __m128i *)p));
+		a1 = fold(a1, by512, _mm_loadu_si128((const __m128i *)(p + 16)));
+		a2 = fold(a2, by512, _mm_loadu_si128((const __m128i *)(p + 32)));
+		a3 = fold(a3, by512, _mm_loadu_si128((const __m128i *)(p + 48)));
+		p += 64;
+		n -= 64;
+	}
+	const __m128i by128 = _mm_set_epi64x((long long)k127, (long long)k191);
+	a0 = fold(fold(fold(a0, by128, a1), by128, a2), by128, a3);
+	for (; n >= 16; p += 16, n -= 16)
+		a0 = fold(a0, by128, _mm_loadu_si128((const __m128i *)p));
+	unsigned char state[16];
+	_mm_storeu_si128((__m128i *)state, a0);
+	return crc_run(&crc64_model, crc_run(&crc64_model, 0, state, 16), p, n);
+}
+#else
+static uint64_t crc64_run_clmul(uint64_t reg, const unsigned char *p, size_t n)
+{
+	return crc_run(&crc64_model, reg, p, n);
+}
+#endif
+
 static const EVP_MD *digest_of(enum checksum_algo algo)
 {
 	switch (algo) {
@@ -162,7 +238,9 @@ void checksum_update(struct checksum *c, const void *data, size_t n)
 			 0xffffffff;
 		break;
 	case CHECKSUM_CRC64NVME:
-		c->crc = crc_run(&crc64_model, ~c->crc, data, n) ^ UINT64_MAX;
+		c->crc = (crc64_clmul ? crc64_run_clmul(~c->crc, data, n)
+				      : crc_run(&crc64_model, ~c->crc, data, n)) ^
+			 UINT64_MAX;
 		break;
 	default:
 		if (c->md)
@@ -300,6 +378,24 @@ static uint64_t gf2_mult(const struct crc_model *m, uint64_t a, uint64_t b)
 	return p;
 }
 
+/* base^n modulo m's polynomial, reflected, by repeated squaring. */
+static uint64_t gf2_pow(const struct crc_model *m, uint64_t base, uint64_t n)
+{
+	uint64_t result = m->top; /* x^0 */
+	for (; n; n >>= 1) {
+		if (n & 1)
+			result = gf2_mult(m, base, result);
+		base = gf2_mult(m, base, base);
+	}
+	return result;
+}
+
+/* x^n modulo m's polynomial. */
+static uint64_t gf2_xpow(const struct crc_model *m, uint64_t n)
+{
+	return gf2_pow(m, m->top >> 1, n);
+}
+
 uint64_t checksum_combine(enum checksum_algo algo, uint64_t crc_a, uint64_t crc_b,
 			  uint64_t len_b)
 {
@@ -309,13 +405,8 @@ uint64_t checksum_combine(enum checksum_algo algo, uint64_t crc_a, uint64_t crc_
 								  : NULL;
 	if (!m)
 		return crc_a;
-	uint64_t shift = m->top;      /* x^0 */
-	uint64_t square = m->top >> 8; /* x^8: one byte */
-	for (uint64_t n = len_b; n; n >>= 1) {
-		if (n & 1)
-			shift = gf2_mult(m, square, shift);
-		square = gf2_mult(m, square, square);
-	}
+	/* x^(8 len_b) as (x^8)^len_b, so that 8 len_b cannot overflow */
+	uint64_t shift = gf2_pow(m, m->top >> 8, len_b);
 	return (gf2_mult(m, shift, crc_a & m->mask) ^ crc_b) & m->mask;
 }
 

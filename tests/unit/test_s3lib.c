@@ -160,22 +160,38 @@ static void test_checksum_streaming_matches_one_shot(void **state)
 	free(data);
 }
 
-/* The SSE4.2 path (when the CPU has it) and the tables agree, at every
- * alignment and length near the 8-byte steps. */
-static void test_checksum_crc32c_paths_agree(void **state)
+/* The SSE4.2 path of CRC32C and the PCLMULQDQ path of CRC64NVME (when the
+ * CPU has them) agree with the tables, at every alignment, at lengths
+ * around their block sizes, and continuing from earlier values. */
+static void test_checksum_hw_paths_agree(void **state)
 {
-	unsigned char buf[300];
+	unsigned char buf[1200];
 	fill_random(buf, sizeof(buf));
-	for (size_t off = 0; off < 9; off++)
-		for (size_t n = 0; n + off <= sizeof(buf); n += 1 + n / 16) {
+	for (size_t off = 0; off < 17; off++)
+		for (size_t n = 0; n + off <= sizeof(buf); n += n < 300 ? 1 : 1 + n / 16) {
 			unsigned char raw[CHECKSUM_MAX];
 			checksum_buf(CHECKSUM_CRC32C, buf + off, n, raw);
 			uint64_t sw = checksum_crc32c_sw(0, buf + off, n);
 			assert_int_equal(checksum_crc_from_raw(CHECKSUM_CRC32C, raw), sw);
+			checksum_buf(CHECKSUM_CRC64NVME, buf + off, n, raw);
+			sw = checksum_crc64nvme_sw(0, buf + off, n);
+			assert_int_equal(checksum_crc_from_raw(CHECKSUM_CRC64NVME, raw), sw);
 		}
 	/* continuing from a previous value */
 	uint64_t a = checksum_crc32c_sw(0, "12345", 5);
 	assert_int_equal(checksum_crc32c_sw(a, "6789", 4), 0xe3069283);
+	a = checksum_crc64nvme_sw(0, "1234", 4);
+	assert_int_equal(checksum_crc64nvme_sw(a, "56789", 5), 0xae8b14860a799888ULL);
+	struct checksum c;
+	unsigned char raw[CHECKSUM_MAX];
+	size_t len;
+	checksum_init(&c, CHECKSUM_CRC64NVME);
+	checksum_update(&c, buf, 700);
+	checksum_update(&c, buf + 700, 500);
+	checksum_final(&c, raw, &len);
+	checksum_release(&c);
+	assert_int_equal(checksum_crc_from_raw(CHECKSUM_CRC64NVME, raw),
+			 checksum_crc64nvme_sw(checksum_crc64nvme_sw(0, buf, 300), buf + 300, 900));
 }
 
 static uint64_t crc_of(enum checksum_algo algo, const void *p, size_t n)
@@ -1256,7 +1272,7 @@ int main(void)
 		cmocka_unit_test(test_base64_rejects),
 		cmocka_unit_test(test_checksum_check_values),
 		cmocka_unit_test(test_checksum_streaming_matches_one_shot),
-		cmocka_unit_test(test_checksum_crc32c_paths_agree),
+		cmocka_unit_test(test_checksum_hw_paths_agree),
 		cmocka_unit_test(test_checksum_combine),
 		cmocka_unit_test(test_checksum_names),
 		cmocka_unit_test(test_checksum_parse_base64_rejects),
