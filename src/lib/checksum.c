@@ -1,20 +1,22 @@
 /* checksum: see checksum.h.
  *
- * CRC32 is zlib's. CRC32C and CRC64NVME share one table-driven engine for
- * reflected CRCs of up to 64 bits (slicing-by-8: eight 256-entry tables,
- * the k-th giving a byte's effect followed by k zero bytes), built once on
- * first use; CRC32C uses the SSE4.2 crc32 instruction instead when the CPU
- * has it, and CRC64NVME carry-less multiplication (PCLMULQDQ). A CRC is
- * kept in its final form (register xor all-ones), so the CRC of nothing is
- * 0 and updates chain as zlib's crc32() does.
+ * CRC32, CRC32C and CRC64NVME share one table-driven engine for reflected
+ * CRCs of up to 64 bits (slicing-by-8: eight 256-entry tables, the k-th
+ * giving a byte's effect followed by k zero bytes), built once on first
+ * use. Where the CPU has them, CRC32 and CRC64NVME use carry-less
+ * multiplication (PCLMULQDQ) and CRC32C the SSE4.2 crc32 instruction;
+ * without PCLMULQDQ, CRC32 is zlib's. A CRC is kept in its final form
+ * (register xor all-ones), so the CRC of nothing is 0 and updates chain as
+ * zlib's crc32() does.
  *
- * The PCLMULQDQ path folds: with the register xored into the first eight
- * bytes, the data is a polynomial M, and the CRC depends only on M mod P.
+ * The PCLMULQDQ path folds: with the register xored into the first bytes,
+ * the data is a polynomial M, and the CRC depends only on M mod P.
  * Four 128-bit accumulators take 64 bytes a round, each replaced by
  * A * x^512 + B, computed as lo(A) * (x^575 mod P) + hi(A) * (x^511 mod P)
  * + B (one power less than the shift, because the carry-less product of
- * two bit-reflected 64-bit values is the reflected product times x). The
- * four are folded into one by 128 bits at a time, and the last 16 bytes of
+ * two bit-reflected 64-bit values is the reflected product times x; a
+ * 32-bit CRC's constants sit in the top half of the 64 bits). The four
+ * are folded into one by 128 bits at a time, and the last 16 bytes of
  * state and the tail go through the tables.
  *
  * Combining follows zlib's crc32_combine: with init equal to xorout (true
@@ -43,26 +45,34 @@ struct crc_model {
 	uint64_t mask;           /* all ones over the CRC's width */
 	uint64_t top;            /* x^0 in reflected order: the width's top bit */
 	uint64_t table[8][256];  /* slicing-by-8 tables */
+	/* folding constants x^575, x^511, x^191, x^127 mod P, reflected in 64
+	 * bits whatever the width (see above) */
+	uint64_t k575, k511, k191, k127;
 };
 
 static struct crc_model crc32c_model = { .poly = 0x82f63b78, .mask = 0xffffffff,
 					 .top = 0x80000000 };
 static struct crc_model crc64_model = { .poly = 0x9a6c9329ac4bc9b5ULL, .mask = UINT64_MAX,
 					.top = 0x8000000000000000ULL };
-/* CRC32's model serves only checksum_combine (zlib computes the CRC). */
+/* CRC32's tables serve the PCLMULQDQ path; without it zlib computes CRC32. */
 static struct crc_model crc32_model = { .poly = 0xedb88320, .mask = 0xffffffff,
 					.top = 0x80000000 };
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 static bool crc32c_hw;   /* the CPU has SSE4.2's crc32 */
-static bool crc64_clmul; /* the CPU has PCLMULQDQ */
-/* Folding constants for CRC64NVME (x^n mod P, reflected), see above. */
-static uint64_t k575, k511, k191, k127;
+static bool crc_clmul;   /* the CPU has PCLMULQDQ (and SSE4.1) */
 
 static uint64_t gf2_mult(const struct crc_model *m, uint64_t a, uint64_t b);
 static uint64_t gf2_xpow(const struct crc_model *m, uint64_t n);
 
 static void model_build(struct crc_model *m)
 {
+	/* a CRC narrower than 64 bits sits in the top bits of the 64-bit
+	 * reflected form the folding multiplies in */
+	int shift = m->mask == UINT64_MAX ? 0 : 32;
+	m->k575 = gf2_xpow(m, 575) << shift;
+	m->k511 = gf2_xpow(m, 511) << shift;
+	m->k191 = gf2_xpow(m, 191) << shift;
+	m->k127 = gf2_xpow(m, 127) << shift;
 	for (unsigned b = 0; b < 256; b++) {
 		uint64_t c = b;
 		for (int i = 0; i < 8; i++)
@@ -78,16 +88,13 @@ static void model_build(struct crc_model *m)
 
 static void tables_build(void)
 {
+	model_build(&crc32_model);
 	model_build(&crc32c_model);
 	model_build(&crc64_model);
-	k575 = gf2_xpow(&crc64_model, 575);
-	k511 = gf2_xpow(&crc64_model, 511);
-	k191 = gf2_xpow(&crc64_model, 191);
-	k127 = gf2_xpow(&crc64_model, 127);
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 	__builtin_cpu_init();
 	crc32c_hw = __builtin_cpu_supports("sse4.2");
-	crc64_clmul = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
+	crc_clmul = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
 #endif
 }
 
@@ -156,12 +163,12 @@ __attribute__((target("pclmul,sse4.1"))) static inline __m128i fold(__m128i a, _
 	return _mm_xor_si128(_mm_xor_si128(lo, hi), b);
 }
 
-__attribute__((target("pclmul,sse4.1"))) static uint64_t crc64_run_clmul(uint64_t reg,
-									   const unsigned char *p,
-									   size_t n)
+__attribute__((target("pclmul,sse4.1"))) static uint64_t crc_run_clmul(const struct crc_model *m,
+									 uint64_t reg,
+									 const unsigned char *p, size_t n)
 {
 	if (n < 128)
-		return crc_run(&crc64_model, reg, p, n);
+		return crc_run(m, reg, p, n);
 	__m128i a0 = _mm_loadu_si128((const __m128i *)p);
 	__m128i a1 = _mm_loadu_si128((const __m128i *)(p + 16));
 	__m128i a2 = _mm_loadu_si128((const __m128i *)(p + 32));
@@ -169,7 +176,7 @@ __attribute__((target("pclmul,sse4.1"))) static uint64_t crc64_run_clmul(uint64_
 	a0 = _mm_xor_si128(a0, _mm_cvtsi64_si128((long long)reg));
 	p += 64;
 	n -= 64;
-	const __m128i by512 = _mm_set_epi64x((long long)k511, (long long)k575);
+	const __m128i by512 = _mm_set_epi64x((long long)m->k511, (long long)m->k575);
 	while (n >= 64) {
 		a0 = fold(a0, by512, _mm_loadu_si128((const __m128i *)p));
 		a1 = fold(a1, by512, _mm_loadu_si128((const __m128i *)(p + 16)));
@@ -178,18 +185,19 @@ __attribute__((target("pclmul,sse4.1"))) static uint64_t crc64_run_clmul(uint64_
 		p += 64;
 		n -= 64;
 	}
-	const __m128i by128 = _mm_set_epi64x((long long)k127, (long long)k191);
+	const __m128i by128 = _mm_set_epi64x((long long)m->k127, (long long)m->k191);
 	a0 = fold(fold(fold(a0, by128, a1), by128, a2), by128, a3);
 	for (; n >= 16; p += 16, n -= 16)
 		a0 = fold(a0, by128, _mm_loadu_si128((const __m128i *)p));
 	unsigned char state[16];
 	_mm_storeu_si128((__m128i *)state, a0);
-	return crc_run(&crc64_model, crc_run(&crc64_model, 0, state, 16), p, n);
+	return crc_run(m, crc_run(m, 0, state, 16), p, n);
 }
 #else
-static uint64_t crc64_run_clmul(uint64_t reg, const unsigned char *p, size_t n)
+static uint64_t crc_run_clmul(const struct crc_model *m, uint64_t reg, const unsigned char *p,
+			      size_t n)
 {
-	return crc_run(&crc64_model, reg, p, n);
+	return crc_run(m, reg, p, n);
 }
 #endif
 
@@ -230,7 +238,9 @@ void checksum_update(struct checksum *c, const void *data, size_t n)
 	case CHECKSUM_NONE:
 		break;
 	case CHECKSUM_CRC32:
-		c->crc = crc32_z(c->crc, data, n);
+		c->crc = crc_clmul ? crc_run_clmul(&crc32_model, c->crc ^ 0xffffffff, data, n) ^
+					     0xffffffff
+				   : crc32_z(c->crc, data, n);
 		break;
 	case CHECKSUM_CRC32C:
 		c->crc = (crc32c_hw ? crc32c_run_hw(c->crc ^ 0xffffffff, data, n)
@@ -238,8 +248,8 @@ void checksum_update(struct checksum *c, const void *data, size_t n)
 			 0xffffffff;
 		break;
 	case CHECKSUM_CRC64NVME:
-		c->crc = (crc64_clmul ? crc64_run_clmul(~c->crc, data, n)
-				      : crc_run(&crc64_model, ~c->crc, data, n)) ^
+		c->crc = (crc_clmul ? crc_run_clmul(&crc64_model, ~c->crc, data, n)
+				    : crc_run(&crc64_model, ~c->crc, data, n)) ^
 			 UINT64_MAX;
 		break;
 	default:

@@ -160,9 +160,10 @@ static void test_checksum_streaming_matches_one_shot(void **state)
 	free(data);
 }
 
-/* The SSE4.2 path of CRC32C and the PCLMULQDQ path of CRC64NVME (when the
- * CPU has them) agree with the tables, at every alignment, at lengths
- * around their block sizes, and continuing from earlier values. */
+/* The SSE4.2 path of CRC32C and the PCLMULQDQ paths of CRC32 and CRC64NVME
+ * (when the CPU has them) agree with the tables and with zlib, at every
+ * alignment, at lengths around their block sizes, and continuing from
+ * earlier values. */
 static void test_checksum_hw_paths_agree(void **state)
 {
 	unsigned char buf[1200];
@@ -176,6 +177,9 @@ static void test_checksum_hw_paths_agree(void **state)
 			checksum_buf(CHECKSUM_CRC64NVME, buf + off, n, raw);
 			sw = checksum_crc64nvme_sw(0, buf + off, n);
 			assert_int_equal(checksum_crc_from_raw(CHECKSUM_CRC64NVME, raw), sw);
+			checksum_buf(CHECKSUM_CRC32, buf + off, n, raw);
+			assert_int_equal(checksum_crc_from_raw(CHECKSUM_CRC32, raw),
+					 crc32_z(0, buf + off, n));
 		}
 	/* continuing from a previous value */
 	uint64_t a = checksum_crc32c_sw(0, "12345", 5);
