@@ -745,6 +745,104 @@ static void test_awschunked_signed_trailer_independent(void **state)
 	buf_release(&s.out);
 }
 
+/* botocore's own aws-chunked writer (the one boto3 and the aws CLI send
+ * with) makes bodies of random data with trailing checksums, in chunks of
+ * several sizes; each decodes to its data, and its trailer equals the
+ * checksum lib/checksum computes over what came out. Uses Debian's
+ * python3-botocore (scripts/deps). */
+static const char botocore_script[] =
+	"import io, os, random, sys\n"
+	"from botocore import httpchecksum as h\n"
+	"random.seed(7)\n"
+	"algos = [('x-amz-checksum-crc32', h.Crc32Checksum),\n"
+	"         ('x-amz-checksum-sha1', h.Sha1Checksum),\n"
+	"         ('x-amz-checksum-sha256', h.Sha256Checksum)]\n"
+	"if hasattr(h, 'CrtCrc32cChecksum'):\n"
+	"    try:\n"
+	"        h.CrtCrc32cChecksum()\n"
+	"        algos.append(('x-amz-checksum-crc32c', h.CrtCrc32cChecksum))\n"
+	"    except Exception:\n"
+	"        pass\n"
+	"i = 0\n"
+	"for name, cls in algos:\n"
+	"    for size in (0, 1, 100, 8191, 70000, 300000):\n"
+	"        data = os.urandom(size)\n"
+	"        chunk = random.choice((8192, 65536, 1 << 20))\n"
+	"        w = h.AwsChunkedWrapper(io.BytesIO(data), checksum_cls=cls,\n"
+	"                                checksum_name=name, chunk_size=chunk)\n"
+	"        open('%s/data-%d' % (sys.argv[1], i), 'wb').write(data)\n"
+	"        open('%s/body-%d' % (sys.argv[1], i), 'wb').write(w.read())\n"
+	"        print(i, name)\n"
+	"        i += 1\n";
+
+/* The contents of the file at path; its length in *ret_len. Caller frees. */
+static char *slurp(const char *path, size_t *ret_len)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	struct buf b;
+	buf_init(&b, 0);
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_append(&b, chunk, n);
+	fclose(f);
+	return buf_detach(&b, ret_len);
+}
+
+static void test_awschunked_botocore_bodies(void **state)
+{
+	char dir[UNIT_DIR_SIZE];
+	assert_int_equal(unit_tmpdir_make(dir), 0);
+	char script[UNIT_DIR_SIZE + 16];
+	snprintf(script, sizeof(script), "%s/make.py", dir);
+	FILE *f = fopen(script, "w");
+	assert_non_null(f);
+	fputs(botocore_script, f);
+	fclose(f);
+	char *cmd = xasprintf("/usr/bin/python3 %s %s", script, dir);
+	FILE *p = popen(cmd, "r");
+	free(cmd);
+	assert_non_null(p);
+	int i, count = 0;
+	char name[64];
+	while (fscanf(p, "%d %63s", &i, name) == 2) {
+		char path[UNIT_DIR_SIZE + 32];
+		size_t blen, dlen;
+		snprintf(path, sizeof(path), "%s/body-%d", dir, i);
+		char *body = slurp(path, &blen);
+		snprintf(path, sizeof(path), "%s/data-%d", dir, i);
+		char *data = slurp(path, &dlen);
+		struct sink s = { .fail_after = -1 };
+		buf_init(&s.out, 0);
+		struct awschunked *d = NULL;
+		size_t cut = blen / 3;
+		struct run r = decode_cut(AWSCHUNKED_UNSIGNED_TRAILER, body, blen, &cut, 1, &s, &d);
+		if (r.finish)
+			fail_msg("botocore body %d (%s): %s", i, name, r.why);
+		assert_int_equal(s.out.len, dlen);
+		assert_true(dlen == 0 || memcmp(s.out.data, data, dlen) == 0);
+		enum checksum_algo algo = checksum_from_header(name);
+		unsigned char raw[CHECKSUM_MAX];
+		char b64[CHECKSUM_BASE64_SIZE];
+		checksum_base64(raw, checksum_buf(algo, data, dlen, raw), b64);
+		assert_non_null(awschunked_trailer(d, name));
+		assert_string_equal(awschunked_trailer(d, name), b64);
+		awschunked_free(d);
+		buf_release(&s.out);
+		free(body);
+		free(data);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/body-%d", dir, i);
+		unlink(path);
+		count++;
+	}
+	int st = pclose(p);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_true(count >= 18);
+	assert_int_equal(unit_tmpdir_remove(dir), 0);
+}
+
 /* The sink's error stops the decoder and comes back as it was. */
 static void test_awschunked_sink_error(void **state)
 {
@@ -1287,6 +1385,7 @@ int main(void)
 		cmocka_unit_test(test_awschunked_parse_mode),
 		cmocka_unit_test(test_awschunked_malformed),
 		cmocka_unit_test(test_awschunked_signed_trailer_independent),
+		cmocka_unit_test(test_awschunked_botocore_bodies),
 		cmocka_unit_test(test_awschunked_sink_error),
 		cmocka_unit_test(test_s3xml_complete),
 		cmocka_unit_test(test_s3xml_rejects),
