@@ -9,6 +9,7 @@
 #include "lib/err.h"
 #include "lib/ratelimit.h"
 #include "lib/router.h"
+#include "network/network.h"
 
 /* How long an Idempotency-Key's answer is kept. */
 #define API_IDEMPOTENCY_TTL_MS (24LL * 3600 * 1000)
@@ -106,6 +107,10 @@ extern const struct api_route api_keypair_routes[];
 extern const struct api_route api_volume_routes[];
 extern const struct api_route api_snapshot_routes[];
 extern const struct api_route api_web_routes[];
+extern const struct api_route api_network_routes[];
+extern const struct api_route api_port_routes[];
+extern const struct api_route api_security_group_routes[];
+extern const struct api_route api_floating_ip_routes[];
 
 /* Note that this request changes the desired state of host_id: once its
  * work is committed (the answer is below 400), the host's long polls are
@@ -189,5 +194,21 @@ int api_image_upload_begin(struct api_ctx *ctx, const char *image_id);
 int api_image_upload_end(struct api_ctx *ctx, struct image *ret);
 /* Path of the console log nubod keeps for instance id. Caller frees. */
 char *api_console_path(struct api_ctx *ctx, const char *id);
+/* Note that a change of `id` (of kind scope) alters the desired network
+ * state of the hosts net_hosts() finds: they are woken once the request's
+ * work is committed. 0, or -1 with ctx->err set. */
+int api_net_changed(struct api_ctx *ctx, enum net_scope scope, const char *id);
+/* Read body member "security_groups" (absent: n = 0), a list of group
+ * names or ids of project_id, into ids (UUID_SIZE each, arena memory).
+ * 0, or -1 after answering a 400. */
+int api_body_groups(struct api_ctx *ctx, json_t *b, const char *project_id,
+		    char (**ret)[UUID_SIZE], size_t *ret_n);
+/* A port as the API shows it (new reference); NULL after a store error
+ * (ctx->err set). */
+json_t *api_port_json(struct api_ctx *ctx, const struct port *p);
+/* The network state of ctx->host for its agent, added to o (see
+ * docs/api.md: "networks", "security_groups", "external_network"), and
+ * each instance's "nics" in items. 0, or -1 with ctx->err set. */
+int api_host_network_state(struct api_ctx *ctx, json_t *o, json_t *items);
 /* Prepare hook for streamed bodies (an http_prepare_fn; userdata is the api). */
 void api_prepare(struct http_req *req, void *userdata);
