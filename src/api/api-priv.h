@@ -148,6 +148,13 @@ int api_page_params(struct api_ctx *ctx, size_t *ret_limit, const char **ret_aft
 /* Wrap items as {"items": items, "next": cursor or null}; last_key is the
  * key of the last item when more follow, else NULL. Steals items. */
 json_t *api_list(json_t *items, const char *last_key);
+/* Shows one item of a list (NULL after a store error, ctx->err set). */
+typedef json_t *(*api_item_fn)(struct api_ctx *ctx, const void *item);
+/* Answer 200 with the page of n items (size bytes each) that show turns
+ * into JSON, and last_key (or NULL: no more) as the cursor of the next
+ * page; when show fails, answer its error instead. */
+void api_reply_page(struct api_ctx *ctx, const void *items, size_t n, size_t size,
+		    api_item_fn show, const char *last_key);
 /* Read an optional query parameter; returns -1 after answering 400 when it
  * is badly encoded. */
 int api_query(struct api_ctx *ctx, const char *name, const char **ret);
@@ -205,7 +212,7 @@ int api_body_groups(struct api_ctx *ctx, json_t *b, const char *project_id,
 		    char (**ret)[UUID_SIZE], size_t *ret_n);
 /* A port as the API shows it (new reference); NULL after a store error
  * (ctx->err set). */
-json_t *api_port_json(struct api_ctx *ctx, const struct port *p);
+json_t *api_port_json(struct api_ctx *ctx, const void *port);
 /* The network state of ctx->host for its agent, added to o (see
  * docs/api.md: "networks", "security_groups", "external_network"), and
  * each instance's "nics" in items. 0, or -1 with ctx->err set. */

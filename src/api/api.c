@@ -356,6 +356,22 @@ json_t *api_list(json_t *items, const char *last_key)
 	return json_pack("{s:o, s:o}", "items", items, "next", next);
 }
 
+void api_reply_page(struct api_ctx *ctx, const void *items, size_t n, size_t size,
+		    api_item_fn show, const char *last_key)
+{
+	json_t *arr = json_array();
+	for (size_t k = 0; k < n; k++) {
+		json_t *o = show(ctx, (const char *)items + k * size);
+		if (!o) {
+			json_decref(arr);
+			api_reply_error(ctx);
+			return;
+		}
+		json_array_append_new(arr, o);
+	}
+	api_reply_json(ctx, 200, api_list(arr, last_key));
+}
+
 int api_project_access(struct api_ctx *ctx, const char *id_or_name, enum role min_role,
 		       struct project *ret)
 {

@@ -25,8 +25,9 @@ static const char *shown_state(struct api_ctx *ctx, const struct instance *i)
 	return i->state;
 }
 
-static json_t *instance_json(struct api_ctx *ctx, const struct instance *i)
+static json_t *instance_json(struct api_ctx *ctx, const void *item)
 {
+	const struct instance *i = item;
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:s, s:s}",
 			      "id", i->id, "name", i->name, "project_id", i->project_id,
 			      "flavor_id", i->flavor_id, "image_id", i->image_id, "vcpus",
@@ -265,19 +266,8 @@ static void instances_list(struct api_ctx *ctx)
 		api_reply_error(ctx);
 		return;
 	}
-	json_t *arr = json_array();
-	for (size_t k = 0; k < n; k++) {
-		json_t *o = instance_json(ctx, &items[k]);
-		if (!o) {
-			json_decref(arr);
-			free(items);
-			api_reply_error(ctx);
-			return;
-		}
-		json_array_append_new(arr, o);
-	}
 	char *last = more ? xasprintf("%s %s", items[n - 1].name, items[n - 1].id) : NULL;
-	api_reply_json(ctx, 200, api_list(arr, last));
+	api_reply_page(ctx, items, n, sizeof(*items), instance_json, last);
 	free(last);
 	free(items);
 }

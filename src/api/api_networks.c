@@ -27,8 +27,9 @@ static json_t *subnet_json(const struct subnet *s)
 /* A network with its subnets (the first one's cidr, gateway and dns also
  * at the top, as the agent and most clients want them). NULL after a
  * store error. */
-static json_t *network_json(struct api_ctx *ctx, const struct network *n)
+static json_t *network_json(struct api_ctx *ctx, const void *item)
 {
+	const struct network *n = item;
 	struct subnet *subs;
 	size_t ns;
 	if (subnet_list(api_conn(ctx), n->id, &subs, &ns, &ctx->err) < 0)
@@ -155,19 +156,8 @@ static void networks_list(struct api_ctx *ctx)
 		api_reply_error(ctx);
 		return;
 	}
-	json_t *arr = json_array();
-	for (size_t k = 0; k < n; k++) {
-		json_t *o = network_json(ctx, &items[k]);
-		if (!o) {
-			json_decref(arr);
-			free(items);
-			api_reply_error(ctx);
-			return;
-		}
-		json_array_append_new(arr, o);
-	}
 	char *last = more ? xasprintf("%s %s", items[n - 1].name, items[n - 1].id) : NULL;
-	api_reply_json(ctx, 200, api_list(arr, last));
+	api_reply_page(ctx, items, n, sizeof(*items), network_json, last);
 	free(last);
 	free(items);
 }

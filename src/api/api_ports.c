@@ -24,8 +24,9 @@ int api_net_changed(struct api_ctx *ctx, enum net_scope scope, const char *id)
 	return 0;
 }
 
-json_t *api_port_json(struct api_ctx *ctx, const struct port *p)
+json_t *api_port_json(struct api_ctx *ctx, const void *port)
 {
+	const struct port *p = port;
 	char(*groups)[UUID_SIZE];
 	size_t ng;
 	if (port_groups(api_conn(ctx), p->id, &groups, &ng, &ctx->err) < 0)
@@ -127,19 +128,8 @@ static void ports_list(struct api_ctx *ctx)
 		api_reply_error(ctx);
 		return;
 	}
-	json_t *arr = json_array();
-	for (size_t k = 0; k < n; k++) {
-		json_t *o = api_port_json(ctx, &items[k]);
-		if (!o) {
-			json_decref(arr);
-			free(items);
-			api_reply_error(ctx);
-			return;
-		}
-		json_array_append_new(arr, o);
-	}
 	char *last = more ? xasprintf("%s %s", items[n - 1].created_at, items[n - 1].id) : NULL;
-	api_reply_json(ctx, 200, api_list(arr, last));
+	api_reply_page(ctx, items, n, sizeof(*items), api_port_json, last);
 	free(last);
 	free(items);
 }

@@ -26,8 +26,9 @@ static json_t *rule_json(const struct sg_rule *r)
 }
 
 /* A group with its rules; NULL after a store error. */
-static json_t *group_json(struct api_ctx *ctx, const struct secgroup *g)
+static json_t *group_json(struct api_ctx *ctx, const void *item)
 {
+	const struct secgroup *g = item;
 	struct sg_rule *rules;
 	size_t n;
 	if (secgroup_rules(api_conn(ctx), g->id, &rules, &n, &ctx->err) < 0)
@@ -137,19 +138,8 @@ static void groups_list(struct api_ctx *ctx)
 		api_reply_error(ctx);
 		return;
 	}
-	json_t *arr = json_array();
-	for (size_t k = 0; k < n; k++) {
-		json_t *o = group_json(ctx, &items[k]);
-		if (!o) {
-			json_decref(arr);
-			free(items);
-			api_reply_error(ctx);
-			return;
-		}
-		json_array_append_new(arr, o);
-	}
 	char *last = more ? xasprintf("%s %s", items[n - 1].name, items[n - 1].id) : NULL;
-	api_reply_json(ctx, 200, api_list(arr, last));
+	api_reply_page(ctx, items, n, sizeof(*items), group_json, last);
 	free(last);
 	free(items);
 }

@@ -21,3 +21,23 @@ int net_fetch_strings(struct store_conn *c, struct store_stmt *s, size_t size, v
 /* Run sql (with one 's' argument, id) and return 1 when it yields a row
  * whose first column is non-zero, 0 when not, or an error. */
 int net_exists(struct store_conn *c, const char *sql, const char *id, struct err *err);
+/* Run sql with the string arguments a, b, d as types says ("s", "ss" or
+ * "sss") and convert its first row with from_row into out. No row:
+ * ERR_NOT_FOUND "no <what> '<ref>'". */
+int net_get(struct store_conn *c, const char *sql, const char *types, const char *a,
+	    const char *b, const char *d, store_row_fn from_row, void *out, const char *what,
+	    const char *ref, struct err *err);
+/* Run sql (one 's' argument, arg) and convert every row with from_row into
+ * an array of elem_size items. Caller frees *ret. */
+int net_fetch_all(struct store_conn *c, const char *sql, const char *arg, size_t elem_size,
+		  store_row_fn from_row, void **ret, size_t *ret_n, struct err *err);
+/* One page of a list: sql takes (scope, scope, after, after, limit + 1) as
+ * in "(? IS NULL OR project_id = ?) AND (? IS NULL OR key > ?) ... LIMIT ?".
+ * Caller frees *ret. */
+int net_fetch_page(struct store_conn *c, const char *sql, const char *scope, const char *after,
+		   size_t limit, size_t elem_size, store_row_fn from_row, void **ret,
+		   size_t *ret_n, bool *ret_more, struct err *err);
+/* Run the n statements of sql, each with id for every '?' (at most 3), in
+ * one transaction. Returns the rows the last one changed, or an error. */
+int net_run_all(struct store_conn *c, const char *const sql[], size_t n, const char *id,
+		struct err *err);

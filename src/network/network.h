@@ -254,6 +254,11 @@ int secgroup_rule_get(struct store_conn *c, const char *group_id, const char *ru
 /* Delete rule rule_id of group_id. */
 int secgroup_rule_delete(struct store_conn *c, const char *group_id, const char *rule_id,
 			 struct err *err);
+/* Project project_id is about to be deleted: delete its security groups
+ * (the default one is made without asking) when none of its ports is
+ * left to use them; else change nothing (the project's deletion then
+ * fails on its ports). */
+int secgroup_release_project(struct store_conn *c, const char *project_id, struct err *err);
 /* The fixed IPs of the ports in group_id (what a remote-group rule means),
  * sorted. Caller frees (n entries of IPV4_SIZE). */
 int secgroup_member_ips(struct store_conn *c, const char *group_id, char (**ret)[IPV4_SIZE],

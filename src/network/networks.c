@@ -98,6 +98,67 @@ int net_fetch_strings(struct store_conn *c, struct store_stmt *s, size_t size, v
 	return 0;
 }
 
+int net_get(struct store_conn *c, const char *sql, const char *types, const char *a,
+	    const char *b, const char *d, store_row_fn from_row, void *out, const char *what,
+	    const char *ref, struct err *err)
+{
+	struct store_stmt *s = NULL;
+	int r = store_query(c, &s, sql, types, a, b, d);
+	if (r < 0)
+		return store_fail(c, r, err);
+	r = store_fetch_one(s, from_row, out);
+	if (r == 0)
+		return err_set(err, ERR_NOT_FOUND, "", "no %s '%.80s'", what, ref);
+	return r < 0 ? store_fail(c, r, err) : 0;
+}
+
+int net_fetch_all(struct store_conn *c, const char *sql, const char *arg, size_t elem_size,
+		  store_row_fn from_row, void **ret, size_t *ret_n, struct err *err)
+{
+	struct store_stmt *s = NULL;
+	int r = store_query(c, &s, sql, "s", arg);
+	if (r == 0)
+		r = store_fetch(s, elem_size, 0, from_row, ret, ret_n, NULL);
+	return r < 0 ? store_fail(c, r, err) : 0;
+}
+
+int net_fetch_page(struct store_conn *c, const char *sql, const char *scope, const char *after,
+		   size_t limit, size_t elem_size, store_row_fn from_row, void **ret,
+		   size_t *ret_n, bool *ret_more, struct err *err)
+{
+	assert(limit > 0);
+	struct store_stmt *s = NULL;
+	int r = store_query(c, &s, sql, "ssssi", scope, scope, after, after, (int64_t)limit + 1);
+	if (r == 0)
+		r = store_fetch(s, elem_size, limit, from_row, ret, ret_n, ret_more);
+	return r < 0 ? store_fail(c, r, err) : 0;
+}
+
+int net_run_all(struct store_conn *c, const char *const sql[], size_t n, const char *id,
+		struct err *err)
+{
+	static const char *const types[] = { "", "s", "ss", "sss" };
+	int r = store_txn_begin(c);
+	if (r < 0)
+		return store_fail(c, r, err);
+	for (size_t k = 0; k < n && r >= 0; k++) {
+		size_t q = 0;
+		for (const char *p = sql[k]; *p; p++)
+			q += *p == '?';
+		assert(q < 4);
+		r = store_run(c, sql[k], types[q], id, id, id);
+	}
+	int changed = r;
+	if (r >= 0)
+		r = store_txn_commit(c);
+	if (r < 0) {
+		r = store_fail(c, r, err);
+		store_txn_rollback(c);
+		return r;
+	}
+	return changed;
+}
+
 /* An address field of a subnet spec: a dotted quad that is a host of
  * net/prefix (neither its network nor its broadcast address). */
 static int host_addr(const char *field, const char *text, uint32_t net, unsigned prefix,
@@ -299,45 +360,28 @@ int network_create(struct store_conn *c, const char *project_id, const char *nam
 int network_get(struct store_conn *c, const char *project_id, const char *id_or_name,
 		struct network *ret, struct err *err)
 {
-	struct store_stmt *s = NULL;
-	int r;
 	if (uuid_valid(id_or_name))
-		r = store_query(c, &s,
-				"SELECT " NETWORK_COLS " FROM networks WHERE id = lower(?)"
-				" AND (? IS NULL OR project_id = ? OR external = 1)",
-				"sss", id_or_name, project_id, project_id);
-	else
-		r = store_query(c, &s,
-				"SELECT " NETWORK_COLS " FROM networks WHERE name = ?"
-				" AND (project_id = ? OR external = 1) ORDER BY external LIMIT 1",
-				"ss", id_or_name, project_id ? project_id : "");
-	if (r < 0)
-		return store_fail(c, r, err);
-	r = store_fetch_one(s, network_from_row, ret);
-	if (r == 0)
-		return err_set(err, ERR_NOT_FOUND, "", "no network '%.80s'", id_or_name);
-	return r < 0 ? store_fail(c, r, err) : 0;
+		return net_get(c,
+			       "SELECT " NETWORK_COLS " FROM networks WHERE id = lower(?)"
+			       " AND (? IS NULL OR project_id = ? OR external = 1)",
+			       "sss", id_or_name, project_id, project_id, network_from_row, ret,
+			       "network", id_or_name, err);
+	return net_get(c,
+		       "SELECT " NETWORK_COLS " FROM networks WHERE name = ?"
+		       " AND (project_id = ? OR external = 1) ORDER BY external LIMIT 1",
+		       "ss", id_or_name, project_id ? project_id : "", NULL, network_from_row, ret,
+		       "network", id_or_name, err);
 }
 
 int network_list(struct store_conn *c, const char *project_id, const char *after, size_t limit,
 		 struct network **ret, size_t *ret_n, bool *ret_more, struct err *err)
 {
-	assert(limit > 0);
-	struct store_stmt *s = NULL;
-	int r = store_query(c, &s,
-			    "SELECT " NETWORK_COLS " FROM networks"
-			    " WHERE (? IS NULL OR project_id = ? OR external = 1)"
-			    " AND (? IS NULL OR name || ' ' || id > ?) ORDER BY name, id LIMIT ?",
-			    "ssssi", project_id, project_id, after, after, (int64_t)limit + 1);
-	if (r < 0)
-		return store_fail(c, r, err);
-	void *items;
-	r = store_fetch(s, sizeof(struct network), limit, network_from_row, &items, ret_n,
-			ret_more);
-	if (r < 0)
-		return store_fail(c, r, err);
-	*ret = items;
-	return 0;
+	return net_fetch_page(c,
+			      "SELECT " NETWORK_COLS " FROM networks"
+			      " WHERE (? IS NULL OR project_id = ? OR external = 1)"
+			      " AND (? IS NULL OR name || ' ' || id > ?) ORDER BY name, id LIMIT ?",
+			      project_id, after, limit, sizeof(struct network), network_from_row,
+			      (void **)ret, ret_n, ret_more, err);
 }
 
 /* How many rows sql (one 's' argument) counts. */
@@ -369,22 +413,12 @@ int network_delete(struct store_conn *c, const char *id, struct err *err)
 		return err_set(err, ERR_CONFLICT, "",
 			       "%lld floating IP(s) come from the network; release them first",
 			       (long long)fips);
-	if ((r = store_txn_begin(c)) < 0)
-		return store_fail(c, r, err);
-	r = store_run(c, "DELETE FROM subnets WHERE network_id = ?", "s", id);
-	if (r >= 0)
-		r = store_run(c, "DELETE FROM networks WHERE id = ?", "s", id);
-	if (r < 0) {
-		r = store_fail(c, r, err);
-		store_txn_rollback(c);
-		return r;
-	}
-	if (r == 0) {
-		store_txn_rollback(c);
+	static const char *const sql[] = { "DELETE FROM subnets WHERE network_id = ?",
+					    "DELETE FROM networks WHERE id = ?" };
+	r = net_run_all(c, sql, 2, id, err);
+	if (r == 0)
 		return err_set(err, ERR_NOT_FOUND, "", "no network '%.80s'", id);
-	}
-	r = store_txn_commit(c);
-	return r < 0 ? store_fail(c, r, err) : 0;
+	return r < 0 ? r : 0;
 }
 
 /* The first network sql (one 's' argument, LIMIT 2) yields, and how many
@@ -451,36 +485,21 @@ int subnet_create(struct store_conn *c, const struct network *n, const struct su
 int subnet_list(struct store_conn *c, const char *network_id, struct subnet **ret,
 		size_t *ret_n, struct err *err)
 {
-	struct store_stmt *s = NULL;
-	int r = store_query(c, &s,
-			    "SELECT " SUBNET_COLS " FROM subnets WHERE network_id = ?"
-			    " ORDER BY created_at, id",
-			    "s", network_id);
-	if (r < 0)
-		return store_fail(c, r, err);
-	void *items;
-	r = store_fetch(s, sizeof(struct subnet), 0, subnet_from_row, &items, ret_n, NULL);
-	if (r < 0)
-		return store_fail(c, r, err);
-	*ret = items;
-	return 0;
+	return net_fetch_all(c,
+			     "SELECT " SUBNET_COLS " FROM subnets WHERE network_id = ?"
+			     " ORDER BY created_at, id",
+			     network_id, sizeof(struct subnet), subnet_from_row, (void **)ret, ret_n,
+			     err);
 }
 
 int subnet_get(struct store_conn *c, const char *network_id, const char *id_or_name,
 	       struct subnet *ret, struct err *err)
 {
-	struct store_stmt *s = NULL;
-	int r = store_query(c, &s,
-			    "SELECT " SUBNET_COLS " FROM subnets WHERE network_id = ?"
-			    " AND (id = lower(?) OR name = ?)",
-			    "sss", network_id, id_or_name, id_or_name);
-	if (r < 0)
-		return store_fail(c, r, err);
-	r = store_fetch_one(s, subnet_from_row, ret);
-	if (r == 0)
-		return err_set(err, ERR_NOT_FOUND, "", "no subnet '%.80s' in the network",
-			       id_or_name);
-	return r < 0 ? store_fail(c, r, err) : 0;
+	return net_get(c,
+		       "SELECT " SUBNET_COLS " FROM subnets WHERE network_id = ?"
+		       " AND (id = lower(?) OR name = ?)",
+		       "sss", network_id, id_or_name, id_or_name, subnet_from_row, ret,
+		       "subnet", id_or_name, err);
 }
 
 int subnet_delete(struct store_conn *c, const char *id, struct err *err)
@@ -680,20 +699,12 @@ int net_hosts(struct store_conn *c, enum net_scope scope, const char *id,
 int network_list_host(struct store_conn *c, const char *host_id, struct network **ret,
 		      size_t *ret_n, struct err *err)
 {
-	struct store_stmt *s = NULL;
-	int r = store_query(c, &s,
-			    "SELECT " NETWORK_COLS " FROM networks WHERE id IN (SELECT p.network_id"
-			    " FROM ports p JOIN instances i ON i.id = p.instance_id"
-			    " WHERE i.host_id = ?) ORDER BY name, id",
-			    "s", host_id);
-	if (r < 0)
-		return store_fail(c, r, err);
-	void *items;
-	r = store_fetch(s, sizeof(struct network), 0, network_from_row, &items, ret_n, NULL);
-	if (r < 0)
-		return store_fail(c, r, err);
-	*ret = items;
-	return 0;
+	return net_fetch_all(c,
+			     "SELECT " NETWORK_COLS " FROM networks WHERE id IN (SELECT p.network_id"
+			     " FROM ports p JOIN instances i ON i.id = p.instance_id"
+			     " WHERE i.host_id = ?) ORDER BY name, id",
+			     host_id, sizeof(struct network), network_from_row, (void **)ret, ret_n,
+			     err);
 }
 
 int network_peers(struct store_conn *c, const char *network_id, const char *host_id,

@@ -40,18 +40,6 @@ static void port_from_row(struct store_stmt *s, void *out)
 	str_copy(p->updated_at, sizeof(p->updated_at), store_col_text(s, 13));
 }
 
-/* Fetch every port s yields (limit 0: all). Frees s. */
-static int fetch_ports(struct store_conn *c, struct store_stmt *s, size_t limit,
-		       struct port **ret, size_t *ret_n, bool *ret_more, struct err *err)
-{
-	void *items;
-	int r = store_fetch(s, sizeof(struct port), limit, port_from_row, &items, ret_n, ret_more);
-	if (r < 0)
-		return store_fail(c, r, err);
-	*ret = items;
-	return 0;
-}
-
 /* Insert port p (its MAC chosen here, fa:16:3e and three random bytes, as
  * OpenStack's), trying again with another MAC when one is taken. */
 static int insert_port(struct store_conn *c, struct port *p, struct err *err)
@@ -168,24 +156,17 @@ int port_create(struct store_conn *c, const char *project_id, const struct netwo
 int port_get(struct store_conn *c, const char *project_id, const char *id_or_name,
 	     struct port *ret, struct err *err)
 {
-	struct store_stmt *s = NULL;
-	int r;
 	if (uuid_valid(id_or_name))
-		r = store_query(c, &s,
-				"SELECT " PORT_COLS PORT_FROM " WHERE p.id = lower(?)"
-				" AND (? IS NULL OR p.project_id = ?)",
-				"sss", id_or_name, project_id, project_id);
-	else
-		r = store_query(c, &s,
-				"SELECT " PORT_COLS PORT_FROM " WHERE p.name = ? AND p.name <> ''"
-				" AND p.project_id = ?",
-				"ss", id_or_name, project_id ? project_id : "");
-	if (r < 0)
-		return store_fail(c, r, err);
-	r = store_fetch_one(s, port_from_row, ret);
-	if (r == 0)
-		return err_set(err, ERR_NOT_FOUND, "", "no port '%.80s'", id_or_name);
-	return r < 0 ? store_fail(c, r, err) : 0;
+		return net_get(c,
+			       "SELECT " PORT_COLS PORT_FROM " WHERE p.id = lower(?)"
+			       " AND (? IS NULL OR p.project_id = ?)",
+			       "sss", id_or_name, project_id, project_id, port_from_row, ret, "port",
+			       id_or_name, err);
+	return net_get(c,
+		       "SELECT " PORT_COLS PORT_FROM " WHERE p.name = ? AND p.name <> ''"
+		       " AND p.project_id = ?",
+		       "ss", id_or_name, project_id ? project_id : "", NULL, port_from_row, ret,
+		       "port", id_or_name, err);
 }
 
 int port_list(struct store_conn *c, const char *project_id, const char *network_id,
@@ -201,35 +182,28 @@ int port_list(struct store_conn *c, const char *project_id, const char *network_
 			    " ORDER BY p.created_at, p.id LIMIT ?",
 			    "ssssssssi", project_id, project_id, network_id, network_id, instance_id,
 			    instance_id, after, after, (int64_t)limit + 1);
-	if (r < 0)
-		return store_fail(c, r, err);
-	return fetch_ports(c, s, limit, ret, ret_n, ret_more, err);
+	if (r == 0)
+		r = store_fetch(s, sizeof(struct port), limit, port_from_row, (void **)ret, ret_n,
+				ret_more);
+	return r < 0 ? store_fail(c, r, err) : 0;
 }
 
 int port_list_instance(struct store_conn *c, const char *instance_id, struct port **ret,
 		       size_t *ret_n, struct err *err)
 {
-	struct store_stmt *s = NULL;
-	int r = store_query(c, &s,
-			    "SELECT " PORT_COLS PORT_FROM " WHERE p.instance_id = ?"
-			    " ORDER BY p.device_index, p.id",
-			    "s", instance_id);
-	if (r < 0)
-		return store_fail(c, r, err);
-	return fetch_ports(c, s, 0, ret, ret_n, NULL, err);
+	return net_fetch_all(c,
+			     "SELECT " PORT_COLS PORT_FROM " WHERE p.instance_id = ?"
+			     " ORDER BY p.device_index, p.id",
+			     instance_id, sizeof(struct port), port_from_row, (void **)ret, ret_n, err);
 }
 
 int port_list_host(struct store_conn *c, const char *host_id, struct port **ret, size_t *ret_n,
 		   struct err *err)
 {
-	struct store_stmt *s = NULL;
-	int r = store_query(c, &s,
-			    "SELECT " PORT_COLS PORT_FROM " WHERE i.host_id = ?"
-			    " ORDER BY p.network_id, p.instance_id, p.device_index",
-			    "s", host_id);
-	if (r < 0)
-		return store_fail(c, r, err);
-	return fetch_ports(c, s, 0, ret, ret_n, NULL, err);
+	return net_fetch_all(c,
+			     "SELECT " PORT_COLS PORT_FROM " WHERE i.host_id = ?"
+			     " ORDER BY p.network_id, p.instance_id, p.device_index",
+			     host_id, sizeof(struct port), port_from_row, (void **)ret, ret_n, err);
 }
 
 int port_groups(struct store_conn *c, const char *port_id, char (**ret)[UUID_SIZE],
@@ -267,26 +241,14 @@ int port_attach(struct store_conn *c, const char *id, const char *instance_id,
 /* Delete port id with its address, groups and floating IP association. */
 static int port_remove(struct store_conn *c, const char *id, struct err *err)
 {
-	int r = store_txn_begin(c);
-	if (r < 0)
-		return store_fail(c, r, err);
-	char now[TIME_RFC3339_SIZE];
-	time_rfc3339_now(now, sizeof(now));
-	r = store_run(c, "UPDATE floating_ips SET port_id = NULL, updated_at = ? WHERE port_id = ?",
-		      "ss", now, id);
-	if (r >= 0)
-		r = store_run(c, "DELETE FROM ip_allocations WHERE port_id = ?", "s", id);
-	if (r >= 0)
-		r = store_run(c, "DELETE FROM port_security_groups WHERE port_id = ?", "s", id);
-	if (r >= 0)
-		r = store_run(c, "DELETE FROM ports WHERE id = ?", "s", id);
-	if (r < 0) {
-		r = store_fail(c, r, err);
-		store_txn_rollback(c);
-		return r;
-	}
-	r = store_txn_commit(c);
-	return r < 0 ? store_fail(c, r, err) : 0;
+	static const char *const sql[] = {
+		"UPDATE floating_ips SET port_id = NULL WHERE port_id = ?",
+		"DELETE FROM ip_allocations WHERE port_id = ?",
+		"DELETE FROM port_security_groups WHERE port_id = ?",
+		"DELETE FROM ports WHERE id = ?",
+	};
+	int r = net_run_all(c, sql, ARRAY_SIZE(sql), id, err);
+	return r < 0 ? r : 0;
 }
 
 int port_delete(struct store_conn *c, const char *id, struct err *err)
@@ -389,39 +351,23 @@ int floating_ip_create(struct store_conn *c, const char *project_id, const struc
 int floating_ip_get(struct store_conn *c, const char *project_id, const char *id_or_ip,
 		    struct floating_ip *ret, struct err *err)
 {
-	struct store_stmt *s = NULL;
-	int r = store_query(c, &s,
-			    "SELECT " FIP_COLS " WHERE (f.id = lower(?) OR f.ip = ?)"
-			    " AND (? IS NULL OR f.project_id = ?)",
-			    "ssss", id_or_ip, id_or_ip, project_id, project_id);
-	if (r < 0)
-		return store_fail(c, r, err);
-	r = store_fetch_one(s, fip_from_row, ret);
-	if (r == 0)
-		return err_set(err, ERR_NOT_FOUND, "", "no floating IP '%.80s'", id_or_ip);
-	return r < 0 ? store_fail(c, r, err) : 0;
+	return net_get(c,
+		       "SELECT " FIP_COLS " WHERE lower(?) IN (f.id, f.ip)"
+		       " AND (? IS NULL OR f.project_id = ?)",
+		       "sss", id_or_ip, project_id, project_id, fip_from_row, ret,
+		       "floating IP", id_or_ip, err);
 }
 
 int floating_ip_list(struct store_conn *c, const char *project_id, const char *after,
 		     size_t limit, struct floating_ip **ret, size_t *ret_n, bool *ret_more,
 		     struct err *err)
 {
-	assert(limit > 0);
-	struct store_stmt *s = NULL;
-	int r = store_query(c, &s,
-			    "SELECT " FIP_COLS " WHERE (? IS NULL OR f.project_id = ?)"
-			    " AND (? IS NULL OR f.created_at || ' ' || f.id > ?)"
-			    " ORDER BY f.created_at, f.id LIMIT ?",
-			    "ssssi", project_id, project_id, after, after, (int64_t)limit + 1);
-	if (r < 0)
-		return store_fail(c, r, err);
-	void *items;
-	r = store_fetch(s, sizeof(struct floating_ip), limit, fip_from_row, &items, ret_n,
-			ret_more);
-	if (r < 0)
-		return store_fail(c, r, err);
-	*ret = items;
-	return 0;
+	return net_fetch_page(c,
+			      "SELECT " FIP_COLS " WHERE (? IS NULL OR f.project_id = ?)"
+			      " AND (? IS NULL OR f.created_at || ' ' || f.id > ?)"
+			      " ORDER BY f.created_at, f.id LIMIT ?",
+			      project_id, after, limit, sizeof(struct floating_ip), fip_from_row,
+			      (void **)ret, ret_n, ret_more, err);
 }
 
 int floating_ip_associate(struct store_conn *c, const char *id, const struct port *p,
@@ -460,17 +406,8 @@ int floating_ip_disassociate(struct store_conn *c, const char *id, struct err *e
 
 int floating_ip_delete(struct store_conn *c, const char *id, struct err *err)
 {
-	int r = store_txn_begin(c);
-	if (r < 0)
-		return store_fail(c, r, err);
-	r = store_run(c, "DELETE FROM ip_allocations WHERE floating_ip_id = ?", "s", id);
-	if (r >= 0)
-		r = store_run(c, "DELETE FROM floating_ips WHERE id = ?", "s", id);
-	if (r < 0) {
-		r = store_fail(c, r, err);
-		store_txn_rollback(c);
-		return r;
-	}
-	r = store_txn_commit(c);
-	return r < 0 ? store_fail(c, r, err) : 0;
+	static const char *const sql[] = { "DELETE FROM ip_allocations WHERE floating_ip_id = ?",
+					    "DELETE FROM floating_ips WHERE id = ?" };
+	int r = net_run_all(c, sql, 2, id, err);
+	return r < 0 ? r : 0;
 }

@@ -69,24 +69,16 @@ static int insert_rule(struct store_conn *c, struct sg_rule *r)
 int secgroup_get(struct store_conn *c, const char *project_id, const char *id_or_name,
 		 struct secgroup *ret, struct err *err)
 {
-	struct store_stmt *s = NULL;
-	int r;
 	if (uuid_valid(id_or_name))
-		r = store_query(c, &s,
-				"SELECT " GROUP_COLS " FROM security_groups WHERE id = lower(?)"
-				" AND (? IS NULL OR project_id = ?)",
-				"sss", id_or_name, project_id, project_id);
-	else
-		r = store_query(c, &s,
-				"SELECT " GROUP_COLS " FROM security_groups WHERE name = ?"
-				" AND project_id = ?",
-				"ss", id_or_name, project_id ? project_id : "");
-	if (r < 0)
-		return store_fail(c, r, err);
-	r = store_fetch_one(s, group_from_row, ret);
-	if (r == 0)
-		return err_set(err, ERR_NOT_FOUND, "", "no security group '%.80s'", id_or_name);
-	return r < 0 ? store_fail(c, r, err) : 0;
+		return net_get(c,
+			       "SELECT " GROUP_COLS " FROM security_groups WHERE id = lower(?)"
+			       " AND (? IS NULL OR project_id = ?)",
+			       "sss", id_or_name, project_id, project_id, group_from_row, ret,
+			       "security group", id_or_name, err);
+	return net_get(c,
+		       "SELECT " GROUP_COLS " FROM security_groups WHERE name = ? AND project_id = ?",
+		       "ss", id_or_name, project_id ? project_id : "", NULL, group_from_row, ret,
+		       "security group", id_or_name, err);
 }
 
 int secgroup_default(struct store_conn *c, const char *project_id, struct secgroup *ret,
@@ -155,21 +147,12 @@ int secgroup_list(struct store_conn *c, const char *project_id, const char *afte
 		  size_t limit, struct secgroup **ret, size_t *ret_n, bool *ret_more,
 		  struct err *err)
 {
-	assert(limit > 0);
-	struct store_stmt *s = NULL;
-	int r = store_query(c, &s,
-			    "SELECT " GROUP_COLS " FROM security_groups WHERE (? IS NULL OR"
-			    " project_id = ?) AND (? IS NULL OR name || ' ' || id > ?)"
-			    " ORDER BY name, id LIMIT ?",
-			    "ssssi", project_id, project_id, after, after, (int64_t)limit + 1);
-	if (r < 0)
-		return store_fail(c, r, err);
-	void *items;
-	r = store_fetch(s, sizeof(struct secgroup), limit, group_from_row, &items, ret_n, ret_more);
-	if (r < 0)
-		return store_fail(c, r, err);
-	*ret = items;
-	return 0;
+	return net_fetch_page(c,
+			      "SELECT " GROUP_COLS " FROM security_groups WHERE (? IS NULL OR"
+			      " project_id = ?) AND (? IS NULL OR name || ' ' || id > ?)"
+			      " ORDER BY name, id LIMIT ?",
+			      project_id, after, limit, sizeof(struct secgroup), group_from_row,
+			      (void **)ret, ret_n, ret_more, err);
 }
 
 int secgroup_delete(struct store_conn *c, const char *id, struct err *err)
@@ -186,20 +169,12 @@ int secgroup_delete(struct store_conn *c, const char *id, struct err *err)
 		return r;
 	if (r)
 		return err_set(err, ERR_CONFLICT, "", "ports use the security group; change them first");
-	if ((r = store_txn_begin(c)) < 0)
-		return store_fail(c, r, err);
-	r = store_run(c, "DELETE FROM security_group_rules WHERE remote_group_id = ? OR group_id = ?",
-		      "ss", g.id, g.id);
-	if (r >= 0)
-		r = store_run(c, "DELETE FROM security_groups WHERE id = ?", "s", g.id);
-	if (r >= 0)
-		r = store_txn_commit(c);
-	if (r < 0) {
-		r = store_fail(c, r, err);
-		store_txn_rollback(c);
-		return r;
-	}
-	return 0;
+	static const char *const sql[] = {
+		"DELETE FROM security_group_rules WHERE remote_group_id = ? OR group_id = ?",
+		"DELETE FROM security_groups WHERE id = ?",
+	};
+	r = net_run_all(c, sql, 2, g.id, err);
+	return r < 0 ? r : 0;
 }
 
 /* Check spec into rule r (its group set by the caller). */
@@ -277,35 +252,21 @@ int secgroup_rule_add(struct store_conn *c, const struct secgroup *g,
 int secgroup_rules(struct store_conn *c, const char *group_id, struct sg_rule **ret,
 		   size_t *ret_n, struct err *err)
 {
-	struct store_stmt *s = NULL;
-	int r = store_query(c, &s,
-			    "SELECT " RULE_COLS " FROM security_group_rules WHERE group_id = ?"
-			    " ORDER BY created_at, id",
-			    "s", group_id);
-	if (r < 0)
-		return store_fail(c, r, err);
-	void *items;
-	r = store_fetch(s, sizeof(struct sg_rule), 0, rule_from_row, &items, ret_n, NULL);
-	if (r < 0)
-		return store_fail(c, r, err);
-	*ret = items;
-	return 0;
+	return net_fetch_all(c,
+			     "SELECT " RULE_COLS " FROM security_group_rules WHERE group_id = ?"
+			     " ORDER BY created_at, id",
+			     group_id, sizeof(struct sg_rule), rule_from_row, (void **)ret, ret_n,
+			     err);
 }
 
 int secgroup_rule_get(struct store_conn *c, const char *group_id, const char *rule_id,
 		      struct sg_rule *ret, struct err *err)
 {
-	struct store_stmt *s = NULL;
-	int r = store_query(c, &s,
-			    "SELECT " RULE_COLS " FROM security_group_rules WHERE group_id = ?"
-			    " AND id = lower(?)",
-			    "ss", group_id, rule_id);
-	if (r < 0)
-		return store_fail(c, r, err);
-	r = store_fetch_one(s, rule_from_row, ret);
-	if (r == 0)
-		return err_set(err, ERR_NOT_FOUND, "", "no rule '%.80s' in the group", rule_id);
-	return r < 0 ? store_fail(c, r, err) : 0;
+	return net_get(c,
+		       "SELECT " RULE_COLS " FROM security_group_rules WHERE group_id = ?"
+		       " AND id = lower(?)",
+		       "ss", group_id, rule_id, NULL, rule_from_row, ret, "rule",
+		       rule_id, err);
 }
 
 int secgroup_rule_delete(struct store_conn *c, const char *group_id, const char *rule_id,
@@ -334,4 +295,18 @@ int secgroup_member_ips(struct store_conn *c, const char *group_id, char (**ret)
 	if (r == 0)
 		*ret = items;
 	return r;
+}
+
+int secgroup_release_project(struct store_conn *c, const char *project_id, struct err *err)
+{
+	int r = net_exists(c, "SELECT COUNT(*) FROM ports WHERE project_id = ?", project_id, err);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = store_run(c,
+		      "DELETE FROM security_group_rules WHERE group_id IN"
+		      " (SELECT id FROM security_groups WHERE project_id = ?)",
+		      "s", project_id);
+	if (r >= 0)
+		r = store_run(c, "DELETE FROM security_groups WHERE project_id = ?", "s", project_id);
+	return r < 0 ? store_fail(c, r, err) : 0;
 }

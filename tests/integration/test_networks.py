@@ -301,3 +301,14 @@ def test_floating_ips_and_their_association(t):
     t.admin.patch("/v1/projects/alpha/quotas", {"floating_ips": 0})
     assert_error(a.post("/v1/floating-ips"), 403, "QuotaExceeded")
     assert admin.delete("/v1/networks/public").status_code == 204
+
+
+def test_a_project_goes_with_its_security_groups_but_not_with_its_networks(t):
+    c = t.clients["member"]
+    assert [g["name"] for g in c.get("/v1/security-groups").json()["items"]] == ["default"]
+    c.post("/v1/security-groups", {"name": "web"})
+    n = mknet(c)
+    assert_error(t.admin.delete("/v1/projects/alpha"), 409)
+    assert len(c.get("/v1/security-groups").json()["items"]) == 2
+    assert c.delete("/v1/networks/" + n["id"]).status_code == 204
+    assert t.admin.delete("/v1/projects/alpha").status_code == 204
