@@ -312,3 +312,17 @@ def test_a_project_goes_with_its_security_groups_but_not_with_its_networks(t):
     assert len(c.get("/v1/security-groups").json()["items"]) == 2
     assert c.delete("/v1/networks/" + n["id"]).status_code == 204
     assert t.admin.delete("/v1/projects/alpha").status_code == 204
+
+
+def test_creates_and_deletes_are_audited(t):
+    c = t.clients["member"]
+    n = mknet(c)
+    p = mkport(c)
+    assert c.delete("/v1/ports/" + p["id"]).status_code == 204
+    assert_error(c.post("/v1/networks", {"name": "net", "cidr": "10.9.0.0/24"}), 409)
+    events = t.admin.get("/v1/audit?project=alpha").json()["items"]
+    seen = {(e["action"], e["resource"]["id"], e["outcome"]) for e in events}
+    assert ("network.create", n["id"], "success") in seen
+    assert ("port.create", p["id"], "success") in seen
+    assert ("port.delete", p["id"], "success") in seen
+    assert any(a == "network.create" and o != "success" for a, _, o in seen)
