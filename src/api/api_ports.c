@@ -147,6 +147,40 @@ static void ports_get(struct api_ctx *ctx)
 		reply_port(ctx, 200, &p);
 }
 
+/* PATCH /v1/ports/{id} {"name"?, "security_groups"?}: rename a port or
+ * replace its security groups; the hosts that see it learn at once. */
+static void ports_update(struct api_ctx *ctx)
+{
+	static const char *const fields[] = { "name", "security_groups", NULL };
+	const char *name;
+	struct port p;
+	ctx->audit_type = "port";
+	json_t *b = api_body(ctx, fields);
+	if (!b || visible_port(ctx, ROLE_MEMBER, &p) < 0)
+		return;
+	if (json_req_string(b, "name", false, NET_NAME_MAX, false, &name, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return;
+	}
+	char(*groups)[UUID_SIZE];
+	size_t ng;
+	if (api_body_groups(ctx, b, p.project_id, &groups, &ng) < 0)
+		return;
+	const char *gids[NET_GROUPS_PER_PORT + 1];
+	for (size_t k = 0; k < ng; k++)
+		gids[k] = groups[k];
+	struct store_conn *c = api_conn(ctx);
+	/* the hosts that see its groups, before and after */
+	if (api_net_changed(ctx, NET_SCOPE_PORT, p.id) < 0 ||
+	    port_update(c, p.id, name, ng ? gids : NULL, ng, &ctx->err) < 0 ||
+	    api_net_changed(ctx, NET_SCOPE_PORT, p.id) < 0 ||
+	    port_get(c, NULL, p.id, &p, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return;
+	}
+	reply_port(ctx, 200, &p);
+}
+
 static void ports_delete(struct api_ctx *ctx)
 {
 	struct port p;
@@ -166,6 +200,7 @@ const struct api_route api_port_routes[] = {
 	{ "POST", "/v1/ports", ports_create, API_USER, "port.create", 0, NULL },
 	{ "GET", "/v1/ports", ports_list, API_USER, NULL, 0, NULL },
 	{ "GET", "/v1/ports/{id}", ports_get, API_USER, NULL, 0, NULL },
+	{ "PATCH", "/v1/ports/{id}", ports_update, API_USER, "port.update", 0, NULL },
 	{ "DELETE", "/v1/ports/{id}", ports_delete, API_USER, "port.delete", 0, NULL },
 	{ NULL, NULL, NULL, API_PUBLIC, NULL, 0, NULL },
 };

@@ -375,6 +375,11 @@ const struct cli_cmd cli_cmds[] = {
 		OPT("security-group", "GROUP,...", "security_groups", T_LIST,
 		    "its security groups (default: default)"),
 		END }, NULL, NULL, NULL, "create a port", NULL },
+	{ "port", "set", "PATCH", "/v1/ports/{}", NULL, (const struct cli_param[]){
+		ARG_PATH("PORT", "the port's id or name"), OPT("name", "NAME", "name", T_STR, "rename it"),
+		OPT("security-group", "GROUP,...", "security_groups", T_LIST,
+		    "replace its security groups"),
+		END }, NULL, NULL, NULL, "rename a port or replace its security groups", NULL },
 	{ "port", "delete", "DELETE", "/v1/ports/{}", NULL, (const struct cli_param[]){
 		ARG_PATH("PORT", "the port's id or name"), END }, NULL, NULL, NULL,
 	  "delete a port no instance uses", NULL },

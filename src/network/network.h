@@ -184,6 +184,10 @@ int port_list_host(struct store_conn *c, const char *host_id, struct port **ret,
  * UUID_SIZE). */
 int port_groups(struct store_conn *c, const char *port_id, char (**ret)[UUID_SIZE],
 		size_t *ret_n, struct err *err);
+/* Change port id: its name (NULL: kept) and, with groups set, its
+ * security groups (ngroups resolved ids, 1 to NET_GROUPS_PER_PORT). */
+int port_update(struct store_conn *c, const char *id, const char *name,
+		const char *const *groups, size_t ngroups, struct err *err);
 /* Attach a free port to instance_id as its NIC number device_index.
  * ERR_CONFLICT when it is attached already. */
 int port_attach(struct store_conn *c, const char *id, const char *instance_id,

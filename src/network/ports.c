@@ -223,6 +223,38 @@ int port_groups(struct store_conn *c, const char *port_id, char (**ret)[UUID_SIZ
 	return r;
 }
 
+int port_update(struct store_conn *c, const char *id, const char *name,
+		const char *const *groups, size_t ngroups, struct err *err)
+{
+	struct port p;
+	int r = port_get(c, NULL, id, &p, err);
+	if (r < 0)
+		return r;
+	if (name && name[0] && strcmp(name, p.name) != 0 &&
+	    ((r = net_name_check("name", name, err)) < 0 ||
+	     (r = port_name_free(c, p.project_id, name, err)) < 0))
+		return r;
+	char now[TIME_RFC3339_SIZE];
+	time_rfc3339_now(now, sizeof(now));
+	if ((r = store_txn_begin(c)) < 0)
+		return store_fail(c, r, err);
+	r = store_run(c, "UPDATE ports SET name = ?, updated_at = ? WHERE id = ?", "sss",
+		      name ? name : p.name, now, p.id);
+	if (r >= 0 && groups)
+		r = store_run(c, "DELETE FROM port_security_groups WHERE port_id = ?", "s", p.id);
+	if (r < 0) {
+		r = store_fail(c, r, err);
+		store_txn_rollback(c);
+		return r;
+	}
+	if (groups && (r = join_groups(c, p.project_id, p.id, groups, ngroups, err)) < 0) {
+		store_txn_rollback(c);
+		return r;
+	}
+	r = store_txn_commit(c);
+	return r < 0 ? store_fail(c, r, err) : 0;
+}
+
 int port_attach(struct store_conn *c, const char *id, const char *instance_id,
 		int64_t device_index, struct err *err)
 {

@@ -489,6 +489,8 @@ def test_networks_ports_security_groups_and_floating_ips(cloud, admin_cli):
                  "--port", "fixed")
     assert vm2["addresses"][0]["port"] == p["id"]
     api_error(c.run("security-group", "delete", "ssh", code=1), 409, "Conflict")
+    assert c.json("port", "set", "fixed", "--security-group", "default")[
+        "security_groups"] == [c.json("security-group", "show", "default")["id"]]
     # floating IPs
     f = c.json("floating-ip", "create")
     assert f["ip"] == "203.0.113.2"

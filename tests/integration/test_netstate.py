@@ -128,6 +128,15 @@ def test_changes_wake_the_polls_of_the_hosts_they_concern(cloud):
     assert took < 5
     assert resp.json()["networks"][0]["ports"][0]["floating_ip"] == f["ip"]
     assert instance(c, vm1["id"])["addresses"][0]["floating_ip"] == f["ip"]
+    # a port that changes groups: its host learns at once
+    web = c.post("/v1/security-groups", {"name": "web"}).json()
+    w = Background(h1, state(h1)["version"])
+    r = c.patch("/v1/ports/" + vm1["addresses"][0]["port"], {"security_groups": ["web"]})
+    assert r.status_code == 200, r.text
+    resp, took = w.result()
+    assert took < 5
+    assert resp.json()["networks"][0]["ports"][0]["security_groups"] == [web["id"]]
+    assert [g["id"] for g in resp.json()["security_groups"]] == [web["id"]]
     # a new port of the network on another host: hv1 gets a peer
     w = Background(h1, state(h1)["version"])
     vm3 = create(c, "vm3", network="net").json()

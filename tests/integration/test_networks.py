@@ -192,6 +192,17 @@ def test_ports_take_a_chosen_address_and_groups(t):
     q = mkport(c)
     assert q["security_groups"] == [default["id"]]
     assert_error(c.delete("/v1/security-groups/web"), 409)
+    # another set of groups, another name
+    r = c.patch("/v1/ports/fixed", {"security_groups": ["default"], "name": "renamed"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["security_groups"], r.json()["name"]) == ([default["id"]], "renamed")
+    for body, field in (({"security_groups": []}, "security_groups"),
+                        ({"security_groups": ["nope"]}, "security_groups"),
+                        ({"name": "a b"}, "name")):
+        assert_error(c.patch("/v1/ports/renamed", body), 400, field=field)
+    assert_error(c.patch("/v1/ports/renamed", {"name": "x", "mac": "00:00:00:00:00:01"}), 400)
+    assert c.get("/v1/ports/renamed").json()["security_groups"] == [default["id"]]
+    assert c.delete("/v1/security-groups/web").status_code == 204
 
 
 def test_security_groups_and_rules(t):

@@ -289,6 +289,8 @@ ROWS = [
     ("POST", "/v1/ports", {"network": "mnet"}, {A: 401, R: 403, M: 201, P: 201, O: 400, S: 400}),
     ("GET", "/v1/ports", None, {A: 401, R: 200, M: 200, P: 200, O: 200, S: 200}),
     ("GET", "/v1/ports/{port}", None, {A: 401, R: 200, M: 200, P: 200, O: 404, S: 200}),
+    ("PATCH", "/v1/ports/{port}", {"security_groups": ["default"]},
+     {A: 401, R: 403, M: 200, P: 200, O: 404, S: 200}),
     ("DELETE", "/v1/ports/{port}", None, {A: 401, R: 403, M: 204, P: 204, O: 404, S: 204}),
     ("POST", "/v1/security-groups", lambda: {"name": uniq("g")},
      {A: 401, R: 403, M: 201, P: 201, O: 201, S: 400}),
