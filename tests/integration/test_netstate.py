@@ -138,14 +138,13 @@ def test_changes_wake_the_polls_of_the_hosts_they_concern(cloud):
     assert resp.json()["networks"][0]["ports"][0]["security_groups"] == [web["id"]]
     assert [g["id"] for g in resp.json()["security_groups"]] == [web["id"]]
     # a new port of the network on another host: hv1 gets a peer
+    for h in (h1, h2):
+        assert cloud.admin.patch("/v1/hosts/" + h.id, {"enabled": False}).status_code == 200
     w = Background(h1, state(h1)["version"])
     vm3 = create(c, "vm3", network="net").json()
-    wait_for(lambda: instance(c, vm3["id"])["host"], what="placement")
-    if instance(c, vm3["id"])["host"] == other.id:
-        resp, took = w.result()
-        assert took < 5 and "192.168.77.3" in resp.json()["networks"][0]["peers"]
-    else:
-        w.result()
+    assert wait_for(lambda: instance(c, vm3["id"])["host"], what="placement") == other.id
+    resp, took = w.result()
+    assert took < 5 and resp.json()["networks"][0]["peers"] == ["192.168.77.2", "192.168.77.3"]
 
 
 def test_deleting_instances_releases_or_detaches_their_ports(cloud):
