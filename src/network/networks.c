@@ -624,7 +624,7 @@ int ipam_allocate(struct store_conn *c, const char *network_id, const char *want
 		return r;
 	}
 	for (size_t k = 0; k < n; k++) {
-		uint32_t start, end, gw = 0, a;
+		uint32_t start = 0, end = 0, gw = 0, a = 0;
 		ipv4_parse(subs[k].pool_start, &start);
 		ipv4_parse(subs[k].pool_end, &end);
 		if (subs[k].gateway[0])
