@@ -101,6 +101,14 @@ static json_t *network_state(struct api_ctx *ctx, const struct network *n, bool 
 	json_object_set_new(o, "cidr", ns > 0 ? json_string(subs[0].cidr) : json_null());
 	json_object_set_new(o, "gateway", ns > 0 ? opt(subs[0].gateway) : json_null());
 	json_object_set_new(o, "dns", dns);
+	/* an addition to the contract: every subnet, for ports of the later ones */
+	json_t *sa = json_array();
+	for (size_t k = 0; k < ns; k++) {
+		json_t *x = json_pack("{s:s}", "cidr", subs[k].cidr);
+		json_object_set_new(x, "gateway", opt(subs[k].gateway));
+		json_array_append_new(sa, x);
+	}
+	json_object_set_new(o, "subnets", sa);
 	free(subs);
 	json_t *pa = json_array();
 	for (size_t k = 0; k < npeers; k++)

@@ -21,6 +21,13 @@ int net_fetch_strings(struct store_conn *c, struct store_stmt *s, size_t size, v
 /* Run sql (with one 's' argument, id) and return 1 when it yields a row
  * whose first column is non-zero, 0 when not, or an error. */
 int net_exists(struct store_conn *c, const char *sql, const char *id, struct err *err);
+/* A new id for a row of table ("networks" or "ports") whose first 11 hex
+ * digits no other row's share: hosts name devices after them (nb-, nx-,
+ * nt- and those digits), so two that shared them would share a device. */
+int net_id_new(struct store_conn *c, const char *table, char out[UUID_SIZE], struct err *err);
+/* 1 when a row of table has an id with the first 11 hex digits of id, 0
+ * when none has, or a negative store error. */
+int net_id_taken(struct store_conn *c, const char *table, const char *id);
 /* Run sql with the string arguments a, b, d as types says ("s", "ss" or
  * "sss") and convert its first row with from_row into out. No row:
  * ERR_NOT_FOUND "no <what> '<ref>'". */

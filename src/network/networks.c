@@ -98,6 +98,35 @@ int net_fetch_strings(struct store_conn *c, struct store_stmt *s, size_t size, v
 	return 0;
 }
 
+int net_id_taken(struct store_conn *c, const char *table, const char *id)
+{
+	char lo[16], hi[16];
+	str_printf(lo, sizeof(lo), "%.12s", id); /* "xxxxxxxx-xxx": 11 hex digits */
+	str_printf(hi, sizeof(hi), "%s~", lo);
+	char *sql = xasprintf("SELECT COUNT(*) FROM %s WHERE id >= ? AND id < ?", table);
+	struct store_stmt *s = NULL;
+	int r = store_query(c, &s, sql, "ss", lo, hi);
+	free(sql);
+	int64_t n = 0;
+	if (r == 0 && (r = store_step(s)) == 1)
+		n = store_col_int(s, 0);
+	store_stmt_free(s);
+	return r < 0 ? r : n > 0;
+}
+
+int net_id_new(struct store_conn *c, const char *table, char out[UUID_SIZE], struct err *err)
+{
+	for (int k = 0; k < 16; k++) {
+		uuid_generate(out);
+		int r = net_id_taken(c, table, out);
+		if (r < 0)
+			return store_fail(c, r, err);
+		if (r == 0)
+			return 0;
+	}
+	return err_set(err, ERR_BUSY, "", "no free id found; retry");
+}
+
 int net_get(struct store_conn *c, const char *sql, const char *types, const char *a,
 	    const char *b, const char *d, store_row_fn from_row, void *out, const char *what,
 	    const char *ref, struct err *err)
@@ -325,7 +354,8 @@ int network_create(struct store_conn *c, const char *project_id, const char *nam
 			return err_set(err, ERR_CONFLICT, "external",
 				       "there is an external network already ('%s')", other.name);
 	}
-	uuid_generate(n.id);
+	if ((r = net_id_new(c, "networks", n.id, err)) < 0)
+		return r;
 	str_copy(n.project_id, sizeof(n.project_id), external ? "" : project_id);
 	str_copy(n.name, sizeof(n.name), name);
 	time_rfc3339_now(n.created_at, sizeof(n.created_at));

@@ -132,7 +132,8 @@ int port_create(struct store_conn *c, const char *project_id, const struct netwo
 			       n->name);
 	if (strcmp(n->project_id, project_id) != 0)
 		return err_set(err, ERR_INVALID, "network", "no network '%s' in the project", n->name);
-	uuid_generate(p.id);
+	if ((r = net_id_new(c, "ports", p.id, err)) < 0)
+		return r;
 	str_copy(p.project_id, sizeof(p.project_id), project_id);
 	str_copy(p.network_id, sizeof(p.network_id), n->id);
 	str_copy(p.name, sizeof(p.name), spec->name ? spec->name : "");

@@ -71,6 +71,7 @@ def test_an_instance_gets_a_port_on_its_network_and_hosts_see_it(cloud):
     assert (n["id"], n["vni"], n["cidr"], n["gateway"], n["dns"], n["mtu"], n["external"],
             n["snat"], n["peers"]) == (net["id"], vni, "10.0.0.0/24", "10.0.0.1", ["10.0.0.1"],
                                        1450, False, True, ["192.168.77.2"])
+    assert n["subnets"] == [{"cidr": "10.0.0.0/24", "gateway": "10.0.0.1"}]
     assert n["ports"] == [{"id": a1["port"], "mac": a1["mac"], "ip": a1["ip"],
                            "instance": vm1["id"], "security_groups": [default["id"]],
                            "floating_ip": None}]

@@ -8,7 +8,7 @@
 #include "unit.h"
 
 #include "lib/util.h"
-#include "network/network.h"
+#include "network/network-priv.h"
 
 struct fixture {
 	char dir[UNIT_DIR_SIZE];
@@ -177,6 +177,25 @@ static void test_ipam_fills_a_pool_and_reuses_freed_addresses(void **state)
 	assert_int_equal(network_delete(f->c, n.id, &err), -ERR_CONFLICT);
 }
 
+static void test_ids_differ_in_their_first_eleven_hex_digits(void **state)
+{
+	struct fixture *f = *state;
+	struct network n;
+	struct subnet s;
+	struct err err = { 0 };
+	struct subnet_spec spec = { .cidr = "10.0.0.0/24" };
+	assert_int_equal(network_create(f->c, P1, "net", false, &spec, &n, &s, &err), 0);
+	char twin[UUID_SIZE], other[UUID_SIZE];
+	/* same "xxxxxxxx-xxx" (11 hex digits), another tail: taken */
+	snprintf(twin, sizeof(twin), "%.12s%s", n.id, n.id[12] == '0' ? "1" : "0");
+	snprintf(twin + 13, sizeof(twin) - 13, "%s", n.id + 13);
+	assert_int_equal(net_id_taken(f->c, "networks", twin), 1);
+	memcpy(other, n.id, UUID_SIZE);
+	other[11] = other[11] == 'a' ? 'b' : 'a';
+	assert_int_equal(net_id_taken(f->c, "networks", other), 0);
+	assert_int_equal(net_id_taken(f->c, "ports", n.id), 0);
+}
+
 static void test_default_group_and_rule_checks(void **state)
 {
 	struct fixture *f = *state;
@@ -261,6 +280,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_networks_of_two_projects_may_share_a_cidr,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipam_fills_a_pool_and_reuses_freed_addresses,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ids_differ_in_their_first_eleven_hex_digits,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_default_group_and_rule_checks, setup,
 						teardown),
