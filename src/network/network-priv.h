@@ -18,9 +18,10 @@ int ipam_allocate(struct store_conn *c, const char *network_id, const char *want
  * strings (size bytes each). Frees s. Caller frees *ret. */
 int net_fetch_strings(struct store_conn *c, struct store_stmt *s, size_t size, void **ret,
 		      size_t *ret_n, struct err *err);
-/* Run sql (with one 's' argument, id) and return 1 when it yields a row
- * whose first column is non-zero, 0 when not, or an error. */
-int net_exists(struct store_conn *c, const char *sql, const char *id, struct err *err);
+/* The count sql (a SELECT COUNT(*) with one 's' argument, id) gives, in
+ * *ret. 0 or an error. */
+int net_count(struct store_conn *c, const char *sql, const char *id, int64_t *ret,
+	      struct err *err);
 /* A new id for a row of table ("networks" or "ports") whose first 11 hex
  * digits no other row's share: hosts name devices after them (nb-, nx-,
  * nt- and those digits), so two that shared them would share a device. */

@@ -47,6 +47,9 @@
 #define NET_PORTS_PER_INSTANCE 8
 #define NET_GROUPS_PER_PORT 8
 #define NET_RULES_PER_GROUP 100
+#define NET_SUBNETS_PER_NETWORK 16
+#define NET_PORTS_PER_PROJECT 10000  /* a bound, not a quota (none exists for ports) */
+#define NET_GROUPS_PER_PROJECT 100
 #define SECGROUP_DEFAULT "default"
 
 struct network {

@@ -63,15 +63,16 @@ int net_name_check(const char *field, const char *name, struct err *err)
 	return name_check(field, name, NET_NAME_MAX, true, "-._", err);
 }
 
-int net_exists(struct store_conn *c, const char *sql, const char *id, struct err *err)
+int net_count(struct store_conn *c, const char *sql, const char *id, int64_t *ret,
+	      struct err *err)
 {
 	struct store_stmt *s = NULL;
 	int r = store_query(c, &s, sql, "s", id);
-	int found = 0;
+	*ret = 0;
 	if (r == 0 && (r = store_step(s)) == 1)
-		found = store_col_int(s, 0) != 0;
+		*ret = store_col_int(s, 0);
 	store_stmt_free(s);
-	return r < 0 ? store_fail(c, r, err) : found;
+	return r < 0 ? store_fail(c, r, err) : 0;
 }
 
 int net_fetch_strings(struct store_conn *c, struct store_stmt *s, size_t size, void **ret,
@@ -414,25 +415,12 @@ int network_list(struct store_conn *c, const char *project_id, const char *after
 			      (void **)ret, ret_n, ret_more, err);
 }
 
-/* How many rows sql (one 's' argument) counts. */
-static int count(struct store_conn *c, const char *sql, const char *id, int64_t *ret,
-		 struct err *err)
-{
-	struct store_stmt *s = NULL;
-	int r = store_query(c, &s, sql, "s", id);
-	*ret = 0;
-	if (r == 0 && (r = store_step(s)) == 1)
-		*ret = store_col_int(s, 0);
-	store_stmt_free(s);
-	return r < 0 ? store_fail(c, r, err) : 0;
-}
-
 int network_delete(struct store_conn *c, const char *id, struct err *err)
 {
 	int64_t ports, fips;
-	int r = count(c, "SELECT COUNT(*) FROM ports WHERE network_id = ?", id, &ports, err);
+	int r = net_count(c, "SELECT COUNT(*) FROM ports WHERE network_id = ?", id, &ports, err);
 	if (r < 0 ||
-	    (r = count(c, "SELECT COUNT(*) FROM floating_ips WHERE network_id = ?", id, &fips,
+	    (r = net_count(c, "SELECT COUNT(*) FROM floating_ips WHERE network_id = ?", id, &fips,
 		       err)) < 0)
 		return r;
 	if (ports)
@@ -506,6 +494,13 @@ int subnet_create(struct store_conn *c, const struct network *n, const struct su
 		return r;
 	if (!s.name[0])
 		return err_set(err, ERR_INVALID, "name", "name is required");
+	int64_t have;
+	if ((r = net_count(c, "SELECT COUNT(*) FROM subnets WHERE network_id = ?", n->id, &have,
+		       err)) < 0)
+		return r;
+	if (have >= NET_SUBNETS_PER_NETWORK)
+		return err_set(err, ERR_CONFLICT, "", "a network has at most %d subnets",
+			       NET_SUBNETS_PER_NETWORK);
 	if ((r = subnet_insert(c, n->id, &s, err)) < 0)
 		return r;
 	*ret = s;
@@ -535,12 +530,13 @@ int subnet_get(struct store_conn *c, const char *network_id, const char *id_or_n
 int subnet_delete(struct store_conn *c, const char *id, struct err *err)
 {
 	int64_t used, siblings;
-	int r = count(c, "SELECT COUNT(*) FROM ip_allocations WHERE subnet_id = ?", id, &used, err);
+	int r = net_count(c, "SELECT COUNT(*) FROM ip_allocations WHERE subnet_id = ?", id, &used,
+			  err);
 	if (r < 0 ||
-	    (r = count(c,
-		       "SELECT COUNT(*) FROM subnets WHERE network_id ="
-		       " (SELECT network_id FROM subnets WHERE id = ?)",
-		       id, &siblings, err)) < 0)
+	    (r = net_count(c,
+			   "SELECT COUNT(*) FROM subnets WHERE network_id ="
+			   " (SELECT network_id FROM subnets WHERE id = ?)",
+			   id, &siblings, err)) < 0)
 		return r;
 	if (used)
 		return err_set(err, ERR_CONFLICT, "", "%lld address(es) of the subnet are in use",

@@ -104,17 +104,14 @@ static int join_groups(struct store_conn *c, const char *project_id, const char 
 static int port_name_free(struct store_conn *c, const char *project_id, const char *name,
 			  struct err *err)
 {
-	struct store_stmt *s = NULL;
-	int r = store_query(c, &s, "SELECT COUNT(*) FROM ports WHERE project_id = ? AND name = ?",
-			    "ss", project_id, name);
-	int64_t n = 0;
-	if (r == 0 && (r = store_step(s)) == 1)
-		n = store_col_int(s, 0);
-	store_stmt_free(s);
-	if (r < 0)
-		return store_fail(c, r, err);
-	return n ? err_set(err, ERR_CONFLICT, "name", "a port named '%s' exists already", name)
-		 : 0;
+	struct port p;
+	int r = port_get(c, project_id, name, &p, err);
+	if (r == -ERR_NOT_FOUND) {
+		err_clear(err);
+		return 0;
+	}
+	return r < 0 ? r : err_set(err, ERR_CONFLICT, "name", "a port named '%s' exists already",
+				  name);
 }
 
 int port_create(struct store_conn *c, const char *project_id, const struct network *n,
@@ -132,6 +129,13 @@ int port_create(struct store_conn *c, const char *project_id, const struct netwo
 			       n->name);
 	if (strcmp(n->project_id, project_id) != 0)
 		return err_set(err, ERR_INVALID, "network", "no network '%s' in the project", n->name);
+	int64_t have;
+	if ((r = net_count(c, "SELECT COUNT(*) FROM ports WHERE project_id = ?", project_id, &have,
+			   err)) < 0)
+		return r;
+	if (have >= NET_PORTS_PER_PROJECT)
+		return err_set(err, ERR_QUOTA, "", "a project has at most %d ports",
+			       NET_PORTS_PER_PROJECT);
 	if ((r = net_id_new(c, "ports", p.id, err)) < 0)
 		return r;
 	str_copy(p.project_id, sizeof(p.project_id), project_id);

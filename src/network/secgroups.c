@@ -131,8 +131,14 @@ int secgroup_create(struct store_conn *c, const char *project_id, const char *na
 	str_copy(g.description, sizeof(g.description), description ? description : "");
 	/* the default group exists before any other, so "default" is taken */
 	struct secgroup def;
-	if ((r = secgroup_default(c, project_id, &def, err)) < 0)
+	int64_t have;
+	if ((r = secgroup_default(c, project_id, &def, err)) < 0 ||
+	    (r = net_count(c, "SELECT COUNT(*) FROM security_groups WHERE project_id = ?",
+			   project_id, &have, err)) < 0)
 		return r;
+	if (have >= NET_GROUPS_PER_PROJECT)
+		return err_set(err, ERR_QUOTA, "", "a project has at most %d security groups",
+			       NET_GROUPS_PER_PROJECT);
 	r = insert_group(c, &g);
 	if (r == -EEXIST)
 		return err_set(err, ERR_CONFLICT, "name", "a security group named '%s' exists already",
@@ -163,12 +169,15 @@ int secgroup_delete(struct store_conn *c, const char *id, struct err *err)
 		return r;
 	if (strcmp(g.name, SECGROUP_DEFAULT) == 0)
 		return err_set(err, ERR_CONFLICT, "", "the default security group cannot be deleted");
-	r = net_exists(c, "SELECT COUNT(*) FROM port_security_groups WHERE group_id = ?", g.id,
-		       err);
+	int64_t users;
+	r = net_count(c, "SELECT COUNT(*) FROM port_security_groups WHERE group_id = ?", g.id,
+		      &users, err);
 	if (r < 0)
 		return r;
-	if (r)
-		return err_set(err, ERR_CONFLICT, "", "ports use the security group; change them first");
+	if (users)
+		return err_set(err, ERR_CONFLICT, "",
+			       "%lld port(s) use the security group; change them first",
+			       (long long)users);
 	static const char *const sql[] = {
 		"DELETE FROM security_group_rules WHERE remote_group_id = ? OR group_id = ?",
 		"DELETE FROM security_groups WHERE id = ?",
@@ -299,9 +308,11 @@ int secgroup_member_ips(struct store_conn *c, const char *group_id, char (**ret)
 
 int secgroup_release_project(struct store_conn *c, const char *project_id, struct err *err)
 {
-	int r = net_exists(c, "SELECT COUNT(*) FROM ports WHERE project_id = ?", project_id, err);
-	if (r != 0)
-		return r < 0 ? r : 0;
+	int64_t ports;
+	int r = net_count(c, "SELECT COUNT(*) FROM ports WHERE project_id = ?", project_id, &ports,
+			  err);
+	if (r < 0 || ports)
+		return r;
 	r = store_run(c,
 		      "DELETE FROM security_group_rules WHERE group_id IN"
 		      " (SELECT id FROM security_groups WHERE project_id = ?)",

@@ -59,6 +59,13 @@ def test_network_with_its_subnet_in_one_call(t):
     assert [x["cidr"] for x in c.get("/v1/networks/net/subnets").json()["items"]] == [
         "10.1.0.0/24", "10.1.1.0/24"]
     assert c.delete("/v1/networks/net/subnets/second").status_code == 204
+    # at most 16 subnets a network
+    for k in range(15):
+        assert c.post("/v1/networks/net/subnets", {"name": "s%d" % k,
+                                                   "cidr": "10.1.%d.0/24" % (k + 1)}).status_code == 201
+    assert_error(c.post("/v1/networks/net/subnets", {"name": "s99", "cidr": "10.1.99.0/24"}), 409)
+    for k in range(15):
+        assert c.delete("/v1/networks/net/subnets/s%d" % k).status_code == 204
     assert_error(c.delete("/v1/networks/net/subnets/net"), 409)
     # pages
     mknet(c, "zed", "10.2.0.0/24")
