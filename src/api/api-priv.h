@@ -207,10 +207,10 @@ char *api_console_path(struct api_ctx *ctx, const char *id);
  * work is committed. 0, or -1 with ctx->err set. */
 int api_net_changed(struct api_ctx *ctx, enum net_scope scope, const char *id);
 /* Read body member "security_groups" (absent: n = 0), a list of group
- * names or ids of project_id, into ids (UUID_SIZE each, arena memory).
- * 0, or -1 after answering a 400. */
+ * names or ids of project_id, into their ids (an array and strings in
+ * arena memory). 0, or -1 after answering a 400. */
 int api_body_groups(struct api_ctx *ctx, json_t *b, const char *project_id,
-		    char (**ret)[UUID_SIZE], size_t *ret_n);
+		    const char *const **ret, size_t *ret_n);
 /* A port as the API shows it (new reference); NULL after a store error
  * (ctx->err set). */
 json_t *api_port_json(struct api_ctx *ctx, const void *port);

@@ -137,14 +137,11 @@ static int plug(struct api_ctx *ctx, const struct instance *i, const struct netw
 			return -1;
 	if (!has_net)
 		return 0;
-	char(*groups)[UUID_SIZE];
+	const char *const *groups;
 	size_t ng;
-	const char *gids[NET_GROUPS_PER_PORT + 1];
 	if (api_body_groups(ctx, b, i->project_id, &groups, &ng) < 0)
 		return -2; /* answered */
-	for (size_t k = 0; k < ng; k++)
-		gids[k] = groups[k];
-	struct port_spec spec = { .owner = PORT_OWNER_INSTANCE, .groups = gids, .ngroups = ng };
+	struct port_spec spec = { .owner = PORT_OWNER_INSTANCE, .groups = groups, .ngroups = ng };
 	struct port p;
 	if (port_create(c, i->project_id, net, &spec, &p, &ctx->err) < 0 ||
 	    port_attach(c, p.id, i->id, 0, &ctx->err) < 0)

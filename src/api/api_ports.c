@@ -84,15 +84,12 @@ static void ports_create(struct api_ctx *ctx)
 		api_fail(ctx, ERR_INVALID, "network", "no network '%.80s'", net_ref);
 		return;
 	}
-	char(*groups)[UUID_SIZE];
+	const char *const *groups;
 	size_t ng;
 	if (api_body_groups(ctx, b, pr->project_id, &groups, &ng) < 0)
 		return;
-	const char *gids[NET_GROUPS_PER_PORT + 1];
-	for (size_t k = 0; k < ng; k++)
-		gids[k] = groups[k];
 	struct port_spec spec = { .name = name, .ip = ip, .owner = PORT_OWNER_USER,
-				  .groups = gids, .ngroups = ng };
+				  .groups = groups, .ngroups = ng };
 	struct port p;
 	if (port_create(c, pr->project_id, &n, &spec, &p, &ctx->err) < 0 ||
 	    api_net_changed(ctx, NET_SCOPE_PORT, p.id) < 0) {
@@ -162,17 +159,14 @@ static void ports_update(struct api_ctx *ctx)
 		api_reply_error(ctx);
 		return;
 	}
-	char(*groups)[UUID_SIZE];
+	const char *const *groups;
 	size_t ng;
 	if (api_body_groups(ctx, b, p.project_id, &groups, &ng) < 0)
 		return;
-	const char *gids[NET_GROUPS_PER_PORT + 1];
-	for (size_t k = 0; k < ng; k++)
-		gids[k] = groups[k];
 	struct store_conn *c = api_conn(ctx);
 	/* the hosts that see its groups, before and after */
 	if (api_net_changed(ctx, NET_SCOPE_PORT, p.id) < 0 ||
-	    port_update(c, p.id, name, ng ? gids : NULL, ng, &ctx->err) < 0 ||
+	    port_update(c, p.id, name, ng ? groups : NULL, ng, &ctx->err) < 0 ||
 	    api_net_changed(ctx, NET_SCOPE_PORT, p.id) < 0 ||
 	    port_get(c, NULL, p.id, &p, &ctx->err) < 0) {
 		api_reply_error(ctx);

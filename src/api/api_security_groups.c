@@ -43,7 +43,7 @@ static json_t *group_json(struct api_ctx *ctx, const void *item)
 }
 
 int api_body_groups(struct api_ctx *ctx, json_t *b, const char *project_id,
-		    char (**ret)[UUID_SIZE], size_t *ret_n)
+		    const char *const **ret, size_t *ret_n)
 {
 	json_t *list = json_object_get(b, "security_groups");
 	*ret_n = 0;
@@ -58,7 +58,7 @@ int api_body_groups(struct api_ctx *ctx, json_t *b, const char *project_id,
 		return -1;
 	}
 	size_t n = json_array_size(list);
-	char(*ids)[UUID_SIZE] = arena_alloc(ctx->req->arena, n * UUID_SIZE);
+	const char **ids = arena_alloc(ctx->req->arena, n * sizeof(*ids));
 	for (size_t k = 0; k < n; k++) {
 		const char *ref = json_string_value(json_array_get(list, k));
 		struct secgroup g;
@@ -74,7 +74,7 @@ int api_body_groups(struct api_ctx *ctx, json_t *b, const char *project_id,
 			api_fail(ctx, ERR_INVALID, "security_groups", "no security group '%.80s'", ref);
 			return -1;
 		}
-		str_copy(ids[k], UUID_SIZE, g.id);
+		ids[k] = arena_strdup(ctx->req->arena, g.id);
 	}
 	*ret = ids;
 	*ret_n = n;
