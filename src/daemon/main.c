@@ -25,6 +25,7 @@
 #include "lib/metrics.h"
 #include "lib/notify.h"
 #include "lib/util.h"
+#include "objects/objects.h"
 #include "store/store.h"
 #include "version.h"
 
@@ -33,6 +34,9 @@
 struct nubod_config {
 	char *config;           /* INI file given with --config */
 	char *listen;           /* HOST:PORT of the API */
+	char *s3_listen;        /* HOST:PORT of the S3 service */
+	char *s3_domain;        /* virtual-hosted addressing: bucket.<s3_domain> */
+	char *s3_region;        /* the region the S3 service names */
 	char *data_dir;         /* where the store and keys live */
 	char *store_url;        /* "sqlite:PATH"; empty: <data_dir>/nubo.db */
 	char *log_level;        /* debug, info, warn, error */
@@ -70,6 +74,13 @@ static const struct config_opt options[] = {
 	    "read settings from this INI file (flags override it)"),
 	OPT("server", "listen", "listen", CONFIG_STRING, listen, "127.0.0.1:8080", 0, 0,
 	    "address and port of the API, HOST:PORT or [IPV6]:PORT"),
+	OPT("s3", "listen", "s3-listen", CONFIG_STRING, s3_listen, "127.0.0.1:8081", 0, 0,
+	    "address and port of the S3 service, HOST:PORT or [IPV6]:PORT"),
+	OPT("s3", "domain", "s3-domain", CONFIG_STRING, s3_domain, "localhost", 0, 0,
+	    "requests to BUCKET.<domain> address that bucket (virtual-hosted style); empty: "
+	    "path-style only"),
+	OPT("s3", "region", "s3-region", CONFIG_STRING, s3_region, "us-east-1", 0, 0,
+	    "the region the S3 service reports (GetBucketLocation)"),
 	OPT("server", "data_dir", "data-dir", CONFIG_STRING, data_dir, NUBO_DEFAULT_DATA_DIR, 0, 0,
 	    "directory for the state store and server keys"),
 	OPT("server", "threads", "threads", CONFIG_UINT, threads, "4", 1, 256,
@@ -340,6 +351,70 @@ static void web_dir_check(const char *dir)
 	free(index);
 }
 
+/* The S3 service: its data backend, handler and listener. */
+struct s3_service {
+	struct objects *objects;
+	struct s3 *s3;
+	struct http_server *srv;
+};
+
+static void s3_service_stop(struct s3_service *sv)
+{
+	http_server_free(sv->srv);
+	s3_free(sv->s3);
+	objects_free(sv->objects);
+	memset(sv, 0, sizeof(*sv));
+}
+
+/* Open the object store under DATA_DIR/objects, sweep what a crash left
+ * there, and start listening for S3 requests. */
+static int s3_service_start(const struct nubod_config *cfg, struct store *st, struct metrics *m,
+			    const struct identity_settings *ids, struct s3_service *sv)
+{
+	struct err err = { 0 };
+	char *dir = xasprintf("%s/objects", cfg->data_dir);
+	int r = objects_open_fs(dir, &sv->objects, &err);
+	free(dir);
+	if (r == 0) {
+		struct store_conn *c = store_conn_get(st);
+		r = objects_recover(sv->objects, c, &err);
+		store_conn_put(c);
+		if (r > 0)
+			log_info("object store: removed %d files a crash left behind", r);
+	}
+	if (r < 0) {
+		log_error("%s", err.message);
+		s3_service_stop(sv);
+		return -1;
+	}
+	struct s3_opts so = { .store = st, .identity = ids, .objects = sv->objects,
+			      .domain = cfg->s3_domain, .region = cfg->s3_region };
+	sv->s3 = s3_new(&so);
+	struct http_server_opts hopts = {
+		.listen = cfg->s3_listen, .threads = (unsigned)cfg->threads,
+		.body_limit = S3_BODY_LIMIT, .timeout_s = (unsigned)cfg->idle_timeout,
+		.handler = s3_handle, .prepare = s3_prepare, .userdata = sv->s3, .metrics = m,
+		.max_conns = (unsigned)cfg->max_conns,
+	};
+	r = http_server_start(&hopts, &sv->srv);
+	if (r < 0) {
+		log_error("cannot listen on %s (--s3-listen): %s", cfg->s3_listen, strerror(-r));
+		s3_service_stop(sv);
+		return -1;
+	}
+	return 0;
+}
+
+/* "http://HOST:PORT" of a server listening as listen asked. */
+static void server_url(const char *listen, struct http_server *srv, char *out, size_t size)
+{
+	char host[256];
+	uint16_t port;
+	http_parse_hostport(listen, host, sizeof(host), &port);
+	str_printf(out, size, strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u", host,
+		   http_server_port(srv));
+}
+
 static int serve(const struct nubod_config *cfg, struct store *st, struct metrics *m,
 		 const struct identity_settings *ids, const sigset_t *sigs)
 {
@@ -389,9 +464,14 @@ static int serve(const struct nubod_config *cfg, struct store *st, struct metric
 	};
 	raise_fd_limit(cfg->max_conns + cfg->threads + 64);
 	struct http_server *srv = NULL;
+	struct s3_service s3 = { 0 };
 	int r = http_server_start(&hopts, &srv);
-	if (r < 0) {
+	if (r < 0)
 		log_error("cannot listen on %s: %s", cfg->listen, strerror(-r));
+	else if (s3_service_start(cfg, st, m, ids, &s3) < 0)
+		r = -1;
+	if (r < 0) {
+		http_server_free(srv);
 		api_free(api);
 		free(image_dir);
 		free(console_dir);
@@ -400,14 +480,12 @@ static int serve(const struct nubod_config *cfg, struct store *st, struct metric
 		notify_board_free(board);
 		return 1;
 	}
-	char host[256], url[300];
-	uint16_t port;
-	http_parse_hostport(cfg->listen, host, sizeof(host), &port);
-	str_printf(url, sizeof(url), strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u", host,
-		   http_server_port(srv));
+	char url[300], s3_url[300];
+	server_url(cfg->listen, srv, url, sizeof(url));
+	server_url(cfg->s3_listen, s3.srv, s3_url, sizeof(s3_url));
 	web_dir_check(cfg->web_dir);
-	log_line(LOGL_INFO, "nubod ready", "url", url, "data_dir", cfg->data_dir, "version",
-		 NUBO_VERSION, NULL);
+	log_line(LOGL_INFO, "nubod ready", "url", url, "s3_url", s3_url, "data_dir",
+		 cfg->data_dir, "version", NUBO_VERSION, NULL);
 
 	struct housekeeper hk = { .api = api, .lock = PTHREAD_MUTEX_INITIALIZER,
 				  .wake = PTHREAD_COND_INITIALIZER };
@@ -426,9 +504,11 @@ static int serve(const struct nubod_config *cfg, struct store *st, struct metric
 			 (unsigned long long)cfg->drain_timeout);
 		break;
 	}
-	unsigned left = http_server_drain(srv, (unsigned)cfg->drain_timeout * 1000);
+	unsigned left = http_server_drain(s3.srv, (unsigned)cfg->drain_timeout * 1000);
+	left += http_server_drain(srv, (unsigned)cfg->drain_timeout * 1000);
 	if (left)
 		log_warn("shutting down with %u requests still in flight", left);
+	s3_service_stop(&s3);
 	http_server_free(srv);
 	housekeep_stop(&hk);
 	scheduler_stop(sch);

@@ -224,7 +224,7 @@ int auth_sigv4(struct store_conn *c, const struct identity_settings *s,
 		store_stmt_free(st);
 		if (rc < 0)
 			return store_fail(c, rc, err);
-		return err_set(err, ERR_UNAUTHORIZED, "Authorization",
+		return err_set(err, ERR_UNAUTHORIZED, "X-Amz-Credential",
 			       "the access key id is not known");
 	}
 	struct principal p = { .kind = CRED_ACCESS_KEY };

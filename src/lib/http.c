@@ -265,6 +265,14 @@ size_t http_req_query_raw(struct http_req *req, const struct http_kv **ret)
 	return kc.n;
 }
 
+size_t http_req_headers(struct http_req *req, const struct http_kv **ret)
+{
+	struct kv_collect kc = { .req = req };
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, collect_kv, &kc);
+	*ret = kc.items;
+	return kc.n;
+}
+
 void http_resp_take(struct http_req *req, unsigned status, const char *type, char *body,
 		    size_t len)
 {
@@ -285,14 +293,21 @@ void http_resp_set(struct http_req *req, unsigned status, const char *type, cons
 	http_resp_take(req, status, type, copy, len);
 }
 
-void http_resp_file(struct http_req *req, unsigned status, const char *type, int fd,
-		    uint64_t size)
+void http_resp_file_range(struct http_req *req, unsigned status, const char *type, int fd,
+			  uint64_t offset, uint64_t size)
 {
 	http_resp_set(req, status, type, "", 0);
 	if (req->resp_fd >= 0)
 		close(req->resp_fd);
 	req->resp_fd = fd;
+	req->resp_fd_offset = offset;
 	req->resp_fd_size = size;
+}
+
+void http_resp_file(struct http_req *req, unsigned status, const char *type, int fd,
+		    uint64_t size)
+{
+	http_resp_file_range(req, status, type, fd, 0, size);
 }
 
 void http_resp_header(struct http_req *req, const char *name, const char *value)
@@ -614,7 +629,8 @@ static enum MHD_Result dispatch(struct http_req *req)
 	struct MHD_Response *resp;
 	if (req->resp_fd >= 0) {
 		/* MHD owns the descriptor from here on and closes it */
-		resp = MHD_create_response_from_fd64(req->resp_fd_size, req->resp_fd);
+		resp = MHD_create_response_from_fd_at_offset64(req->resp_fd_size, req->resp_fd,
+							       req->resp_fd_offset);
 		req->resp_fd = -1;
 	} else {
 		resp = MHD_create_response_from_buffer(req->resp_len, req->resp_body,

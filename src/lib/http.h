@@ -63,6 +63,7 @@ struct http_req {
 	/* a response streamed from a file instead of resp_body */
 	int resp_fd;               /* owned; -1 when none */
 	uint64_t resp_fd_size;     /* bytes to send from resp_fd */
+	uint64_t resp_fd_offset;   /* where in resp_fd they start */
 	/* private to http.c */
 	struct http_server *server;
 	void *conn;
@@ -141,6 +142,9 @@ struct http_kv {
 /* All query parameters, raw and in order; the array lives in the arena.
  * Returns how many. */
 size_t http_req_query_raw(struct http_req *req, const struct http_kv **ret);
+/* All request headers as sent, in order; the array lives in the arena.
+ * Returns how many. */
+size_t http_req_headers(struct http_req *req, const struct http_kv **ret);
 /* Set the response: status, content type and body (copied). */
 void http_resp_set(struct http_req *req, unsigned status, const char *type, const void *body,
 		   size_t len);
@@ -151,6 +155,10 @@ void http_resp_take(struct http_req *req, unsigned status, const char *type, cha
  * sendfile where possible); takes ownership of fd. */
 void http_resp_file(struct http_req *req, unsigned status, const char *type, int fd,
 		    uint64_t size);
+/* Set the response to size bytes of the open file fd from offset on (a
+ * range of it); takes ownership of fd. */
+void http_resp_file_range(struct http_req *req, unsigned status, const char *type, int fd,
+			  uint64_t offset, uint64_t size);
 /* Add a response header (name and value are copied). */
 void http_resp_header(struct http_req *req, const char *name, const char *value);
 /* Split "HOST:PORT" into host and port. Returns 0 or -EINVAL. */

@@ -1,0 +1,690 @@
+/* s3: the S3-compatible service, on a listener of its own (see api.h).
+ *
+ * A request's life: find the bucket and key it addresses (virtual-hosted
+ * "bucket.<domain>" in the Host header, else path-style "/bucket/key"),
+ * name the operation from method, bucket, key and query, authenticate it
+ * (SigV4 in the Authorization header or a presigned query, service "s3",
+ * with the access keys of identity; the key's project owns what it makes)
+ * and run it. Errors are S3's XML documents with AWS codes.
+ *
+ * PutObject streams: s3_prepare runs once the headers are in,
+ * authenticates against the payload hash the client claims and sets the
+ * sink that writes the body to the data backend; s3_handle finishes it
+ * once the body is in, checking the claimed hashes against the bytes.
+ * Every other request has its (small) body buffered, and a hex payload
+ * hash is checked against it before the signature.
+ *
+ * Anonymous requests are refused (AccessDenied) until bucket ACLs and
+ * policies exist. Bucket-level changes are audited; object operations are
+ * not (they are data, and counted in the request metrics). */
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/log.h"
+#include "lib/sigv4.h"
+#include "lib/timeutil.h"
+#include "lib/router.h"
+#include "lib/util.h"
+#include "s3-priv.h"
+
+struct s3 *s3_new(const struct s3_opts *opts)
+{
+	struct s3 *s3 = xcalloc(1, sizeof(*s3));
+	s3->opts = *opts;
+	return s3;
+}
+
+void s3_free(struct s3 *s3)
+{
+	free(s3);
+}
+
+struct store_conn *s3_conn(struct s3_ctx *ctx)
+{
+	if (!ctx->conn)
+		ctx->conn = store_conn_get(ctx->s3->opts.store);
+	return ctx->conn;
+}
+
+/* ---- XML and times ---- */
+
+void s3_xml_text(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': buf_puts(b, "&lt;"); break;
+		case '>': buf_puts(b, "&gt;"); break;
+		case '&': buf_puts(b, "&amp;"); break;
+		case '"': buf_puts(b, "&quot;"); break;
+		case '\'': buf_puts(b, "&apos;"); break;
+		default:
+			if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r')
+				buf_printf(b, "&#x%x;", (unsigned char)*s);
+			else
+				buf_append(b, s, 1);
+		}
+	}
+}
+
+void s3_xml_elem(struct buf *b, const char *name, const char *text)
+{
+	buf_printf(b, "<%s>", name);
+	s3_xml_text(b, text);
+	buf_printf(b, "</%s>", name);
+}
+
+void s3_xml_key(struct buf *b, const char *name, const char *s, bool url)
+{
+	if (!url) {
+		s3_xml_elem(b, name, s);
+		return;
+	}
+	buf_printf(b, "<%s>", name);
+	sigv4_uri_encode(b, s, strlen(s), true);
+	buf_printf(b, "</%s>", name);
+}
+
+void s3_xml_begin(struct buf *b, const char *root)
+{
+	buf_init(b, 0);
+	buf_printf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<%s xmlns=\"" S3_XMLNS "\">",
+		   root);
+}
+
+void s3_reply_xml(struct s3_ctx *ctx, unsigned status, struct buf *b)
+{
+	size_t len;
+	char *s = buf_detach(b, &len);
+	http_resp_take(ctx->req, status, "application/xml", s, len);
+}
+
+void s3_time_iso(int64_t ms, char out[32])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (tm.tm_year + 1900) % 10000,
+		 (tm.tm_mon + 1) % 100, tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
+		 tm.tm_sec % 100, (int)(ms % 1000));
+}
+
+static const char *const wdays[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+				      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+
+void s3_time_http(int64_t ms, char out[40])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	snprintf(out, 40, "%s, %02d %s %04d %02d:%02d:%02d GMT", wdays[tm.tm_wday], tm.tm_mday,
+		 months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+int s3_parse_http_time(const char *s, int64_t *ret_ms)
+{
+	char wd[4], mon[4];
+	int day, year, h, m, sec, used = 0;
+	if (sscanf(s, "%3[A-Za-z], %d %3[A-Za-z] %d %d:%d:%d GMT%n", wd, &day, mon, &year, &h, &m,
+		   &sec, &used) != 7 || used == 0 || s[used] != '\0')
+		return -EINVAL;
+	int mi = -1;
+	for (int i = 0; i < 12; i++)
+		if (strcmp(mon, months[i]) == 0)
+			mi = i;
+	if (mi < 0 || day < 1 || day > 31 || year < 1970 || year > 9999 || h > 23 || m > 59 ||
+	    sec > 60 || h < 0 || m < 0 || sec < 0)
+		return -EINVAL;
+	struct tm tm = { .tm_year = year - 1900, .tm_mon = mi, .tm_mday = day, .tm_hour = h,
+			 .tm_min = m, .tm_sec = sec };
+	*ret_ms = (int64_t)timegm(&tm) * 1000;
+	return 0;
+}
+
+/* ---- errors ---- */
+
+void s3_error(struct s3_ctx *ctx, unsigned status, const char *code, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	str_utf8_fix(msg);
+	struct buf b;
+	buf_init(&b, 0);
+	buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>");
+	s3_xml_elem(&b, "Code", code);
+	s3_xml_elem(&b, "Message", msg);
+	if (ctx->bucket)
+		s3_xml_elem(&b, "BucketName", ctx->bucket);
+	if (ctx->key)
+		s3_xml_elem(&b, "Key", ctx->key);
+	s3_xml_elem(&b, "Resource", ctx->req->path);
+	s3_xml_elem(&b, "RequestId", ctx->req->request_id);
+	buf_puts(&b, "</Error>");
+	if (status >= 500)
+		log_line(LOGL_ERROR, "s3 request failed", "request_id", ctx->req->request_id,
+			 "code", code, "error", msg, NULL);
+	ctx->req->resp_headers = NULL;
+	http_resp_header(ctx->req, "x-amz-request-id", ctx->req->request_id);
+	s3_reply_xml(ctx, status, &b);
+}
+
+void s3_error_err(struct s3_ctx *ctx, const char *not_found_code)
+{
+	const struct err *e = &ctx->err;
+	const char *m = e->message[0] ? e->message : "internal error";
+	switch (e->code) {
+	case ERR_NOT_FOUND: {
+		static const char *const texts[][2] = {
+			{ "NoSuchBucket", "The specified bucket does not exist" },
+			{ "NoSuchKey", "The specified key does not exist." },
+			{ "NoSuchVersion", "The specified version does not exist." },
+		};
+		for (size_t i = 0; i < ARRAY_SIZE(texts); i++)
+			if (strcmp(not_found_code, texts[i][0]) == 0)
+				m = texts[i][1];
+		s3_error(ctx, 404, not_found_code, "%s", m);
+		return;
+	}
+	case ERR_INVALID:
+	case ERR_MALFORMED:
+		s3_error(ctx, 400, "InvalidArgument", "%s", m);
+		return;
+	case ERR_QUOTA:
+		s3_error(ctx, 403, "QuotaExceeded", "%s", m);
+		return;
+	case ERR_FORBIDDEN:
+	case ERR_UNAUTHORIZED:
+		s3_error(ctx, 403, "AccessDenied", "%s", m);
+		return;
+	case ERR_CONFLICT:
+		s3_error(ctx, 409, "OperationAborted", "%s", m);
+		return;
+	case ERR_TOO_LARGE:
+		s3_error(ctx, 400, "EntityTooLarge", "%s", m);
+		return;
+	case ERR_BUSY:
+	case ERR_UNAVAILABLE:
+		http_resp_header(ctx->req, "Retry-After", "1");
+		s3_error(ctx, 503, "SlowDown", "%s", m);
+		return;
+	default:
+		s3_error(ctx, 500, "InternalError", "%s", m);
+	}
+}
+
+/* ---- requests ---- */
+
+const char *s3_query(struct s3_ctx *ctx, const char *name)
+{
+	bool bad;
+	const char *v = http_req_query(ctx->req, name, &bad);
+	return bad ? NULL : v;
+}
+
+bool s3_has_query(struct s3_ctx *ctx, const char *name)
+{
+	const struct http_kv *q;
+	size_t n = http_req_query_raw(ctx->req, &q);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(q[i].key, name) == 0)
+			return true;
+	return false;
+}
+
+int s3_key_check(struct s3_ctx *ctx, const char *key)
+{
+	if (strlen(key) > OBJECT_KEY_MAX) {
+		s3_error(ctx, 400, "KeyTooLongError", "a key is at most %d bytes", OBJECT_KEY_MAX);
+		return -1;
+	}
+	char *copy = arena_strdup(ctx->req->arena, key);
+	str_utf8_fix(copy);
+	if (strcmp(copy, key) != 0) {
+		s3_error(ctx, 400, "InvalidArgument", "a key must be UTF-8");
+		return -1;
+	}
+	return 0;
+}
+
+int s3_content_md5(struct s3_ctx *ctx, unsigned char md5[16], bool *has_md5)
+{
+	const char *v = http_req_header(ctx->req, "Content-MD5");
+	*has_md5 = false;
+	if (!v)
+		return 0;
+	unsigned char out[24];
+	size_t n = strlen(v);
+	if (n != 24 || EVP_DecodeBlock(out, (const unsigned char *)v, 24) != 18 ||
+	    v[22] != '=' || v[23] != '=') {
+		s3_error(ctx, 400, "InvalidDigest", "the Content-MD5 you specified is not valid");
+		return -1;
+	}
+	memcpy(md5, out, 16);
+	*has_md5 = true;
+	return 0;
+}
+
+int s3_bucket_access(struct s3_ctx *ctx, bool write, struct bucket *ret)
+{
+	if (bucket_get(s3_conn(ctx), ctx->bucket, ret, &ctx->err) < 0) {
+		s3_error_err(ctx, "NoSuchBucket");
+		return -1;
+	}
+	const struct principal *p = &ctx->principal;
+	bool own = p->system_admin || strcmp(ret->project_id, p->project_id) == 0;
+	if (!own) {
+		s3_error(ctx, 403, "AccessDenied", "Access Denied");
+		return -1;
+	}
+	if (write && !p->system_admin && p->role < ROLE_MEMBER) {
+		s3_error(ctx, 403, "AccessDenied",
+			 "changing a bucket or its objects needs the member role in its project");
+		return -1;
+	}
+	return 0;
+}
+
+int s3_audit(struct s3_ctx *ctx, const char *action, const char *bucket, const char *project,
+	     unsigned status)
+{
+	struct audit_event ev = { 0 };
+	const struct principal *p = &ctx->principal;
+	str_copy(ev.user_id, sizeof(ev.user_id), p->user_id);
+	str_copy(ev.user_name, sizeof(ev.user_name), p->user_name);
+	str_copy(ev.project_id, sizeof(ev.project_id), project ? project : p->project_id);
+	str_copy(ev.source, sizeof(ev.source), ctx->req->peer);
+	str_copy(ev.request_id, sizeof(ev.request_id), ctx->req->request_id);
+	str_copy(ev.action, sizeof(ev.action), action);
+	str_copy(ev.resource_type, sizeof(ev.resource_type), "bucket");
+	str_copy(ev.resource_id, sizeof(ev.resource_id), bucket);
+	str_copy(ev.outcome, sizeof(ev.outcome), status < 400 ? "success" : "failure");
+	ev.status = status;
+	struct err e = { 0 };
+	ctx->audited = true;
+	int r = audit_record(s3_conn(ctx), &ev, &e);
+	if (r < 0)
+		log_line(LOGL_ERROR, "audit event not written", "request_id",
+			 ctx->req->request_id, "action", action, "error", e.message, NULL);
+	return r;
+}
+
+void s3_xml_owner(struct s3_ctx *ctx, struct buf *b, const char *project_id)
+{
+	buf_puts(b, "<Owner>");
+	s3_xml_elem(b, "ID", project_id);
+	s3_xml_elem(b, "DisplayName",
+		    strcmp(project_id, ctx->principal.project_id) == 0 ? ctx->principal.project_name
+								     : project_id);
+	buf_puts(b, "</Owner>");
+}
+
+/* ---- addressing ---- */
+
+/* Find bucket and key from the Host header and the path. Returns 0, or -1
+ * after answering 400. */
+static int address(struct s3_ctx *ctx)
+{
+	struct http_req *req = ctx->req;
+	const char *path = req->path;
+	const char *domain = ctx->s3->opts.domain;
+	const char *host = http_req_header(req, "Host");
+	if (path[0] != '/') {
+		s3_error(ctx, 400, "InvalidURI", "the request path must begin with /");
+		return -1;
+	}
+	path++;
+	if (host && domain && domain[0]) {
+		size_t hl = strcspn(host, ":");
+		size_t dl = strlen(domain);
+		if (host[0] != '[' && hl > dl + 1 && host[hl - dl - 1] == '.' &&
+		    strncasecmp(host + hl - dl, domain, dl) == 0) {
+			char *b = arena_strndup(req->arena, host, hl - dl - 1);
+			str_lower(b);
+			ctx->bucket = b;
+			if (*path) {
+				ctx->key = router_unescape(req->arena, path, strlen(path));
+				if (!ctx->key)
+					goto bad;
+			}
+			return 0;
+		}
+	}
+	if (!*path)
+		return 0;
+	size_t bl = strcspn(path, "/");
+	ctx->bucket = router_unescape(req->arena, path, bl);
+	if (!ctx->bucket)
+		goto bad;
+	if (path[bl] == '/' && path[bl + 1]) {
+		const char *k = path + bl + 1;
+		ctx->key = router_unescape(req->arena, k, strlen(k));
+		if (!ctx->key)
+			goto bad;
+	}
+	return 0;
+bad:
+	ctx->key = NULL;
+	s3_error(ctx, 400, "InvalidURI", "the request path is badly percent-encoded");
+	return -1;
+}
+
+/* ---- authentication ---- */
+
+static const char *header_of(void *hctx, const char *name)
+{
+	return http_req_header(hctx, name);
+}
+
+static bool hex64(const char *s)
+{
+	if (strlen(s) != 64)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return false;
+	return true;
+}
+
+/* The payload hash the request signs: checked against the buffered body,
+ * or (streaming) taken as claimed and checked later. -1 after answering. */
+static int payload_hash(struct s3_ctx *ctx, bool streaming, bool presigned)
+{
+	struct http_req *req = ctx->req;
+	const char *claimed = http_req_header(req, "X-Amz-Content-SHA256");
+	if (presigned && !claimed) {
+		str_copy(ctx->payload_hash, sizeof(ctx->payload_hash), SIGV4_UNSIGNED_PAYLOAD);
+		return 0;
+	}
+	if (!claimed) {
+		s3_error(ctx, 400, "InvalidRequest",
+			 "Missing required header for this request: x-amz-content-sha256");
+		return -1;
+	}
+	if (str_starts_with(claimed, "STREAMING-")) {
+		s3_error(ctx, 501, "NotImplemented",
+			 "aws-chunked uploads (%.60s) are not supported yet; send the body "
+			 "whole with a hex SHA-256 or UNSIGNED-PAYLOAD",
+			 claimed);
+		return -1;
+	}
+	if (strcmp(claimed, SIGV4_UNSIGNED_PAYLOAD) != 0 && !hex64(claimed)) {
+		s3_error(ctx, 400, "InvalidArgument",
+			 "x-amz-content-sha256 must be a lower-case hex SHA-256 or UNSIGNED-PAYLOAD");
+		return -1;
+	}
+	str_copy(ctx->payload_hash, sizeof(ctx->payload_hash), claimed);
+	if (streaming || !hex64(claimed))
+		return 0;
+	char actual[SHA256_HEX_SIZE];
+	sha256_hex(req->body.data ? req->body.data : "", req->body.len, actual);
+	if (strcmp(actual, claimed) != 0) {
+		s3_error(ctx, 400, "XAmzContentSHA256Mismatch",
+			 "The provided 'x-amz-content-sha256' header does not match what was "
+			 "computed.");
+		return -1;
+	}
+	return 0;
+}
+
+/* Answer an authentication failure as S3 names it. */
+static void auth_error(struct s3_ctx *ctx)
+{
+	const struct err *e = &ctx->err;
+	if (e->code != ERR_UNAUTHORIZED) {
+		s3_error_err(ctx, "InvalidAccessKeyId");
+		return;
+	}
+	if (strcmp(e->field, "X-Amz-Credential") == 0)
+		s3_error(ctx, 403, "InvalidAccessKeyId",
+			 "The AWS Access Key Id you provided does not exist in our records.");
+	else if (strcmp(e->field, "X-Amz-Date") == 0)
+		s3_error(ctx, 403, "RequestTimeTooSkewed", "%s", e->message);
+	else if (strcmp(e->field, "X-Amz-Expires") == 0)
+		s3_error(ctx, 403, "AccessDenied", "Request has expired");
+	else
+		s3_error(ctx, 403, "SignatureDoesNotMatch",
+			 "The request signature we calculated does not match the signature you "
+			 "provided. Check your key and signing method.");
+}
+
+/* Authenticate the request. 0 when authenticated; -1 after answering
+ * (anonymous requests get AccessDenied). */
+static int authenticate(struct s3_ctx *ctx, bool streaming)
+{
+	struct http_req *req = ctx->req;
+	const char *authz = http_req_header(req, "Authorization");
+	const char *why = "";
+	struct sigv4_auth a;
+	int r;
+	if (authz) {
+		if (!str_starts_with(authz, SIGV4_ALGORITHM " ")) {
+			s3_error(ctx, 400, "InvalidRequest",
+				 "The authorization mechanism you have provided is not supported. "
+				 "Please use AWS4-HMAC-SHA256.");
+			return -1;
+		}
+		if (sigv4_parse_header(authz, &a, &why) < 0) {
+			s3_error(ctx, 400, "AuthorizationHeaderMalformed", "%s", why);
+			return -1;
+		}
+		const char *d = http_req_header(req, "X-Amz-Date");
+		if (!d || !str_copy(a.amz_date, sizeof(a.amz_date), d)) {
+			s3_error(ctx, 403, "AccessDenied",
+				 "AWS authentication requires a valid x-amz-date header");
+			return -1;
+		}
+	} else {
+		const struct http_kv *q;
+		size_t nq = http_req_query_raw(req, &q);
+		r = sigv4_parse_query(q, nq, &a, &why);
+		if (r == -ENOENT && s3_has_query(ctx, "AWSAccessKeyId")) {
+			s3_error(ctx, 400, "InvalidRequest",
+				 "Signature Version 2 is not supported; presign with "
+				 "AWS4-HMAC-SHA256 (signature_version s3v4)");
+			return -1;
+		}
+		if (r == -ENOENT) {
+			s3_error(ctx, 403, "AccessDenied",
+				 "Access Denied: anonymous requests are not allowed; sign the "
+				 "request with an access key");
+			return -1;
+		}
+		if (r < 0) {
+			s3_error(ctx, 400, "AuthorizationQueryParametersError", "%s", why);
+			return -1;
+		}
+	}
+	if (strcmp(a.service, "s3") != 0) {
+		s3_error(ctx, 400, "AuthorizationHeaderMalformed",
+			 "the credential scope's service must be 's3', not '%.32s'", a.service);
+		return -1;
+	}
+	if (payload_hash(ctx, streaming, a.presigned) < 0)
+		return -1;
+	struct sigv4_request sr = { .method = req->method, .path = req->path,
+				    .header = header_of, .header_ctx = req,
+				    .payload_hash = ctx->payload_hash, .s3 = true };
+	sr.nquery = http_req_query_raw(req, &sr.query);
+	if (auth_sigv4(s3_conn(ctx), ctx->s3->opts.identity, &sr, &a, time_now_ms(),
+		       &ctx->principal, &ctx->err) < 0) {
+		auth_error(ctx);
+		return -1;
+	}
+	ctx->authenticated = true;
+	req->tenant = arena_strdup(req->arena, ctx->principal.user_name);
+	return 0;
+}
+
+/* ---- operations ---- */
+
+typedef void (*s3_op_fn)(struct s3_ctx *ctx);
+
+/* Subresources this service does not serve (yet): NotImplemented, so that
+ * nothing is mistaken for a plain object or bucket request. */
+static const char *const unsupported[] = {
+	"acl", "cors", "policy", "tagging", "lifecycle", "website", "logging", "notification",
+	"replication", "encryption", "object-lock", "retention", "legal-hold", "accelerate",
+	"requestPayment", "inventory", "analytics", "metrics", "intelligent-tiering",
+	"ownershipControls", "publicAccessBlock", "torrent", "restore", "select", "uploads",
+	"uploadId", "partNumber", "attributes", "policyStatus",
+};
+
+static void op_list_v1(struct s3_ctx *ctx) { s3_list_objects(ctx, false); }
+static void op_list_v2(struct s3_ctx *ctx) { s3_list_objects(ctx, true); }
+
+/* Name the operation a request asks for; NULL after answering (unknown or
+ * unsupported). */
+static s3_op_fn operation(struct s3_ctx *ctx, const char **ret_name)
+{
+	struct http_req *req = ctx->req;
+	const char *m = req->method;
+	for (size_t i = 0; i < ARRAY_SIZE(unsupported); i++)
+		if (s3_has_query(ctx, unsupported[i])) {
+			s3_error(ctx, 501, "NotImplemented",
+				 "the '%s' subresource is not implemented", unsupported[i]);
+			return NULL;
+		}
+#define OP(name, fn) (*ret_name = "s3:" name, fn)
+	if (!ctx->bucket) {
+		if (strcmp(m, "GET") == 0)
+			return OP("ListBuckets", s3_list_buckets);
+	} else if (!ctx->key) {
+		if (strcmp(m, "GET") == 0) {
+			if (s3_has_query(ctx, "location"))
+				return OP("GetBucketLocation", s3_bucket_location);
+			if (s3_has_query(ctx, "versioning"))
+				return OP("GetBucketVersioning", s3_bucket_versioning_get);
+			if (s3_has_query(ctx, "versions"))
+				return OP("ListObjectVersions", s3_list_versions);
+			const char *lt = s3_query(ctx, "list-type");
+			if (lt && strcmp(lt, "2") == 0)
+				return OP("ListObjectsV2", op_list_v2);
+			return OP("ListObjects", op_list_v1);
+		}
+		if (strcmp(m, "PUT") == 0) {
+			if (s3_has_query(ctx, "versioning")) {
+				s3_error(ctx, 501, "NotImplemented",
+					 "PutBucketVersioning is not implemented yet");
+				return NULL;
+			}
+			ctx->audit_action = "s3.bucket.create";
+			return OP("CreateBucket", s3_bucket_create);
+		}
+		if (strcmp(m, "DELETE") == 0) {
+			ctx->audit_action = "s3.bucket.delete";
+			return OP("DeleteBucket", s3_bucket_delete);
+		}
+		if (strcmp(m, "HEAD") == 0)
+			return OP("HeadBucket", s3_bucket_head);
+		if (strcmp(m, "POST") == 0 && s3_has_query(ctx, "delete")) {
+			s3_error(ctx, 501, "NotImplemented", "DeleteObjects is not implemented yet");
+			return NULL;
+		}
+	} else {
+		if (strcmp(m, "GET") == 0)
+			return OP("GetObject", s3_object_get);
+		if (strcmp(m, "HEAD") == 0)
+			return OP("HeadObject", s3_object_get);
+		if (strcmp(m, "DELETE") == 0)
+			return OP("DeleteObject", s3_object_delete);
+		if (strcmp(m, "PUT") == 0 && http_req_header(req, "x-amz-copy-source"))
+			return OP("CopyObject", s3_object_copy);
+		if (strcmp(m, "PUT") == 0)
+			return OP("PutObject", NULL);
+	}
+#undef OP
+	s3_error(ctx, 405, "MethodNotAllowed",
+		 "The specified method is not allowed against this resource.");
+	return NULL;
+}
+
+static void ctx_finish(struct s3_ctx *ctx)
+{
+	store_conn_put(ctx->conn);
+	ctx->conn = NULL;
+}
+
+static void put_cleanup(struct http_req *req)
+{
+	struct s3_ctx *ctx = req->user;
+	s3_object_put_abort(ctx);
+	ctx_finish(ctx);
+}
+
+void s3_prepare(struct http_req *req, void *userdata)
+{
+	if (strcmp(req->method, "PUT") != 0)
+		return;
+	struct s3_ctx *ctx = arena_alloc(req->arena, sizeof(*ctx));
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->s3 = userdata;
+	ctx->req = req;
+	const char *name = NULL;
+	if (address(ctx) < 0) {
+		req->route = "s3:unknown";
+		return;
+	}
+	if (!ctx->key)
+		return; /* a bucket-level PUT: small body, buffered */
+	s3_op_fn fn = operation(ctx, &name);
+	req->route = name ? name : "s3:unknown";
+	if (req->status || fn || !name) {
+		ctx_finish(ctx);
+		return; /* answered, or CopyObject (no body) */
+	}
+	req->user = ctx;
+	req->cleanup = put_cleanup;
+	if (authenticate(ctx, true) == 0)
+		s3_object_put_prepare(ctx);
+	if (req->status) {
+		req->user = NULL;
+		req->cleanup = NULL;
+		s3_object_put_abort(ctx);
+	}
+	ctx_finish(ctx);
+}
+
+void s3_handle(struct http_req *req, void *userdata)
+{
+	if (req->status)
+		return; /* answered before the body */
+	if (req->user) {
+		struct s3_ctx *sctx = req->user;
+		s3_object_put_finish(sctx);
+		ctx_finish(sctx);
+		return;
+	}
+	struct s3_ctx ctx = { .s3 = userdata, .req = req };
+	http_resp_header(req, "x-amz-request-id", req->request_id);
+	if (address(&ctx) < 0) {
+		req->route = "s3:unknown";
+		return;
+	}
+	const char *name = NULL;
+	s3_op_fn fn = operation(&ctx, &name);
+	req->route = name ? name : "s3:unknown";
+	if (!fn)
+		return;
+	if (req->body_too_large) {
+		s3_error(&ctx, 400, "MaxMessageLengthExceeded",
+			 "the request body is larger than %u bytes", S3_BODY_LIMIT);
+	} else if (authenticate(&ctx, false) == 0) {
+		if (ctx.bucket && bucket_name_check(ctx.bucket, NULL) < 0 &&
+		    strcmp(name, "s3:CreateBucket") != 0)
+			s3_error(&ctx, 404, "NoSuchBucket", "The specified bucket does not exist");
+		else
+			fn(&ctx);
+	}
+	/* a bucket-level change refused before it ran is audited too */
+	if (ctx.audit_action && !ctx.audited)
+		s3_audit(&ctx, ctx.audit_action, ctx.bucket, NULL, req->status);
+	ctx_finish(&ctx);
+}

@@ -1,0 +1,417 @@
+/* s3_buckets: bucket operations and listings of the S3 service.
+ *
+ * A bucket belongs to the project of the access key that creates it; the
+ * key must hold the member role there. Creating, deleting and changing a
+ * bucket are audited ("s3.bucket.create"...), in the same transaction as
+ * the change when it succeeds. Listing continuation tokens are the
+ * base64url of "1:" and the key to go on after. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/crypto.h"
+#include "lib/util.h"
+#include "s3-priv.h"
+
+/* Run a bucket-level change with its audit event: in one transaction when
+ * it succeeds, the failure audited alone otherwise. work returns 0 or a
+ * -ERR_* (with ctx->err set, or -1 after answering). */
+static int audited(struct s3_ctx *ctx, const char *action, const char *project,
+		   int (*work)(struct s3_ctx *ctx, void *arg), void *arg,
+		   const char *not_found_code, unsigned ok_status)
+{
+	struct store_conn *c = s3_conn(ctx);
+	int r = store_txn_begin(c);
+	if (r < 0) {
+		s3_error(ctx, 503, "SlowDown", "the store is busy; retry the request");
+		return -1;
+	}
+	r = work(ctx, arg);
+	if (r == 0)
+		r = s3_audit(ctx, action, ctx->bucket, project, ok_status);
+	if (r == 0) {
+		r = store_txn_commit(c);
+		if (r < 0)
+			store_fail(c, r, &ctx->err);
+	} else {
+		store_txn_rollback(c);
+	}
+	if (r == 0)
+		return 0;
+	if (!ctx->req->status)
+		s3_error_err(ctx, not_found_code);
+	if (store_txn_begin(c) == 0) {
+		if (s3_audit(ctx, action, ctx->bucket, project, ctx->req->status) == 0)
+			store_txn_commit(c);
+		else
+			store_txn_rollback(c);
+	}
+	return -1;
+}
+
+void s3_list_buckets(struct s3_ctx *ctx)
+{
+	const struct principal *p = &ctx->principal;
+	struct bucket *items = NULL;
+	size_t n = 0;
+	if (bucket_list(s3_conn(ctx), p->project_id, 0, &items, &n, &ctx->err) < 0) {
+		s3_error_err(ctx, "NoSuchBucket");
+		return;
+	}
+	struct buf b;
+	s3_xml_begin(&b, "ListAllMyBucketsResult");
+	s3_xml_owner(ctx, &b, p->project_id);
+	buf_puts(&b, "<Buckets>");
+	for (size_t i = 0; i < n; i++) {
+		int64_t ms = 0;
+		char t[32];
+		time_rfc3339_parse(items[i].created_at, &ms);
+		s3_time_iso(ms, t);
+		buf_puts(&b, "<Bucket>");
+		s3_xml_elem(&b, "Name", items[i].name);
+		s3_xml_elem(&b, "CreationDate", t);
+		buf_puts(&b, "</Bucket>");
+	}
+	buf_puts(&b, "</Buckets></ListAllMyBucketsResult>");
+	free(items);
+	s3_reply_xml(ctx, 200, &b);
+}
+
+static int create_work(struct s3_ctx *ctx, void *arg)
+{
+	struct bucket *ret = arg;
+	const struct principal *p = &ctx->principal;
+	int r = bucket_create(s3_conn(ctx), p->project_id, ctx->bucket, ret, &ctx->err);
+	if (r == -ERR_CONFLICT) {
+		/* taken: by this project, or by someone else */
+		struct bucket other;
+		struct err e = { 0 };
+		if (bucket_get(s3_conn(ctx), ctx->bucket, &other, &e) == 0 &&
+		    strcmp(other.project_id, p->project_id) == 0)
+			s3_error(ctx, 409, "BucketAlreadyOwnedByYou",
+				 "Your previous request to create the named bucket succeeded and "
+				 "you already own it.");
+		else
+			s3_error(ctx, 409, "BucketAlreadyExists",
+				 "The requested bucket name is not available. The bucket namespace "
+				 "is shared by all users of the system. Please select a different "
+				 "name and try again.");
+		return -1;
+	}
+	if (r == -ERR_INVALID) {
+		s3_error(ctx, 400, "InvalidBucketName", "%s", ctx->err.message);
+		return -1;
+	}
+	if (r == -ERR_QUOTA) {
+		s3_error(ctx, 400, "TooManyBuckets", "%s", ctx->err.message);
+		return -1;
+	}
+	return r;
+}
+
+void s3_bucket_create(struct s3_ctx *ctx)
+{
+	const struct principal *p = &ctx->principal;
+	const char *acl = http_req_header(ctx->req, "x-amz-acl");
+	struct bucket b;
+	if (!p->project_id[0]) {
+		s3_error(ctx, 403, "AccessDenied",
+			 "this access key has no project: make one scoped to a project to create "
+			 "buckets");
+		return;
+	}
+	if (!p->system_admin && p->role < ROLE_MEMBER) {
+		s3_error(ctx, 403, "AccessDenied", "creating buckets needs the member role");
+		return;
+	}
+	if (acl && strcmp(acl, "private") != 0) {
+		s3_error(ctx, 501, "NotImplemented", "only the canned ACL 'private' is supported");
+		return;
+	}
+	if (ctx->req->body.len > 0) {
+		s3_error(ctx, 501, "NotImplemented",
+			 "a CreateBucketConfiguration body is not supported yet; create the bucket "
+			 "without one (region %s)",
+			 ctx->s3->opts.region);
+		return;
+	}
+	if (audited(ctx, "s3.bucket.create", p->project_id, create_work, &b, "NoSuchBucket", 200) <
+	    0)
+		return;
+	char loc[BUCKET_NAME_MAX + 2];
+	str_printf(loc, sizeof(loc), "/%s", b.name);
+	http_resp_header(ctx->req, "Location", loc);
+	http_resp_set(ctx->req, 200, NULL, "", 0);
+}
+
+static int delete_work(struct s3_ctx *ctx, void *arg)
+{
+	(void)arg;
+	int r = bucket_delete(s3_conn(ctx), ctx->bucket, &ctx->err);
+	if (r == -ERR_CONFLICT) {
+		s3_error(ctx, 409, "BucketNotEmpty",
+			 "The bucket you tried to delete is not empty");
+		return -1;
+	}
+	return r;
+}
+
+void s3_bucket_delete(struct s3_ctx *ctx)
+{
+	struct bucket b;
+	if (s3_bucket_access(ctx, true, &b) < 0)
+		return;
+	if (audited(ctx, "s3.bucket.delete", b.project_id, delete_work, NULL, "NoSuchBucket",
+		    204) == 0)
+		http_resp_set(ctx->req, 204, NULL, "", 0);
+}
+
+void s3_bucket_head(struct s3_ctx *ctx)
+{
+	struct bucket b;
+	if (s3_bucket_access(ctx, false, &b) < 0)
+		return;
+	http_resp_header(ctx->req, "x-amz-bucket-region", ctx->s3->opts.region);
+	http_resp_set(ctx->req, 200, NULL, "", 0);
+}
+
+void s3_bucket_location(struct s3_ctx *ctx)
+{
+	struct bucket b;
+	if (s3_bucket_access(ctx, false, &b) < 0)
+		return;
+	struct buf x;
+	buf_init(&x, 0);
+	buf_puts(&x, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LocationConstraint xmlns=\"" S3_XMLNS
+		     "\">");
+	/* AWS names its first region by leaving the constraint empty */
+	if (strcmp(ctx->s3->opts.region, "us-east-1") != 0)
+		s3_xml_text(&x, ctx->s3->opts.region);
+	buf_puts(&x, "</LocationConstraint>");
+	s3_reply_xml(ctx, 200, &x);
+}
+
+void s3_bucket_versioning_get(struct s3_ctx *ctx)
+{
+	struct bucket b;
+	if (s3_bucket_access(ctx, false, &b) < 0)
+		return;
+	struct buf x;
+	s3_xml_begin(&x, "VersioningConfiguration");
+	if (b.versioning[0])
+		s3_xml_elem(&x, "Status", b.versioning);
+	buf_puts(&x, "</VersioningConfiguration>");
+	s3_reply_xml(ctx, 200, &x);
+}
+
+/* ---- listings ---- */
+
+/* Read the parameters every listing shares. -1 after answering 400. */
+static int list_params(struct s3_ctx *ctx, struct object_list_query *q, bool *url)
+{
+	const char *mk = s3_query(ctx, "max-keys");
+	const char *enc = s3_query(ctx, "encoding-type");
+	q->prefix = s3_query(ctx, "prefix");
+	if (!q->prefix)
+		q->prefix = "";
+	q->delimiter = s3_query(ctx, "delimiter");
+	q->max = OBJECTS_LIST_MAX;
+	if (mk) {
+		int64_t v;
+		if (parse_i64(mk, INT32_MIN, INT32_MAX, &v) < 0 || v < 0) {
+			s3_error(ctx, 400, "InvalidArgument",
+				 "max-keys must be a whole number from 0 on");
+			return -1;
+		}
+		if (v < OBJECTS_LIST_MAX)
+			q->max = (size_t)v;
+	}
+	*url = false;
+	if (enc) {
+		if (strcmp(enc, "url") != 0) {
+			s3_error(ctx, 400, "InvalidArgument", "Invalid Encoding Method specified in "
+				 "Request: encoding-type must be url");
+			return -1;
+		}
+		*url = true;
+	}
+	if (strlen(q->prefix) > OBJECT_KEY_MAX ||
+	    (q->delimiter && strlen(q->delimiter) > OBJECT_KEY_MAX)) {
+		s3_error(ctx, 400, "InvalidArgument", "prefix and delimiter are at most %d bytes",
+			 OBJECT_KEY_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+static char *token_encode(const char *key)
+{
+	char *raw = xasprintf("1:%s", key);
+	char *t = base64url_encode(raw, strlen(raw));
+	free(raw);
+	return t;
+}
+
+/* The key a continuation token goes on after (arena), or NULL when it is
+ * not one this service handed out. */
+static const char *token_decode(struct s3_ctx *ctx, const char *t)
+{
+	unsigned char *raw = NULL;
+	size_t len = 0;
+	const char *key = NULL;
+	if (strlen(t) <= 4 * OBJECT_KEY_MAX && base64url_decode(t, &raw, &len) == 0 &&
+	    len >= 2 && memcmp(raw, "1:", 2) == 0 && strlen((char *)raw) == len)
+		key = arena_strdup(ctx->req->arena, (char *)raw + 2);
+	free(raw);
+	return key;
+}
+
+static void list_common(struct s3_ctx *ctx, struct buf *b, const struct object_list_query *q,
+			bool url)
+{
+	s3_xml_elem(b, "Name", ctx->bucket);
+	s3_xml_key(b, "Prefix", q->prefix, url);
+	if (q->delimiter)
+		s3_xml_key(b, "Delimiter", q->delimiter, url);
+	buf_printf(b, "<MaxKeys>%zu</MaxKeys>", q->max);
+	if (url)
+		s3_xml_elem(b, "EncodingType", "url");
+}
+
+static void list_prefixes(struct buf *b, const struct object_listing *l, bool url)
+{
+	for (size_t i = 0; i < l->nprefixes; i++) {
+		buf_puts(b, "<CommonPrefixes>");
+		s3_xml_key(b, "Prefix", l->prefixes[i], url);
+		buf_puts(b, "</CommonPrefixes>");
+	}
+}
+
+/* One <Contents> of a listing; with the owner when owner is given. */
+static void list_contents(struct s3_ctx *ctx, struct buf *b, const struct object_entry *e,
+			  bool url, const char *owner)
+{
+	char t[32];
+	s3_time_iso(e->last_modified_ms, t);
+	buf_puts(b, "<Contents>");
+	s3_xml_key(b, "Key", e->key, url);
+	s3_xml_elem(b, "LastModified", t);
+	s3_xml_elem(b, "ETag", e->etag);
+	buf_printf(b, "<Size>%lld</Size>", (long long)e->size);
+	if (owner)
+		s3_xml_owner(ctx, b, owner);
+	buf_puts(b, "<StorageClass>STANDARD</StorageClass></Contents>");
+}
+
+void s3_list_objects(struct s3_ctx *ctx, bool v2)
+{
+	struct object_list_query q = { 0 };
+	struct object_listing l = { 0 };
+	struct bucket bk;
+	bool url;
+	const char *token = NULL;
+	if (s3_bucket_access(ctx, false, &bk) < 0 || list_params(ctx, &q, &url) < 0)
+		return;
+	if (v2) {
+		token = s3_query(ctx, "continuation-token");
+		q.after = s3_query(ctx, "start-after");
+		if (token) {
+			q.after = token_decode(ctx, token);
+			if (!q.after) {
+				s3_error(ctx, 400, "InvalidArgument",
+					 "The continuation token provided is incorrect");
+				return;
+			}
+		}
+	} else {
+		q.after = s3_query(ctx, "marker");
+	}
+	if (object_list(s3_conn(ctx), bk.name, &q, &l, &ctx->err) < 0) {
+		s3_error_err(ctx, "NoSuchBucket");
+		return;
+	}
+	struct buf b;
+	s3_xml_begin(&b, "ListBucketResult");
+	list_common(ctx, &b, &q, url);
+	buf_printf(&b, "<IsTruncated>%s</IsTruncated>", l.truncated ? "true" : "false");
+	if (v2) {
+		const char *sa = s3_query(ctx, "start-after");
+		const char *fo = s3_query(ctx, "fetch-owner");
+		buf_printf(&b, "<KeyCount>%zu</KeyCount>", l.n + l.nprefixes);
+		if (token)
+			s3_xml_elem(&b, "ContinuationToken", token);
+		if (sa)
+			s3_xml_key(&b, "StartAfter", sa, url);
+		if (l.truncated) {
+			char *t = token_encode(l.next_key);
+			s3_xml_elem(&b, "NextContinuationToken", t);
+			free(t);
+		}
+		for (size_t i = 0; i < l.n; i++)
+			list_contents(ctx, &b, &l.items[i], url,
+				      fo && strcmp(fo, "true") == 0 ? bk.project_id : NULL);
+	} else {
+		s3_xml_key(&b, "Marker", q.after ? q.after : "", url);
+		if (l.truncated && q.delimiter && q.delimiter[0])
+			s3_xml_key(&b, "NextMarker", l.next_key, url);
+		for (size_t i = 0; i < l.n; i++)
+			list_contents(ctx, &b, &l.items[i], url, bk.project_id);
+	}
+	list_prefixes(&b, &l, url);
+	buf_puts(&b, "</ListBucketResult>");
+	object_listing_release(&l);
+	s3_reply_xml(ctx, 200, &b);
+}
+
+void s3_list_versions(struct s3_ctx *ctx)
+{
+	struct object_list_query q = { .versions = true };
+	struct object_listing l = { 0 };
+	struct bucket bk;
+	bool url;
+	if (s3_bucket_access(ctx, false, &bk) < 0 || list_params(ctx, &q, &url) < 0)
+		return;
+	q.after = s3_query(ctx, "key-marker");
+	q.after_version = s3_query(ctx, "version-id-marker");
+	if (q.after_version && q.after_version[0] && !(q.after && q.after[0])) {
+		s3_error(ctx, 400, "InvalidArgument",
+			 "A version-id marker cannot be specified without a key marker.");
+		return;
+	}
+	if (object_list(s3_conn(ctx), bk.name, &q, &l, &ctx->err) < 0) {
+		s3_error_err(ctx, "NoSuchBucket");
+		return;
+	}
+	struct buf b;
+	s3_xml_begin(&b, "ListVersionsResult");
+	list_common(ctx, &b, &q, url);
+	s3_xml_key(&b, "KeyMarker", q.after ? q.after : "", url);
+	s3_xml_elem(&b, "VersionIdMarker", q.after_version ? q.after_version : "");
+	buf_printf(&b, "<IsTruncated>%s</IsTruncated>", l.truncated ? "true" : "false");
+	if (l.truncated) {
+		s3_xml_key(&b, "NextKeyMarker", l.next_key, url);
+		if (l.next_version[0])
+			s3_xml_elem(&b, "NextVersionIdMarker", l.next_version);
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		const struct object_entry *e = &l.items[i];
+		char t[32];
+		s3_time_iso(e->last_modified_ms, t);
+		buf_puts(&b, e->delete_marker ? "<DeleteMarker>" : "<Version>");
+		s3_xml_key(&b, "Key", e->key, url);
+		s3_xml_elem(&b, "VersionId", e->version_id);
+		s3_xml_elem(&b, "IsLatest", e->is_latest ? "true" : "false");
+		s3_xml_elem(&b, "LastModified", t);
+		s3_xml_owner(ctx, &b, bk.project_id);
+		if (!e->delete_marker) {
+			s3_xml_elem(&b, "ETag", e->etag);
+			buf_printf(&b, "<Size>%lld</Size>", (long long)e->size);
+			buf_puts(&b, "<StorageClass>STANDARD</StorageClass>");
+		}
+		buf_puts(&b, e->delete_marker ? "</DeleteMarker>" : "</Version>");
+	}
+	list_prefixes(&b, &l, url);
+	buf_puts(&b, "</ListVersionsResult>");
+	object_listing_release(&l);
+	s3_reply_xml(ctx, 200, &b);
+}

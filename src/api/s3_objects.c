@@ -1,0 +1,703 @@
+/* s3_objects: object operations of the S3 service.
+ *
+ * PutObject streams its body to the data backend while computing the MD5
+ * (the ETag), and the SHA-256 when the client signed one or sent
+ * x-amz-checksum-sha256; once the body is in, the claims are checked
+ * (BadDigest, XAmzContentSHA256Mismatch), the bytes committed and then the
+ * row. GetObject answers from the stored file with sendfile, a range of it
+ * for Range. The checksums S3 also accepts (CRC32, CRC32C, CRC64NVME) wait
+ * for lib/checksum; SHA-256 and SHA-1 are verified and stored now. */
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/crypto.h"
+#include "lib/router.h"
+#include "lib/util.h"
+#include "s3-priv.h"
+
+#define META_PREFIX "x-amz-meta-"
+
+/* The x-amz-checksum-* algorithms verified here. */
+static const struct checksum_algo {
+	const char *name;    /* as in x-amz-checksum-algorithm: "SHA256" */
+	const char *header;  /* "x-amz-checksum-sha256" */
+	const EVP_MD *(*md)(void);
+	size_t size;         /* digest bytes */
+} checksum_algos[] = {
+	{ "SHA256", "x-amz-checksum-sha256", EVP_sha256, 32 },
+	{ "SHA1", "x-amz-checksum-sha1", EVP_sha1, 20 },
+};
+
+struct s3_upload {
+	struct bucket bucket;          /* where it goes */
+	struct object obj;             /* its metadata, from the headers */
+	struct objects_writer *w;      /* the backend's writer */
+	EVP_MD_CTX *md5;               /* of the body: the ETag */
+	EVP_MD_CTX *sha256;            /* of the body, when a claim needs it */
+	EVP_MD_CTX *checksum;          /* of the body, for x-amz-checksum-* other than SHA-256 */
+	const struct checksum_algo *algo; /* the x-amz-checksum-* sent, or NULL */
+	unsigned char content_md5[16]; /* Content-MD5 as sent */
+	bool has_md5;
+};
+
+/* A header value copied into dst when it fits; 400 when it does not. */
+static int header_field(struct s3_ctx *ctx, const char *name, char *dst, size_t size)
+{
+	const char *v = http_req_header(ctx->req, name);
+	dst[0] = '\0';
+	if (!v)
+		return 0;
+	if (!str_copy(dst, size, v)) {
+		s3_error(ctx, 400, "InvalidArgument", "the %s header is longer than %zu bytes", name,
+			 size - 1);
+		return -1;
+	}
+	return 0;
+}
+
+/* Remove "aws-chunked" from a Content-Encoding list (it is transport). */
+static void strip_aws_chunked(char *ce, size_t size)
+{
+	char *out = xmalloc(size);
+	size_t o = 0;
+	const char *p = ce;
+	while (*p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		size_t n = strcspn(p, ",");
+		size_t t = n;
+		while (t > 0 && p[t - 1] == ' ')
+			t--;
+		if (t > 0 && !(t == 11 && strncmp(p, "aws-chunked", 11) == 0)) {
+			if (o)
+				out[o++] = ',';
+			memcpy(out + o, p, t);
+			o += t;
+		}
+		p += n;
+	}
+	out[o] = '\0';
+	str_copy(ce, size, out);
+	free(out);
+}
+
+/* Read the content headers and x-amz-meta-* of the request into obj. -1
+ * after answering 400. */
+static int object_headers(struct s3_ctx *ctx, struct object *obj)
+{
+	if (header_field(ctx, "Content-Type", obj->content_type, sizeof(obj->content_type)) < 0 ||
+	    header_field(ctx, "Content-Encoding", obj->content_encoding,
+			 sizeof(obj->content_encoding)) < 0 ||
+	    header_field(ctx, "Content-Disposition", obj->content_disposition,
+			 sizeof(obj->content_disposition)) < 0 ||
+	    header_field(ctx, "Content-Language", obj->content_language,
+			 sizeof(obj->content_language)) < 0 ||
+	    header_field(ctx, "Cache-Control", obj->cache_control, sizeof(obj->cache_control)) < 0 ||
+	    header_field(ctx, "Expires", obj->expires, sizeof(obj->expires)) < 0)
+		return -1;
+	strip_aws_chunked(obj->content_encoding, sizeof(obj->content_encoding));
+	if (!obj->content_type[0])
+		str_copy(obj->content_type, sizeof(obj->content_type), "binary/octet-stream");
+	const struct http_kv *h;
+	size_t n = http_req_headers(ctx->req, &h);
+	struct buf meta;
+	buf_init(&meta, 0);
+	size_t bytes = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strncasecmp(h[i].key, META_PREFIX, strlen(META_PREFIX)) != 0)
+			continue;
+		char *name = arena_strdup(ctx->req->arena, h[i].key + strlen(META_PREFIX));
+		str_lower(name);
+		const char *v = h[i].value ? h[i].value : "";
+		bytes += strlen(name) + strlen(v);
+		buf_printf(&meta, "%s: %s\n", name, v);
+	}
+	int r = 0;
+	if (bytes > OBJECT_META_MAX || meta.len >= sizeof(obj->meta)) {
+		s3_error(ctx, 400, "MetadataTooLarge",
+			 "Your metadata headers exceed the maximum allowed metadata size (%d bytes)",
+			 OBJECT_META_MAX);
+		r = -1;
+	} else {
+		str_copy(obj->meta, sizeof(obj->meta), meta.data ? meta.data : "");
+	}
+	buf_release(&meta);
+	return r;
+}
+
+/* The x-amz-checksum-* header sent, checked for form, into obj. -1 after
+ * answering 400. */
+static int checksum_header(struct s3_ctx *ctx, struct object *obj,
+			   const struct checksum_algo **ret)
+{
+	*ret = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(checksum_algos); i++) {
+		const struct checksum_algo *a = &checksum_algos[i];
+		const char *v = http_req_header(ctx->req, a->header);
+		if (!v)
+			continue;
+		unsigned char raw[96];
+		size_t len = strlen(v);
+		if (*ret || len != 4 * ((a->size + 2) / 3) || len >= sizeof(raw) ||
+		    EVP_DecodeBlock(raw, (const unsigned char *)v, (int)len) < (int)a->size) {
+			s3_error(ctx, 400, "InvalidRequest",
+				 "Value for %s header is invalid, or more than one checksum was sent.",
+				 a->header);
+			return -1;
+		}
+		str_copy(obj->checksum_algo, sizeof(obj->checksum_algo), a->name);
+		str_copy(obj->checksum_value, sizeof(obj->checksum_value), v);
+		*ret = a;
+	}
+	return 0;
+}
+
+static void upload_free(struct s3_upload *u)
+{
+	if (!u)
+		return;
+	EVP_MD_CTX_free(u->md5);
+	EVP_MD_CTX_free(u->sha256);
+	EVP_MD_CTX_free(u->checksum);
+	free(u);
+}
+
+void s3_object_put_abort(struct s3_ctx *ctx)
+{
+	struct s3_upload *u = ctx->upload;
+	if (!u)
+		return;
+	ctx->s3->opts.objects->ops->write_abort(u->w);
+	upload_free(u);
+	ctx->upload = NULL;
+}
+
+static int put_sink(struct http_req *req, const char *data, size_t n)
+{
+	struct s3_ctx *ctx = req->user;
+	struct s3_upload *u = ctx->upload;
+	int r = ctx->s3->opts.objects->ops->write(u->w, data, n);
+	if (r < 0)
+		return r;
+	EVP_DigestUpdate(u->md5, data, n);
+	if (u->sha256)
+		EVP_DigestUpdate(u->sha256, data, n);
+	if (u->checksum)
+		EVP_DigestUpdate(u->checksum, data, n);
+	return 0;
+}
+
+static EVP_MD_CTX *digest_new(const EVP_MD *md)
+{
+	EVP_MD_CTX *d = EVP_MD_CTX_new();
+	if (!d || EVP_DigestInit_ex(d, md, NULL) != 1) {
+		EVP_MD_CTX_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void s3_object_put_prepare(struct s3_ctx *ctx)
+{
+	struct http_req *req = ctx->req;
+	const char *cl = http_req_header(req, "Content-Length");
+	uint64_t len = 0;
+	if (s3_key_check(ctx, ctx->key) < 0)
+		return;
+	if (cl && parse_u64(cl, 0, UINT64_MAX, &len) == 0 && len > OBJECT_PUT_MAX) {
+		s3_error(ctx, 400, "EntityTooLarge",
+			 "Your proposed upload exceeds the maximum allowed size (%llu bytes)",
+			 (unsigned long long)OBJECT_PUT_MAX);
+		return;
+	}
+	struct s3_upload *u = xcalloc(1, sizeof(*u));
+	ctx->upload = u;
+	if (s3_bucket_access(ctx, true, &u->bucket) < 0 ||
+	    s3_content_md5(ctx, u->content_md5, &u->has_md5) < 0 ||
+	    object_headers(ctx, &u->obj) < 0 || checksum_header(ctx, &u->obj, &u->algo) < 0)
+		return;
+	str_copy(u->obj.key, sizeof(u->obj.key), ctx->key);
+	u->md5 = digest_new(EVP_md5());
+	if (strcmp(ctx->payload_hash, "UNSIGNED-PAYLOAD") != 0 ||
+	    (u->algo && u->algo->md == EVP_sha256))
+		u->sha256 = digest_new(EVP_sha256());
+	if (u->algo && u->algo->md != EVP_sha256)
+		u->checksum = digest_new(u->algo->md());
+	struct objects *o = ctx->s3->opts.objects;
+	if (!u->md5 || o->ops->write_begin(o->data, &u->w, &ctx->err) < 0) {
+		s3_error_err(ctx, "NoSuchKey");
+		return;
+	}
+	req->sink = put_sink;
+	req->sink_limit = OBJECT_PUT_MAX;
+}
+
+/* Compare a digest with a base64 claim. */
+static bool digest_matches_b64(const unsigned char *d, size_t n, const char *claim)
+{
+	char b64[96];
+	EVP_EncodeBlock((unsigned char *)b64, d, (int)n);
+	return strcmp(b64, claim) == 0;
+}
+
+/* Check the finished body against what the client claimed. -1 after
+ * answering. */
+static int put_verify(struct s3_ctx *ctx, struct s3_upload *u)
+{
+	unsigned char md5[16], sha[32], sum[64];
+	char hex[65];
+	EVP_DigestFinal_ex(u->md5, md5, NULL);
+	hex_encode(md5, 16, hex);
+	str_printf(u->obj.etag, sizeof(u->obj.etag), "\"%s\"", hex);
+	if (u->has_md5 && memcmp(md5, u->content_md5, 16) != 0) {
+		s3_error(ctx, 400, "BadDigest",
+			 "The Content-MD5 you specified did not match what we received.");
+		return -1;
+	}
+	if (u->sha256) {
+		EVP_DigestFinal_ex(u->sha256, sha, NULL);
+		hex_encode(sha, 32, hex);
+		if (strcmp(ctx->payload_hash, "UNSIGNED-PAYLOAD") != 0 &&
+		    strcmp(hex, ctx->payload_hash) != 0) {
+			s3_error(ctx, 400, "XAmzContentSHA256Mismatch",
+				 "The provided 'x-amz-content-sha256' header does not match what "
+				 "was computed.");
+			return -1;
+		}
+		if (u->algo && u->algo->md == EVP_sha256 &&
+		    !digest_matches_b64(sha, 32, u->obj.checksum_value)) {
+			s3_error(ctx, 400, "BadDigest",
+				 "The SHA256 you specified did not match the calculated checksum.");
+			return -1;
+		}
+	}
+	if (u->checksum) {
+		unsigned int n = 0;
+		EVP_DigestFinal_ex(u->checksum, sum, &n);
+		if (!digest_matches_b64(sum, n, u->obj.checksum_value)) {
+			s3_error(ctx, 400, "BadDigest",
+				 "The %s you specified did not match the calculated checksum.",
+				 u->algo->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Answer a stored version's ETag and version id. */
+static void version_headers(struct s3_ctx *ctx, const struct bucket *b, const struct object *obj)
+{
+	if (obj->etag[0])
+		http_resp_header(ctx->req, "ETag", obj->etag);
+	if (b->versioning[0])
+		http_resp_header(ctx->req, "x-amz-version-id", obj->version_id);
+}
+
+void s3_object_put_finish(struct s3_ctx *ctx)
+{
+	struct http_req *req = ctx->req;
+	struct s3_upload *u = ctx->upload;
+	struct objects *o = ctx->s3->opts.objects;
+	http_resp_header(req, "x-amz-request-id", req->request_id);
+	if (req->body_too_large) {
+		s3_error(ctx, 400, "EntityTooLarge",
+			 "Your proposed upload exceeds the maximum allowed size (%llu bytes)",
+			 (unsigned long long)OBJECT_PUT_MAX);
+	} else if (req->body_error) {
+		s3_error(ctx, 500, "InternalError", "the upload could not be written: %s",
+			 strerror(-req->body_error));
+	} else if (put_verify(ctx, u) == 0) {
+		u->obj.size = (int64_t)req->body_received;
+		int r = o->ops->write_commit(u->w, u->obj.data_ref, &ctx->err);
+		u->w = NULL;
+		if (r == 0 && object_put(o, s3_conn(ctx), &u->bucket, &u->obj, &ctx->err) < 0) {
+			o->ops->remove(o->data, u->obj.data_ref);
+			r = -1;
+		}
+		if (r < 0) {
+			s3_error_err(ctx, "NoSuchBucket");
+		} else {
+			version_headers(ctx, &u->bucket, &u->obj);
+			if (u->algo)
+				http_resp_header(req, u->algo->header, u->obj.checksum_value);
+			http_resp_set(req, 200, NULL, "", 0);
+		}
+	}
+	s3_object_put_abort(ctx);
+}
+
+/* ---- GET and HEAD ---- */
+
+/* Apply If-Match, If-Unmodified-Since, If-None-Match and If-Modified-Since
+ * in RFC 7232's order. 0 to go on, -1 after answering 412 or 304. */
+static int preconditions(struct s3_ctx *ctx, const struct object *obj)
+{
+	struct http_req *req = ctx->req;
+	const char *im = http_req_header(req, "If-Match");
+	const char *ius = http_req_header(req, "If-Unmodified-Since");
+	const char *inm = http_req_header(req, "If-None-Match");
+	const char *ims = http_req_header(req, "If-Modified-Since");
+	int64_t t, mod_s = obj->last_modified_ms / 1000;
+	const char *etag = obj->etag;
+	size_t el = strlen(etag);
+	/* compare with or without the quotes; "*" matches anything */
+#define ETAG_IN(list) (strcmp(list, "*") == 0 || strstr(list, etag) || \
+		       (el > 2 && memmem(list, strlen(list), etag + 1, el - 2)))
+	if (im && !ETAG_IN(im)) {
+		s3_error(ctx, 412, "PreconditionFailed",
+			 "At least one of the pre-conditions you specified did not hold");
+		return -1;
+	}
+	if (!im && ius && s3_parse_http_time(ius, &t) == 0 && mod_s > t / 1000) {
+		s3_error(ctx, 412, "PreconditionFailed",
+			 "At least one of the pre-conditions you specified did not hold");
+		return -1;
+	}
+	bool not_modified = false;
+	if (inm)
+		not_modified = ETAG_IN(inm);
+	else if (ims && s3_parse_http_time(ims, &t) == 0 && mod_s <= t / 1000)
+		not_modified = true;
+#undef ETAG_IN
+	if (not_modified) {
+		char lm[40];
+		s3_time_http(obj->last_modified_ms, lm);
+		req->resp_headers = NULL;
+		http_resp_header(req, "x-amz-request-id", req->request_id);
+		http_resp_header(req, "ETag", obj->etag);
+		http_resp_header(req, "Last-Modified", lm);
+		http_resp_set(req, 304, NULL, "", 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* Parse a single "bytes=a-b" range against size. Returns 1 with the
+ * range, 0 to send the whole object (no range, or one not understood),
+ * or -1 when it cannot be satisfied. */
+static int parse_range(const char *h, int64_t size, int64_t *ret_off, int64_t *ret_len)
+{
+	if (!h || !str_starts_with(h, "bytes="))
+		return 0;
+	const char *s = h + 6;
+	if (strchr(s, ','))
+		return 0;
+	const char *dash = strchr(s, '-');
+	if (!dash)
+		return 0;
+	char a[24], b[24];
+	size_t al = (size_t)(dash - s);
+	if (al >= sizeof(a) || strlen(dash + 1) >= sizeof(b))
+		return 0;
+	memcpy(a, s, al);
+	a[al] = '\0';
+	str_copy(b, sizeof(b), dash + 1);
+	uint64_t first, last;
+	if (!a[0]) {
+		/* the last b bytes */
+		if (parse_u64(b, 0, UINT64_MAX, &last) < 0)
+			return 0;
+		if (last == 0)
+			return -1;
+		if ((int64_t)last > size || last > (uint64_t)INT64_MAX)
+			last = (uint64_t)size;
+		if (size == 0)
+			return -1;
+		*ret_off = size - (int64_t)last;
+		*ret_len = (int64_t)last;
+		return 1;
+	}
+	if (parse_u64(a, 0, INT64_MAX, &first) < 0)
+		return 0;
+	if (b[0] && (parse_u64(b, 0, UINT64_MAX, &last) < 0 || last < first))
+		return 0;
+	if ((int64_t)first >= size)
+		return -1;
+	if (!b[0] || last >= (uint64_t)size)
+		last = (uint64_t)size - 1;
+	*ret_off = (int64_t)first;
+	*ret_len = (int64_t)(last - first + 1);
+	return 1;
+}
+
+/* The headers describing obj, with response-* query overrides. */
+static void object_describe(struct s3_ctx *ctx, const struct bucket *b, const struct object *obj)
+{
+	struct http_req *req = ctx->req;
+	static const struct {
+		const char *header, *override;
+		size_t off;
+	} fields[] = {
+		{ "Content-Encoding", "response-content-encoding",
+		  offsetof(struct object, content_encoding) },
+		{ "Content-Disposition", "response-content-disposition",
+		  offsetof(struct object, content_disposition) },
+		{ "Content-Language", "response-content-language",
+		  offsetof(struct object, content_language) },
+		{ "Cache-Control", "response-cache-control", offsetof(struct object, cache_control) },
+		{ "Expires", "response-expires", offsetof(struct object, expires) },
+	};
+	char lm[40];
+	s3_time_http(obj->last_modified_ms, lm);
+	http_resp_header(req, "Last-Modified", lm);
+	http_resp_header(req, "Accept-Ranges", "bytes");
+	version_headers(ctx, b, obj);
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+		const char *v = s3_query(ctx, fields[i].override);
+		if (!v)
+			v = (const char *)obj + fields[i].off;
+		if (v[0])
+			http_resp_header(req, fields[i].header, v);
+	}
+	const char *m = obj->meta;
+	while (*m) {
+		const char *nl = strchr(m, '\n');
+		const char *colon = strstr(m, ": ");
+		if (!nl || !colon || colon > nl)
+			break;
+		char *name = arena_printf(req->arena, META_PREFIX "%.*s", (int)(colon - m), m);
+		char *value = arena_strndup(req->arena, colon + 2, (size_t)(nl - colon - 2));
+		http_resp_header(req, name, value);
+		m = nl + 1;
+	}
+	const char *mode = http_req_header(req, "x-amz-checksum-mode");
+	if (mode && strcmp(mode, "ENABLED") == 0 && obj->checksum_algo[0]) {
+		char *h = arena_printf(req->arena, "x-amz-checksum-%s", obj->checksum_algo);
+		str_lower(h);
+		http_resp_header(req, h, obj->checksum_value);
+	}
+}
+
+/* Find the version a GET, HEAD or DELETE names. -1 after answering. */
+static int find_object(struct s3_ctx *ctx, struct bucket *b, struct object *obj, bool write)
+{
+	const char *vid = s3_query(ctx, "versionId");
+	if (s3_bucket_access(ctx, write, b) < 0)
+		return -1;
+	if (s3_key_check(ctx, ctx->key) < 0)
+		return -1;
+	if (object_get(s3_conn(ctx), b->name, ctx->key, vid, obj, &ctx->err) < 0) {
+		s3_error_err(ctx, vid ? "NoSuchVersion" : "NoSuchKey");
+		if (obj->delete_marker) {
+			http_resp_header(ctx->req, "x-amz-delete-marker", "true");
+			http_resp_header(ctx->req, "x-amz-version-id", obj->version_id);
+		}
+		return -1;
+	}
+	return 0;
+}
+
+void s3_object_get(struct s3_ctx *ctx)
+{
+	struct http_req *req = ctx->req;
+	struct bucket b;
+	struct object *obj = arena_alloc(req->arena, sizeof(*obj));
+	if (find_object(ctx, &b, obj, false) < 0)
+		return;
+	if (obj->delete_marker) {
+		s3_error(ctx, 405, "MethodNotAllowed",
+			 "The specified method is not allowed against this resource.");
+		http_resp_header(req, "x-amz-delete-marker", "true");
+		return;
+	}
+	if (preconditions(ctx, obj) < 0)
+		return;
+	int64_t off = 0, len = obj->size;
+	const char *rh = http_req_header(req, "Range");
+	int pr = parse_range(rh, obj->size, &off, &len);
+	if (pr < 0) {
+		char cr[64];
+		s3_error(ctx, 416, "InvalidRange", "The requested range is not satisfiable");
+		str_printf(cr, sizeof(cr), "bytes */%lld", (long long)obj->size);
+		http_resp_header(req, "Content-Range", cr);
+		return;
+	}
+	object_describe(ctx, &b, obj);
+	const char *type = s3_query(ctx, "response-content-type");
+	type = arena_strdup(req->arena, type ? type : obj->content_type);
+	unsigned status = 200;
+	if (pr > 0) {
+		char cr[96];
+		str_printf(cr, sizeof(cr), "bytes %lld-%lld/%lld", (long long)off,
+			   (long long)(off + len - 1), (long long)obj->size);
+		http_resp_header(req, "Content-Range", cr);
+		status = 206;
+	}
+	if (obj->size == 0) {
+		http_resp_set(req, status, type, "", 0);
+		return;
+	}
+	struct objects *o = ctx->s3->opts.objects;
+	int fd = -1;
+	if (o->ops->open(o->data, obj->data_ref, &fd, &ctx->err) < 0) {
+		s3_error_err(ctx, "NoSuchKey");
+		return;
+	}
+	/* HEAD: the file gives the length; the server sends no body */
+	http_resp_file_range(req, status, type, fd, (uint64_t)off, (uint64_t)len);
+}
+
+/* ---- DELETE ---- */
+
+void s3_object_delete(struct s3_ctx *ctx)
+{
+	struct bucket b;
+	struct object_deleted d;
+	const char *vid = s3_query(ctx, "versionId");
+	if (s3_bucket_access(ctx, true, &b) < 0 || s3_key_check(ctx, ctx->key) < 0)
+		return;
+	if (object_delete(ctx->s3->opts.objects, s3_conn(ctx), &b, ctx->key, vid, &d,
+			  &ctx->err) < 0) {
+		s3_error_err(ctx, "NoSuchKey");
+		return;
+	}
+	if (d.delete_marker)
+		http_resp_header(ctx->req, "x-amz-delete-marker", "true");
+	if (b.versioning[0] && d.version_id[0])
+		http_resp_header(ctx->req, "x-amz-version-id", d.version_id);
+	http_resp_set(ctx->req, 204, NULL, "", 0);
+}
+
+/* ---- copy ---- */
+
+/* Split x-amz-copy-source ("/bucket/key?versionId=v", URL-encoded, the
+ * leading slash optional) into its parts (arena). -1 after answering. */
+static int copy_source(struct s3_ctx *ctx, const char **ret_bucket, const char **ret_key,
+		       const char **ret_version)
+{
+	struct http_req *req = ctx->req;
+	const char *src = http_req_header(req, "x-amz-copy-source");
+	if (src[0] == '/')
+		src++;
+	const char *q = strchr(src, '?');
+	size_t n = q ? (size_t)(q - src) : strlen(src);
+	const char *slash = memchr(src, '/', n);
+	*ret_version = NULL;
+	if (q) {
+		if (!str_starts_with(q + 1, "versionId="))
+			goto bad;
+		*ret_version = router_unescape(req->arena, q + 11, strlen(q + 11));
+		if (!*ret_version)
+			goto bad;
+	}
+	if (!slash || slash == src || (size_t)(slash - src) + 1 >= n)
+		goto bad;
+	*ret_bucket = router_unescape(req->arena, src, (size_t)(slash - src));
+	*ret_key = router_unescape(req->arena, slash + 1, n - (size_t)(slash - src) - 1);
+	if (!*ret_bucket || !*ret_key)
+		goto bad;
+	return 0;
+bad:
+	s3_error(ctx, 400, "InvalidArgument",
+		 "Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
+	return -1;
+}
+
+/* Apply x-amz-copy-source-if-* to the source. -1 after answering 412. */
+static int copy_preconditions(struct s3_ctx *ctx, const struct object *src)
+{
+	struct http_req *req = ctx->req;
+	const char *im = http_req_header(req, "x-amz-copy-source-if-match");
+	const char *inm = http_req_header(req, "x-amz-copy-source-if-none-match");
+	const char *ims = http_req_header(req, "x-amz-copy-source-if-modified-since");
+	const char *ius = http_req_header(req, "x-amz-copy-source-if-unmodified-since");
+	int64_t t, mod_s = src->last_modified_ms / 1000;
+	bool fail = false;
+	if (im && !strstr(im, src->etag) && strcmp(im, "*") != 0)
+		fail = true;
+	if (!im && ius && s3_parse_http_time(ius, &t) == 0 && mod_s > t / 1000)
+		fail = true;
+	if (inm && (strstr(inm, src->etag) || strcmp(inm, "*") == 0))
+		fail = true;
+	if (!inm && ims && s3_parse_http_time(ims, &t) == 0 && mod_s <= t / 1000)
+		fail = true;
+	if (fail) {
+		s3_error(ctx, 412, "PreconditionFailed",
+			 "At least one of the pre-conditions you specified did not hold");
+		return -1;
+	}
+	return 0;
+}
+
+void s3_object_copy(struct s3_ctx *ctx)
+{
+	struct http_req *req = ctx->req;
+	const char *sb, *sk, *sv;
+	struct bucket dst_b, src_b;
+	struct object *src = arena_alloc(req->arena, sizeof(*src));
+	struct object *obj = arena_alloc(req->arena, sizeof(*obj));
+	memset(obj, 0, sizeof(*obj));
+	const char *directive = http_req_header(req, "x-amz-metadata-directive");
+	if (directive && strcmp(directive, "COPY") != 0 && strcmp(directive, "REPLACE") != 0) {
+		s3_error(ctx, 400, "InvalidArgument",
+			 "Unknown metadata directive: x-amz-metadata-directive is COPY or REPLACE");
+		return;
+	}
+	bool replace = directive && strcmp(directive, "REPLACE") == 0;
+	if (s3_key_check(ctx, ctx->key) < 0 || copy_source(ctx, &sb, &sk, &sv) < 0 ||
+	    s3_bucket_access(ctx, true, &dst_b) < 0)
+		return;
+	const char *dst_bucket = ctx->bucket, *dst_key = ctx->key;
+	ctx->bucket = sb;
+	ctx->key = sk;
+	int r = s3_bucket_access(ctx, false, &src_b);
+	if (r == 0 && object_get(s3_conn(ctx), sb, sk, sv, src, &ctx->err) < 0) {
+		s3_error_err(ctx, sv ? "NoSuchVersion" : "NoSuchKey");
+		r = -1;
+	}
+	ctx->bucket = dst_bucket;
+	ctx->key = dst_key;
+	if (r < 0 || copy_preconditions(ctx, src) < 0)
+		return;
+	if (src->delete_marker) {
+		s3_error(ctx, 400, "InvalidRequest", "The source of a copy request may not "
+			 "specifically refer to a delete marker by version id.");
+		return;
+	}
+	if (!replace && strcmp(sb, dst_bucket) == 0 && strcmp(sk, dst_key) == 0 && !sv) {
+		s3_error(ctx, 400, "InvalidRequest",
+			 "This copy request is illegal because it is trying to copy an object to "
+			 "itself without changing the object's metadata, storage class, website "
+			 "redirect location or encryption attributes.");
+		return;
+	}
+	if (replace) {
+		if (object_headers(ctx, obj) < 0)
+			return;
+	} else {
+		*obj = *src;
+	}
+	str_copy(obj->key, sizeof(obj->key), dst_key);
+	obj->size = src->size;
+	str_copy(obj->checksum_algo, sizeof(obj->checksum_algo), src->checksum_algo);
+	str_copy(obj->checksum_value, sizeof(obj->checksum_value), src->checksum_value);
+	struct objects *o = ctx->s3->opts.objects;
+	unsigned char md5[16];
+	char hex[33];
+	if (objects_data_copy(o, src->data_ref, obj->data_ref, md5, &ctx->err) < 0) {
+		s3_error_err(ctx, "NoSuchKey");
+		return;
+	}
+	hex_encode(md5, 16, hex);
+	str_printf(obj->etag, sizeof(obj->etag), "\"%s\"", hex);
+	if (object_put(o, s3_conn(ctx), &dst_b, obj, &ctx->err) < 0) {
+		o->ops->remove(o->data, obj->data_ref);
+		s3_error_err(ctx, "NoSuchBucket");
+		return;
+	}
+	if (dst_b.versioning[0])
+		http_resp_header(req, "x-amz-version-id", obj->version_id);
+	if (src_b.versioning[0])
+		http_resp_header(req, "x-amz-copy-source-version-id", src->version_id);
+	char t[32];
+	s3_time_iso(obj->last_modified_ms, t);
+	struct buf b;
+	s3_xml_begin(&b, "CopyObjectResult");
+	s3_xml_elem(&b, "LastModified", t);
+	s3_xml_elem(&b, "ETag", obj->etag);
+	buf_puts(&b, "</CopyObjectResult>");
+	s3_reply_xml(ctx, 200, &b);
+}

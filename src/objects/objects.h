@@ -1,0 +1,212 @@
+/* objects: the domain of the S3 service: buckets, objects and their
+ * versions, with metadata in the store and bytes in a data backend.
+ *
+ * A bucket has one name in the whole deployment and belongs to a project.
+ * An object is one row per version: unversioned buckets keep the single
+ * version "null"; the newest version of a key is marked is_latest, and a
+ * delete in a versioned bucket adds a delete marker. The bytes of a
+ * version live in the data backend under a reference kept in the row.
+ *
+ * Writes are crash-safe by order: the bytes are written to a temporary
+ * place, made durable and moved to their final place (the backend's
+ * write_commit), and only then is the row committed. A crash in between
+ * leaves data no row names; objects_recover() removes it at start-up.
+ * Data replaced or deleted is removed after the row change commits.
+ *
+ * Nothing here knows HTTP or XML. Errors are -ERR_* with err filled:
+ * ERR_NOT_FOUND (no such bucket or key), ERR_CONFLICT (bucket name taken,
+ * bucket not empty), ERR_QUOTA, ERR_INVALID. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/crypto.h"
+#include "lib/err.h"
+#include "lib/timeutil.h"
+#include "store/store.h"
+
+#define BUCKET_NAME_MAX 63
+#define OBJECT_KEY_MAX 1024
+/* user metadata (names and values of x-amz-meta-*), bytes, as AWS */
+#define OBJECT_META_MAX 2048
+/* largest single PUT, as AWS: 5 GiB */
+#define OBJECT_PUT_MAX (5ULL * 1024 * 1024 * 1024)
+/* a data backend's name for stored bytes */
+#define OBJECTS_REF_SIZE 64
+/* "null" or 32 hex characters */
+#define OBJECT_VERSION_SIZE 40
+/* largest page of a listing */
+#define OBJECTS_LIST_MAX 1000
+
+/* ---- data backends ---- */
+
+struct objects_writer; /* one object's bytes being written; the backend's */
+
+/* A data backend: where the bytes of object versions live. */
+struct objects_data_ops {
+	const char *name; /* "fs" */
+	/* Start writing the bytes of a new version. */
+	int (*write_begin)(void *data, struct objects_writer **ret, struct err *err);
+	/* Append n bytes. Returns 0 or a negative errno. */
+	int (*write)(struct objects_writer *w, const void *buf, size_t n);
+	/* Make the bytes durable under their final name (ret_ref) and free w.
+	 * Returns 0, or -ERR_INTERNAL (w is freed and its bytes gone). */
+	int (*write_commit)(struct objects_writer *w, char ret_ref[OBJECTS_REF_SIZE],
+			    struct err *err);
+	/* Throw the bytes away and free w. Accepts NULL. */
+	void (*write_abort)(struct objects_writer *w);
+	/* Open stored bytes for reading: a file descriptor the caller closes. */
+	int (*open)(void *data, const char *ref, int *ret_fd, struct err *err);
+	/* Remove stored bytes (gone already is fine). Returns 0 or -errno. */
+	int (*remove)(void *data, const char *ref);
+	/* Drop unfinished writes, and call fn for each stored reference; fn
+	 * returns true to keep it, false to have it removed. Returns the number
+	 * removed or -errno. */
+	int (*sweep)(void *data, bool (*fn)(const char *ref, void *arg), void *arg);
+	/* Free the backend's state. */
+	void (*free)(void *data);
+};
+
+/* The filesystem backend: bytes under dir/data/XX/<uuid>, unfinished
+ * writes under dir/tmp. */
+extern const struct objects_data_ops objects_fs_ops;
+
+struct objects {
+	const struct objects_data_ops *ops; /* the data backend */
+	void *data;                         /* its state, owned */
+};
+
+/* Open the filesystem backend rooted at dir (created when missing).
+ * Returns 0 and a handle freed with objects_free(), or -ERR_INTERNAL. */
+int objects_open_fs(const char *dir, struct objects **ret, struct err *err);
+/* Free the handle and its backend. Accepts NULL. */
+void objects_free(struct objects *o);
+/* After a crash: remove unfinished writes and stored bytes that no row
+ * names. Run before serving. Returns the number removed or -ERR_*. */
+int objects_recover(struct objects *o, struct store_conn *c, struct err *err);
+
+/* ---- buckets ---- */
+
+struct bucket {
+	char name[BUCKET_NAME_MAX + 1];
+	char project_id[UUID_SIZE];      /* owner */
+	char created_at[TIME_RFC3339_SIZE];
+	char versioning[16];             /* "" (never enabled), "Enabled" or "Suspended" */
+	char acl[32];                    /* canned ACL: "private" or "public-read" */
+};
+
+/* Check name against the AWS bucket naming rules. Returns 0, or
+ * -ERR_INVALID saying which rule it breaks. */
+int bucket_name_check(const char *name, struct err *err);
+/* Create bucket name owned by project_id, counting it against the
+ * project's buckets quota. ERR_CONFLICT when the name is taken (by
+ * anyone). */
+int bucket_create(struct store_conn *c, const char *project_id, const char *name,
+		  struct bucket *ret, struct err *err);
+/* Find bucket name. ERR_NOT_FOUND when there is none. */
+int bucket_get(struct store_conn *c, const char *name, struct bucket *ret, struct err *err);
+/* Delete an empty bucket (no version, no delete marker, no upload left);
+ * ERR_CONFLICT otherwise. */
+int bucket_delete(struct store_conn *c, const char *name, struct err *err);
+/* The buckets of project_id by name, at most max. Caller frees *ret. */
+int bucket_list(struct store_conn *c, const char *project_id, size_t max, struct bucket **ret,
+		size_t *ret_n, struct err *err);
+/* Set versioning to "Enabled" or "Suspended". */
+int bucket_set_versioning(struct store_conn *c, const char *name, const char *state,
+			  struct err *err);
+
+/* ---- objects ---- */
+
+/* One version of an object, as stored. Text fields are "" when unset. */
+struct object {
+	char bucket[BUCKET_NAME_MAX + 1];
+	char key[OBJECT_KEY_MAX + 1];
+	char version_id[OBJECT_VERSION_SIZE]; /* "null" when unversioned */
+	bool is_latest;                       /* the current version of its key */
+	bool delete_marker;                   /* a delete marker, not bytes */
+	int64_t size;                         /* bytes */
+	char etag[72];                        /* quoted, as sent in ETag */
+	char content_type[256];
+	char content_encoding[128];
+	char content_disposition[512];
+	char content_language[64];
+	char cache_control[256];
+	char expires[64];                     /* as the client sent it */
+	/* user metadata: lines "name: value\n", names lower case without the
+	 * x-amz-meta- prefix */
+	char meta[OBJECT_META_MAX + 512];
+	char checksum_algo[16];               /* "CRC32"..., or "" */
+	char checksum_value[96];              /* base64, as in the header */
+	int64_t last_modified_ms;             /* Unix ms */
+	char data_ref[OBJECTS_REF_SIZE];      /* where the bytes are; "" for a marker */
+};
+
+/* Store a new version of obj->key in bucket b, its bytes already committed
+ * under obj->data_ref by the backend. In an unversioned (or suspended)
+ * bucket it replaces the "null" version. Charges object_bytes to the
+ * bucket's project. Fills version_id, is_latest and last_modified_ms. On
+ * success the bytes of a replaced version are removed; on failure the
+ * caller removes obj->data_ref. */
+int object_put(struct objects *o, struct store_conn *c, const struct bucket *b,
+	       struct object *obj, struct err *err);
+/* The latest version of key (version_id NULL) or the given one. A latest
+ * version that is a delete marker: ERR_NOT_FOUND with ret filled and
+ * ret->delete_marker set. */
+int object_get(struct store_conn *c, const char *bucket, const char *key,
+	       const char *version_id, struct object *ret, struct err *err);
+/* What a delete did (S3 reports it). */
+struct object_deleted {
+	bool delete_marker;                   /* a marker was made or removed */
+	char version_id[OBJECT_VERSION_SIZE]; /* the marker's or removed version's id */
+};
+/* Delete key: without version_id, the "null" version of an unversioned
+ * bucket, or a new delete marker in a versioned one; with it, that version
+ * for good. Deleting what is not there succeeds (as S3). */
+int object_delete(struct objects *o, struct store_conn *c, const struct bucket *b,
+		  const char *key, const char *version_id, struct object_deleted *ret,
+		  struct err *err);
+
+/* One entry of a listing. */
+struct object_entry {
+	char *key;                            /* owned by the listing */
+	char version_id[OBJECT_VERSION_SIZE];
+	bool is_latest;
+	bool delete_marker;
+	int64_t size;
+	char etag[72];
+	int64_t last_modified_ms;
+};
+
+struct object_listing {
+	struct object_entry *items;  /* in key order (versions newest first) */
+	size_t n;
+	char **prefixes;             /* common prefixes, in order */
+	size_t nprefixes;
+	bool truncated;              /* more follow */
+	char *next_key;              /* truncated: the last key or prefix given */
+	char next_version[OBJECT_VERSION_SIZE]; /* versions, truncated: of next_key */
+};
+
+/* What to list. */
+struct object_list_query {
+	const char *prefix;          /* only keys starting with it; "" for all */
+	const char *delimiter;       /* roll keys up at it; NULL or "" for none */
+	const char *after;           /* only keys after it (marker); NULL for none */
+	const char *after_version;   /* versions: with after, only older versions of it */
+	size_t max;                  /* 0 to OBJECTS_LIST_MAX entries and prefixes */
+	bool versions;               /* every version and marker, not the latest objects */
+};
+
+/* List bucket as q asks. A rolled-up common prefix is passed over with
+ * one seek. Fills ret; free it with object_listing_release(). */
+int object_list(struct store_conn *c, const char *bucket, const struct object_list_query *q,
+		struct object_listing *ret, struct err *err);
+/* Free what a listing holds. */
+void object_listing_release(struct object_listing *l);
+
+/* Copy the bytes stored under ref into new stored bytes, committed under
+ * ret_ref, computing their MD5 into ret_md5. Never holds them in memory. */
+int objects_data_copy(struct objects *o, const char *ref, char ret_ref[OBJECTS_REF_SIZE],
+		      unsigned char ret_md5[16], struct err *err);
