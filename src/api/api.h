@@ -56,7 +56,7 @@ int api_housekeep(struct api *api);
 
 /* Largest S3 request body held in memory (XML documents; objects stream):
  * the S3 listener's body limit. */
-#define S3_BODY_LIMIT (4u * 1024 * 1024)
+#define S3_BODY_LIMIT (8u * 1024 * 1024)
 
 struct s3_opts {
 	struct store *store;      /* borrowed; outlives the service */

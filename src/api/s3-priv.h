@@ -1,7 +1,6 @@
 /* s3-priv.h: what the S3 service's files share. Not for other modules. */
 #pragma once
 
-#include <openssl/evp.h>
 #include <stdbool.h>
 
 #include "api.h"
@@ -45,10 +44,6 @@ void s3_error_err(struct s3_ctx *ctx, const char *not_found_code);
 void s3_reply_xml(struct s3_ctx *ctx, unsigned status, struct buf *b);
 /* Start an XML document whose root element is root (with the S3 xmlns). */
 void s3_xml_begin(struct buf *b, const char *root);
-/* Append s with XML's special characters escaped. */
-void s3_xml_text(struct buf *b, const char *s);
-/* Append <name>text</name>, text escaped. */
-void s3_xml_elem(struct buf *b, const char *name, const char *text);
 /* Append <name>s</name> with s URL-encoded when url is set, else escaped. */
 void s3_xml_key(struct buf *b, const char *name, const char *s, bool url);
 /* Format Unix ms as ISO 8601 with milliseconds ("2006-02-03T16:45:09.000Z"). */
@@ -73,6 +68,10 @@ int s3_audit(struct s3_ctx *ctx, const char *action, const char *bucket, const c
 void s3_xml_owner(struct s3_ctx *ctx, struct buf *b, const char *project_id);
 /* Check a key (length, UTF-8). Answers 400 and returns -1 when bad. */
 int s3_key_check(struct s3_ctx *ctx, const char *key);
+/* Check the request body against its Content-MD5 or x-amz-checksum-*
+ * header; with required, one of them must be there. -1 after answering
+ * (InvalidRequest, InvalidDigest, BadDigest). */
+int s3_body_digest_check(struct s3_ctx *ctx, bool required);
 /* Check the optional Content-MD5 header (base64 of 16 bytes) into md5
  * (has_md5 tells). Answers InvalidDigest and returns -1 when malformed. */
 int s3_content_md5(struct s3_ctx *ctx, unsigned char md5[16], bool *has_md5);
@@ -84,6 +83,7 @@ void s3_bucket_delete(struct s3_ctx *ctx);
 void s3_bucket_head(struct s3_ctx *ctx);
 void s3_bucket_location(struct s3_ctx *ctx);
 void s3_bucket_versioning_get(struct s3_ctx *ctx);
+void s3_bucket_versioning_put(struct s3_ctx *ctx);
 void s3_list_objects(struct s3_ctx *ctx, bool v2);
 void s3_list_versions(struct s3_ctx *ctx);
 
@@ -92,6 +92,7 @@ void s3_list_versions(struct s3_ctx *ctx);
 void s3_object_get(struct s3_ctx *ctx);
 void s3_object_delete(struct s3_ctx *ctx);
 void s3_object_copy(struct s3_ctx *ctx);
+void s3_delete_objects(struct s3_ctx *ctx);
 /* PutObject before its body: checks, and where the body goes. */
 void s3_object_put_prepare(struct s3_ctx *ctx);
 /* PutObject once its body is in. */

@@ -18,17 +18,18 @@
  * policies exist. Bucket-level changes are audited; object operations are
  * not (they are data, and counted in the request metrics). */
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "lib/checksum.h"
 #include "lib/log.h"
 #include "lib/sigv4.h"
 #include "lib/timeutil.h"
 #include "lib/router.h"
+#include "lib/s3xml.h"
 #include "lib/util.h"
 #include "s3-priv.h"
 
@@ -53,35 +54,10 @@ struct store_conn *s3_conn(struct s3_ctx *ctx)
 
 /* ---- XML and times ---- */
 
-void s3_xml_text(struct buf *b, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '<': buf_puts(b, "&lt;"); break;
-		case '>': buf_puts(b, "&gt;"); break;
-		case '&': buf_puts(b, "&amp;"); break;
-		case '"': buf_puts(b, "&quot;"); break;
-		case '\'': buf_puts(b, "&apos;"); break;
-		default:
-			if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r')
-				buf_printf(b, "&#x%x;", (unsigned char)*s);
-			else
-				buf_append(b, s, 1);
-		}
-	}
-}
-
-void s3_xml_elem(struct buf *b, const char *name, const char *text)
-{
-	buf_printf(b, "<%s>", name);
-	s3_xml_text(b, text);
-	buf_printf(b, "</%s>", name);
-}
-
 void s3_xml_key(struct buf *b, const char *name, const char *s, bool url)
 {
 	if (!url) {
-		s3_xml_elem(b, name, s);
+		s3xml_element(b, name, s);
 		return;
 	}
 	buf_printf(b, "<%s>", name);
@@ -92,8 +68,8 @@ void s3_xml_key(struct buf *b, const char *name, const char *s, bool url)
 void s3_xml_begin(struct buf *b, const char *root)
 {
 	buf_init(b, 0);
-	buf_printf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<%s xmlns=\"" S3_XMLNS "\">",
-		   root);
+	s3xml_declaration(b);
+	buf_printf(b, "<%s xmlns=\"" S3_XMLNS "\">", root);
 }
 
 void s3_reply_xml(struct s3_ctx *ctx, unsigned status, struct buf *b)
@@ -158,15 +134,16 @@ void s3_error(struct s3_ctx *ctx, unsigned status, const char *code, const char 
 	str_utf8_fix(msg);
 	struct buf b;
 	buf_init(&b, 0);
-	buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>");
-	s3_xml_elem(&b, "Code", code);
-	s3_xml_elem(&b, "Message", msg);
+	s3xml_declaration(&b);
+	buf_puts(&b, "<Error>");
+	s3xml_element(&b, "Code", code);
+	s3xml_element(&b, "Message", msg);
 	if (ctx->bucket)
-		s3_xml_elem(&b, "BucketName", ctx->bucket);
+		s3xml_element(&b, "BucketName", ctx->bucket);
 	if (ctx->key)
-		s3_xml_elem(&b, "Key", ctx->key);
-	s3_xml_elem(&b, "Resource", ctx->req->path);
-	s3_xml_elem(&b, "RequestId", ctx->req->request_id);
+		s3xml_element(&b, "Key", ctx->key);
+	s3xml_element(&b, "Resource", ctx->req->path);
+	s3xml_element(&b, "RequestId", ctx->req->request_id);
 	buf_puts(&b, "</Error>");
 	if (status >= 500)
 		log_line(LOGL_ERROR, "s3 request failed", "request_id", ctx->req->request_id,
@@ -257,18 +234,60 @@ int s3_key_check(struct s3_ctx *ctx, const char *key)
 int s3_content_md5(struct s3_ctx *ctx, unsigned char md5[16], bool *has_md5)
 {
 	const char *v = http_req_header(ctx->req, "Content-MD5");
+	unsigned char raw[CHECKSUM_MAX];
 	*has_md5 = false;
 	if (!v)
 		return 0;
-	unsigned char out[24];
-	size_t n = strlen(v);
-	if (n != 24 || EVP_DecodeBlock(out, (const unsigned char *)v, 24) != 18 ||
-	    v[22] != '=' || v[23] != '=') {
+	if (checksum_parse_base64(CHECKSUM_MD5, v, raw) < 0) {
 		s3_error(ctx, 400, "InvalidDigest", "the Content-MD5 you specified is not valid");
 		return -1;
 	}
-	memcpy(md5, out, 16);
+	memcpy(md5, raw, 16);
 	*has_md5 = true;
+	return 0;
+}
+
+int s3_body_digest_check(struct s3_ctx *ctx, bool required)
+{
+	const struct buf *body = &ctx->req->body;
+	unsigned char md5[16], want[CHECKSUM_MAX], got[CHECKSUM_MAX];
+	bool has_md5;
+	enum checksum_algo algo = CHECKSUM_NONE;
+	if (s3_content_md5(ctx, md5, &has_md5) < 0)
+		return -1;
+	for (enum checksum_algo a = CHECKSUM_CRC32; a <= CHECKSUM_SHA256; a++) {
+		const char *v = http_req_header(ctx->req, checksum_header(a));
+		if (!v)
+			continue;
+		if (checksum_parse_base64(a, v, want) < 0) {
+			s3_error(ctx, 400, "InvalidRequest", "Value for %s header is invalid.",
+				 checksum_header(a));
+			return -1;
+		}
+		algo = a;
+	}
+	if (required && !has_md5 && algo == CHECKSUM_NONE) {
+		s3_error(ctx, 400, "InvalidRequest",
+			 "Missing required header for this request: Content-MD5 (or an "
+			 "x-amz-checksum-* header)");
+		return -1;
+	}
+	const char *data = body->data ? body->data : "";
+	if (has_md5 && (checksum_buf(CHECKSUM_MD5, data, body->len, got) != 16 ||
+			memcmp(got, md5, 16) != 0)) {
+		s3_error(ctx, 400, "BadDigest",
+			 "The Content-MD5 you specified did not match what we received.");
+		return -1;
+	}
+	if (algo != CHECKSUM_NONE) {
+		size_t n = checksum_buf(algo, data, body->len, got);
+		if (memcmp(got, want, n) != 0) {
+			s3_error(ctx, 400, "BadDigest",
+				 "The %s you specified did not match the calculated checksum.",
+				 checksum_algo_name(algo));
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -319,8 +338,8 @@ int s3_audit(struct s3_ctx *ctx, const char *action, const char *bucket, const c
 void s3_xml_owner(struct s3_ctx *ctx, struct buf *b, const char *project_id)
 {
 	buf_puts(b, "<Owner>");
-	s3_xml_elem(b, "ID", project_id);
-	s3_xml_elem(b, "DisplayName",
+	s3xml_element(b, "ID", project_id);
+	s3xml_element(b, "DisplayName",
 		    strcmp(project_id, ctx->principal.project_id) == 0 ? ctx->principal.project_name
 								     : project_id);
 	buf_puts(b, "</Owner>");
@@ -571,9 +590,8 @@ static s3_op_fn operation(struct s3_ctx *ctx, const char **ret_name)
 		}
 		if (strcmp(m, "PUT") == 0) {
 			if (s3_has_query(ctx, "versioning")) {
-				s3_error(ctx, 501, "NotImplemented",
-					 "PutBucketVersioning is not implemented yet");
-				return NULL;
+				ctx->audit_action = "s3.bucket.versioning";
+				return OP("PutBucketVersioning", s3_bucket_versioning_put);
 			}
 			ctx->audit_action = "s3.bucket.create";
 			return OP("CreateBucket", s3_bucket_create);
@@ -584,10 +602,8 @@ static s3_op_fn operation(struct s3_ctx *ctx, const char **ret_name)
 		}
 		if (strcmp(m, "HEAD") == 0)
 			return OP("HeadBucket", s3_bucket_head);
-		if (strcmp(m, "POST") == 0 && s3_has_query(ctx, "delete")) {
-			s3_error(ctx, 501, "NotImplemented", "DeleteObjects is not implemented yet");
-			return NULL;
-		}
+		if (strcmp(m, "POST") == 0 && s3_has_query(ctx, "delete"))
+			return OP("DeleteObjects", s3_delete_objects);
 	} else {
 		if (strcmp(m, "GET") == 0)
 			return OP("GetObject", s3_object_get);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lib/crypto.h"
+#include "lib/s3xml.h"
 #include "lib/util.h"
 #include "s3-priv.h"
 
@@ -68,8 +69,8 @@ void s3_list_buckets(struct s3_ctx *ctx)
 		time_rfc3339_parse(items[i].created_at, &ms);
 		s3_time_iso(ms, t);
 		buf_puts(&b, "<Bucket>");
-		s3_xml_elem(&b, "Name", items[i].name);
-		s3_xml_elem(&b, "CreationDate", t);
+		s3xml_element(&b, "Name", items[i].name);
+		s3xml_element(&b, "CreationDate", t);
 		buf_puts(&b, "</Bucket>");
 	}
 	buf_puts(&b, "</Buckets></ListAllMyBucketsResult>");
@@ -128,12 +129,22 @@ void s3_bucket_create(struct s3_ctx *ctx)
 		s3_error(ctx, 501, "NotImplemented", "only the canned ACL 'private' is supported");
 		return;
 	}
-	if (ctx->req->body.len > 0) {
-		s3_error(ctx, 501, "NotImplemented",
-			 "a CreateBucketConfiguration body is not supported yet; create the bucket "
-			 "without one (region %s)",
-			 ctx->s3->opts.region);
-		return;
+	const struct buf *body = &ctx->req->body;
+	if (body->len > 0) {
+		struct s3xml_create_bucket cfg;
+		const char *why = "";
+		if (s3xml_parse_create_bucket(ctx->req->arena, body->data, body->len, &cfg, &why) <
+		    0) {
+			s3_error(ctx, 400, "MalformedXML", "%s", why);
+			return;
+		}
+		if (cfg.location && strcmp(cfg.location, ctx->s3->opts.region) != 0) {
+			s3_error(ctx, 400, "IllegalLocationConstraintException",
+				 "The %.64s location constraint is incompatible for the region "
+				 "specific endpoint this request was sent to (%s).",
+				 cfg.location, ctx->s3->opts.region);
+			return;
+		}
 	}
 	if (audited(ctx, "s3.bucket.create", p->project_id, create_work, &b, "NoSuchBucket", 200) <
 	    0)
@@ -181,12 +192,10 @@ void s3_bucket_location(struct s3_ctx *ctx)
 	if (s3_bucket_access(ctx, false, &b) < 0)
 		return;
 	struct buf x;
-	buf_init(&x, 0);
-	buf_puts(&x, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LocationConstraint xmlns=\"" S3_XMLNS
-		     "\">");
+	s3_xml_begin(&x, "LocationConstraint");
 	/* AWS names its first region by leaving the constraint empty */
 	if (strcmp(ctx->s3->opts.region, "us-east-1") != 0)
-		s3_xml_text(&x, ctx->s3->opts.region);
+		s3xml_escape(&x, ctx->s3->opts.region, strlen(ctx->s3->opts.region));
 	buf_puts(&x, "</LocationConstraint>");
 	s3_reply_xml(ctx, 200, &x);
 }
@@ -199,9 +208,41 @@ void s3_bucket_versioning_get(struct s3_ctx *ctx)
 	struct buf x;
 	s3_xml_begin(&x, "VersioningConfiguration");
 	if (b.versioning[0])
-		s3_xml_elem(&x, "Status", b.versioning);
+		s3xml_element(&x, "Status", b.versioning);
 	buf_puts(&x, "</VersioningConfiguration>");
 	s3_reply_xml(ctx, 200, &x);
+}
+
+static int versioning_work(struct s3_ctx *ctx, void *arg)
+{
+	return bucket_set_versioning(s3_conn(ctx), ctx->bucket, arg, &ctx->err);
+}
+
+void s3_bucket_versioning_put(struct s3_ctx *ctx)
+{
+	struct bucket b;
+	struct s3xml_versioning v;
+	const char *why = "";
+	const struct buf *body = &ctx->req->body;
+	if (s3_bucket_access(ctx, true, &b) < 0 || s3_body_digest_check(ctx, false) < 0)
+		return;
+	if (s3xml_parse_versioning(ctx->req->arena, body->data ? body->data : "", body->len, &v,
+				   &why) < 0) {
+		s3_error(ctx, 400, "MalformedXML", "%s", why);
+		return;
+	}
+	const char *state = v.status == S3XML_VERSIONING_ENABLED     ? "Enabled"
+			    : v.status == S3XML_VERSIONING_SUSPENDED ? "Suspended"
+								     : b.versioning;
+	if (!state[0]) {
+		/* no Status on a bucket never versioned: nothing changes */
+		s3_audit(ctx, "s3.bucket.versioning", b.name, b.project_id, 200);
+		http_resp_set(ctx->req, 200, NULL, "", 0);
+		return;
+	}
+	if (audited(ctx, "s3.bucket.versioning", b.project_id, versioning_work, (void *)state,
+		    "NoSuchBucket", 200) == 0)
+		http_resp_set(ctx->req, 200, NULL, "", 0);
 }
 
 /* ---- listings ---- */
@@ -269,13 +310,13 @@ static const char *token_decode(struct s3_ctx *ctx, const char *t)
 static void list_common(struct s3_ctx *ctx, struct buf *b, const struct object_list_query *q,
 			bool url)
 {
-	s3_xml_elem(b, "Name", ctx->bucket);
+	s3xml_element(b, "Name", ctx->bucket);
 	s3_xml_key(b, "Prefix", q->prefix, url);
 	if (q->delimiter)
 		s3_xml_key(b, "Delimiter", q->delimiter, url);
 	buf_printf(b, "<MaxKeys>%zu</MaxKeys>", q->max);
 	if (url)
-		s3_xml_elem(b, "EncodingType", "url");
+		s3xml_element(b, "EncodingType", "url");
 }
 
 static void list_prefixes(struct buf *b, const struct object_listing *l, bool url)
@@ -295,8 +336,8 @@ static void list_contents(struct s3_ctx *ctx, struct buf *b, const struct object
 	s3_time_iso(e->last_modified_ms, t);
 	buf_puts(b, "<Contents>");
 	s3_xml_key(b, "Key", e->key, url);
-	s3_xml_elem(b, "LastModified", t);
-	s3_xml_elem(b, "ETag", e->etag);
+	s3xml_element(b, "LastModified", t);
+	s3xml_element(b, "ETag", e->etag);
 	buf_printf(b, "<Size>%lld</Size>", (long long)e->size);
 	if (owner)
 		s3_xml_owner(ctx, b, owner);
@@ -339,12 +380,12 @@ void s3_list_objects(struct s3_ctx *ctx, bool v2)
 		const char *fo = s3_query(ctx, "fetch-owner");
 		buf_printf(&b, "<KeyCount>%zu</KeyCount>", l.n + l.nprefixes);
 		if (token)
-			s3_xml_elem(&b, "ContinuationToken", token);
+			s3xml_element(&b, "ContinuationToken", token);
 		if (sa)
 			s3_xml_key(&b, "StartAfter", sa, url);
 		if (l.truncated) {
 			char *t = token_encode(l.next_key);
-			s3_xml_elem(&b, "NextContinuationToken", t);
+			s3xml_element(&b, "NextContinuationToken", t);
 			free(t);
 		}
 		for (size_t i = 0; i < l.n; i++)
@@ -386,12 +427,12 @@ void s3_list_versions(struct s3_ctx *ctx)
 	s3_xml_begin(&b, "ListVersionsResult");
 	list_common(ctx, &b, &q, url);
 	s3_xml_key(&b, "KeyMarker", q.after ? q.after : "", url);
-	s3_xml_elem(&b, "VersionIdMarker", q.after_version ? q.after_version : "");
+	s3xml_element(&b, "VersionIdMarker", q.after_version ? q.after_version : "");
 	buf_printf(&b, "<IsTruncated>%s</IsTruncated>", l.truncated ? "true" : "false");
 	if (l.truncated) {
 		s3_xml_key(&b, "NextKeyMarker", l.next_key, url);
 		if (l.next_version[0])
-			s3_xml_elem(&b, "NextVersionIdMarker", l.next_version);
+			s3xml_element(&b, "NextVersionIdMarker", l.next_version);
 	}
 	for (size_t i = 0; i < l.n; i++) {
 		const struct object_entry *e = &l.items[i];
@@ -399,12 +440,12 @@ void s3_list_versions(struct s3_ctx *ctx)
 		s3_time_iso(e->last_modified_ms, t);
 		buf_puts(&b, e->delete_marker ? "<DeleteMarker>" : "<Version>");
 		s3_xml_key(&b, "Key", e->key, url);
-		s3_xml_elem(&b, "VersionId", e->version_id);
-		s3_xml_elem(&b, "IsLatest", e->is_latest ? "true" : "false");
-		s3_xml_elem(&b, "LastModified", t);
+		s3xml_element(&b, "VersionId", e->version_id);
+		s3xml_element(&b, "IsLatest", e->is_latest ? "true" : "false");
+		s3xml_element(&b, "LastModified", t);
 		s3_xml_owner(ctx, &b, bk.project_id);
 		if (!e->delete_marker) {
-			s3_xml_elem(&b, "ETag", e->etag);
+			s3xml_element(&b, "ETag", e->etag);
 			buf_printf(&b, "<Size>%lld</Size>", (long long)e->size);
 			buf_puts(&b, "<StorageClass>STANDARD</StorageClass>");
 		}

@@ -4,41 +4,33 @@
  * (the ETag), and the SHA-256 when the client signed one or sent
  * x-amz-checksum-sha256; once the body is in, the claims are checked
  * (BadDigest, XAmzContentSHA256Mismatch), the bytes committed and then the
- * row. GetObject answers from the stored file with sendfile, a range of it
- * for Range. The checksums S3 also accepts (CRC32, CRC32C, CRC64NVME) wait
- * for lib/checksum; SHA-256 and SHA-1 are verified and stored now. */
+ * row. An x-amz-checksum-* header (CRC32, CRC32C, CRC64NVME, SHA1, SHA256)
+ * is verified the same way and stored, and returned when a reader asks
+ * with x-amz-checksum-mode: ENABLED. GetObject answers from the stored file
+ * with sendfile, a range of it for Range. */
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/checksum.h"
 #include "lib/crypto.h"
 #include "lib/router.h"
+#include "lib/s3xml.h"
+#include "lib/sigv4.h"
 #include "lib/util.h"
 #include "s3-priv.h"
 
 #define META_PREFIX "x-amz-meta-"
 
-/* The x-amz-checksum-* algorithms verified here. */
-static const struct checksum_algo {
-	const char *name;    /* as in x-amz-checksum-algorithm: "SHA256" */
-	const char *header;  /* "x-amz-checksum-sha256" */
-	const EVP_MD *(*md)(void);
-	size_t size;         /* digest bytes */
-} checksum_algos[] = {
-	{ "SHA256", "x-amz-checksum-sha256", EVP_sha256, 32 },
-	{ "SHA1", "x-amz-checksum-sha1", EVP_sha1, 20 },
-};
-
 struct s3_upload {
 	struct bucket bucket;          /* where it goes */
 	struct object obj;             /* its metadata, from the headers */
 	struct objects_writer *w;      /* the backend's writer */
-	EVP_MD_CTX *md5;               /* of the body: the ETag */
-	EVP_MD_CTX *sha256;            /* of the body, when a claim needs it */
-	EVP_MD_CTX *checksum;          /* of the body, for x-amz-checksum-* other than SHA-256 */
-	const struct checksum_algo *algo; /* the x-amz-checksum-* sent, or NULL */
+	struct checksum md5;           /* of the body: the ETag */
+	struct checksum sha256;        /* of the body, when a signed hash needs it */
+	struct checksum sum;           /* of the body, for the x-amz-checksum-* sent */
+	unsigned char claimed[CHECKSUM_MAX]; /* that header's value, raw */
 	unsigned char content_md5[16]; /* Content-MD5 as sent */
 	bool has_md5;
 };
@@ -128,29 +120,31 @@ static int object_headers(struct s3_ctx *ctx, struct object *obj)
 	return r;
 }
 
-/* The x-amz-checksum-* header sent, checked for form, into obj. -1 after
- * answering 400. */
-static int checksum_header(struct s3_ctx *ctx, struct object *obj,
-			   const struct checksum_algo **ret)
+/* The x-amz-checksum-* header sent, checked for form: its algorithm into
+ * ret_algo (CHECKSUM_NONE when none), its raw value into raw, its text
+ * into obj. -1 after answering 400. */
+static int checksum_header_of(struct s3_ctx *ctx, struct object *obj,
+			      enum checksum_algo *ret_algo, unsigned char raw[CHECKSUM_MAX])
 {
-	*ret = NULL;
-	for (size_t i = 0; i < ARRAY_SIZE(checksum_algos); i++) {
-		const struct checksum_algo *a = &checksum_algos[i];
-		const char *v = http_req_header(ctx->req, a->header);
+	*ret_algo = CHECKSUM_NONE;
+	for (enum checksum_algo a = CHECKSUM_CRC32; a <= CHECKSUM_SHA256; a++) {
+		const char *v = http_req_header(ctx->req, checksum_header(a));
 		if (!v)
 			continue;
-		unsigned char raw[96];
-		size_t len = strlen(v);
-		if (*ret || len != 4 * ((a->size + 2) / 3) || len >= sizeof(raw) ||
-		    EVP_DecodeBlock(raw, (const unsigned char *)v, (int)len) < (int)a->size) {
+		if (*ret_algo != CHECKSUM_NONE) {
 			s3_error(ctx, 400, "InvalidRequest",
-				 "Value for %s header is invalid, or more than one checksum was sent.",
-				 a->header);
+				 "Expecting a single x-amz-checksum- header. Multiple checksum "
+				 "Types are not allowed.");
 			return -1;
 		}
-		str_copy(obj->checksum_algo, sizeof(obj->checksum_algo), a->name);
+		if (checksum_parse_base64(a, v, raw) < 0) {
+			s3_error(ctx, 400, "InvalidRequest", "Value for %s header is invalid.",
+				 checksum_header(a));
+			return -1;
+		}
+		str_copy(obj->checksum_algo, sizeof(obj->checksum_algo), checksum_algo_name(a));
 		str_copy(obj->checksum_value, sizeof(obj->checksum_value), v);
-		*ret = a;
+		*ret_algo = a;
 	}
 	return 0;
 }
@@ -159,9 +153,9 @@ static void upload_free(struct s3_upload *u)
 {
 	if (!u)
 		return;
-	EVP_MD_CTX_free(u->md5);
-	EVP_MD_CTX_free(u->sha256);
-	EVP_MD_CTX_free(u->checksum);
+	checksum_release(&u->md5);
+	checksum_release(&u->sha256);
+	checksum_release(&u->sum);
 	free(u);
 }
 
@@ -182,22 +176,10 @@ static int put_sink(struct http_req *req, const char *data, size_t n)
 	int r = ctx->s3->opts.objects->ops->write(u->w, data, n);
 	if (r < 0)
 		return r;
-	EVP_DigestUpdate(u->md5, data, n);
-	if (u->sha256)
-		EVP_DigestUpdate(u->sha256, data, n);
-	if (u->checksum)
-		EVP_DigestUpdate(u->checksum, data, n);
+	checksum_update(&u->md5, data, n);
+	checksum_update(&u->sha256, data, n);
+	checksum_update(&u->sum, data, n);
 	return 0;
-}
-
-static EVP_MD_CTX *digest_new(const EVP_MD *md)
-{
-	EVP_MD_CTX *d = EVP_MD_CTX_new();
-	if (!d || EVP_DigestInit_ex(d, md, NULL) != 1) {
-		EVP_MD_CTX_free(d);
-		return NULL;
-	}
-	return d;
 }
 
 void s3_object_put_prepare(struct s3_ctx *ctx)
@@ -215,19 +197,19 @@ void s3_object_put_prepare(struct s3_ctx *ctx)
 	}
 	struct s3_upload *u = xcalloc(1, sizeof(*u));
 	ctx->upload = u;
+	enum checksum_algo algo;
 	if (s3_bucket_access(ctx, true, &u->bucket) < 0 ||
 	    s3_content_md5(ctx, u->content_md5, &u->has_md5) < 0 ||
-	    object_headers(ctx, &u->obj) < 0 || checksum_header(ctx, &u->obj, &u->algo) < 0)
+	    object_headers(ctx, &u->obj) < 0 || checksum_header_of(ctx, &u->obj, &algo, u->claimed) < 0)
 		return;
 	str_copy(u->obj.key, sizeof(u->obj.key), ctx->key);
-	u->md5 = digest_new(EVP_md5());
-	if (strcmp(ctx->payload_hash, "UNSIGNED-PAYLOAD") != 0 ||
-	    (u->algo && u->algo->md == EVP_sha256))
-		u->sha256 = digest_new(EVP_sha256());
-	if (u->algo && u->algo->md != EVP_sha256)
-		u->checksum = digest_new(u->algo->md());
+	checksum_init(&u->md5, CHECKSUM_MD5);
+	checksum_init(&u->sha256, strcmp(ctx->payload_hash, SIGV4_UNSIGNED_PAYLOAD) != 0
+					  ? CHECKSUM_SHA256
+					  : CHECKSUM_NONE);
+	checksum_init(&u->sum, algo);
 	struct objects *o = ctx->s3->opts.objects;
-	if (!u->md5 || o->ops->write_begin(o->data, &u->w, &ctx->err) < 0) {
+	if (o->ops->write_begin(o->data, &u->w, &ctx->err) < 0) {
 		s3_error_err(ctx, "NoSuchKey");
 		return;
 	}
@@ -235,21 +217,14 @@ void s3_object_put_prepare(struct s3_ctx *ctx)
 	req->sink_limit = OBJECT_PUT_MAX;
 }
 
-/* Compare a digest with a base64 claim. */
-static bool digest_matches_b64(const unsigned char *d, size_t n, const char *claim)
-{
-	char b64[96];
-	EVP_EncodeBlock((unsigned char *)b64, d, (int)n);
-	return strcmp(b64, claim) == 0;
-}
-
 /* Check the finished body against what the client claimed. -1 after
  * answering. */
 static int put_verify(struct s3_ctx *ctx, struct s3_upload *u)
 {
-	unsigned char md5[16], sha[32], sum[64];
+	unsigned char md5[CHECKSUM_MAX], sha[CHECKSUM_MAX], sum[CHECKSUM_MAX];
+	size_t n;
 	char hex[65];
-	EVP_DigestFinal_ex(u->md5, md5, NULL);
+	checksum_final(&u->md5, md5, &n);
 	hex_encode(md5, 16, hex);
 	str_printf(u->obj.etag, sizeof(u->obj.etag), "\"%s\"", hex);
 	if (u->has_md5 && memcmp(md5, u->content_md5, 16) != 0) {
@@ -257,32 +232,22 @@ static int put_verify(struct s3_ctx *ctx, struct s3_upload *u)
 			 "The Content-MD5 you specified did not match what we received.");
 		return -1;
 	}
-	if (u->sha256) {
-		EVP_DigestFinal_ex(u->sha256, sha, NULL);
+	checksum_final(&u->sha256, sha, &n);
+	if (n) {
 		hex_encode(sha, 32, hex);
-		if (strcmp(ctx->payload_hash, "UNSIGNED-PAYLOAD") != 0 &&
-		    strcmp(hex, ctx->payload_hash) != 0) {
+		if (strcmp(hex, ctx->payload_hash) != 0) {
 			s3_error(ctx, 400, "XAmzContentSHA256Mismatch",
 				 "The provided 'x-amz-content-sha256' header does not match what "
 				 "was computed.");
 			return -1;
 		}
-		if (u->algo && u->algo->md == EVP_sha256 &&
-		    !digest_matches_b64(sha, 32, u->obj.checksum_value)) {
-			s3_error(ctx, 400, "BadDigest",
-				 "The SHA256 you specified did not match the calculated checksum.");
-			return -1;
-		}
 	}
-	if (u->checksum) {
-		unsigned int n = 0;
-		EVP_DigestFinal_ex(u->checksum, sum, &n);
-		if (!digest_matches_b64(sum, n, u->obj.checksum_value)) {
-			s3_error(ctx, 400, "BadDigest",
-				 "The %s you specified did not match the calculated checksum.",
-				 u->algo->name);
-			return -1;
-		}
+	checksum_final(&u->sum, sum, &n);
+	if (n && memcmp(sum, u->claimed, n) != 0) {
+		s3_error(ctx, 400, "BadDigest",
+			 "The %s you specified did not match the calculated checksum.",
+			 checksum_algo_name(u->sum.algo));
+		return -1;
 	}
 	return 0;
 }
@@ -321,8 +286,9 @@ void s3_object_put_finish(struct s3_ctx *ctx)
 			s3_error_err(ctx, "NoSuchBucket");
 		} else {
 			version_headers(ctx, &u->bucket, &u->obj);
-			if (u->algo)
-				http_resp_header(req, u->algo->header, u->obj.checksum_value);
+			if (u->sum.algo != CHECKSUM_NONE)
+				http_resp_header(req, checksum_header(u->sum.algo),
+						 u->obj.checksum_value);
 			http_resp_set(req, 200, NULL, "", 0);
 		}
 	}
@@ -464,11 +430,9 @@ static void object_describe(struct s3_ctx *ctx, const struct bucket *b, const st
 		m = nl + 1;
 	}
 	const char *mode = http_req_header(req, "x-amz-checksum-mode");
-	if (mode && strcmp(mode, "ENABLED") == 0 && obj->checksum_algo[0]) {
-		char *h = arena_printf(req->arena, "x-amz-checksum-%s", obj->checksum_algo);
-		str_lower(h);
-		http_resp_header(req, h, obj->checksum_value);
-	}
+	enum checksum_algo algo = checksum_parse_algo(obj->checksum_algo);
+	if (mode && strcmp(mode, "ENABLED") == 0 && algo != CHECKSUM_NONE)
+		http_resp_header(req, checksum_header(algo), obj->checksum_value);
 }
 
 /* Find the version a GET, HEAD or DELETE names. -1 after answering. */
@@ -696,8 +660,65 @@ void s3_object_copy(struct s3_ctx *ctx)
 	s3_time_iso(obj->last_modified_ms, t);
 	struct buf b;
 	s3_xml_begin(&b, "CopyObjectResult");
-	s3_xml_elem(&b, "LastModified", t);
-	s3_xml_elem(&b, "ETag", obj->etag);
+	s3xml_element(&b, "LastModified", t);
+	s3xml_element(&b, "ETag", obj->etag);
 	buf_puts(&b, "</CopyObjectResult>");
 	s3_reply_xml(ctx, 200, &b);
+}
+
+/* ---- DeleteObjects ---- */
+
+void s3_delete_objects(struct s3_ctx *ctx)
+{
+	struct http_req *req = ctx->req;
+	struct bucket b;
+	struct s3xml_delete del;
+	const char *why = "";
+	if (s3_bucket_access(ctx, true, &b) < 0 || s3_body_digest_check(ctx, true) < 0)
+		return;
+	if (s3xml_parse_delete(req->arena, req->body.data ? req->body.data : "", req->body.len,
+			       &del, &why) < 0) {
+		s3_error(ctx, 400, "MalformedXML", "%s", why);
+		return;
+	}
+	struct buf x;
+	s3_xml_begin(&x, "DeleteResult");
+	for (size_t i = 0; i < del.nobjects; i++) {
+		const struct s3xml_delete_object *d = &del.objects[i];
+		struct object_deleted done;
+		struct err err = { 0 };
+		const char *code = NULL, *msg = NULL;
+		if (strlen(d->key) > OBJECT_KEY_MAX) {
+			code = "KeyTooLongError";
+			msg = "Your key is too long";
+		} else if (object_delete(ctx->s3->opts.objects, s3_conn(ctx), &b, d->key,
+					 d->version_id, &done, &err) < 0) {
+			code = err.code == ERR_BUSY ? "SlowDown" : "InternalError";
+			msg = err.message;
+		}
+		if (code) {
+			buf_puts(&x, "<Error>");
+			s3xml_element(&x, "Key", d->key);
+			if (d->version_id)
+				s3xml_element(&x, "VersionId", d->version_id);
+			s3xml_element(&x, "Code", code);
+			s3xml_element(&x, "Message", msg);
+			buf_puts(&x, "</Error>");
+			continue;
+		}
+		if (del.quiet)
+			continue;
+		buf_puts(&x, "<Deleted>");
+		s3xml_element(&x, "Key", d->key);
+		if (d->version_id)
+			s3xml_element(&x, "VersionId", d->version_id);
+		if (done.delete_marker) {
+			s3xml_element(&x, "DeleteMarker", "true");
+			if (!d->version_id && b.versioning[0])
+				s3xml_element(&x, "DeleteMarkerVersionId", done.version_id);
+		}
+		buf_puts(&x, "</Deleted>");
+	}
+	buf_puts(&x, "</DeleteResult>");
+	s3_reply_xml(ctx, 200, &x);
 }

@@ -232,16 +232,28 @@ def test_payload_hash_is_checked_while_streaming(env):
     assert ET.fromstring(r.content).find("Code").text == "XAmzContentSHA256Mismatch"
 
 
-def test_sha256_checksum_header_is_verified_and_returned(env):
+@pytest.mark.parametrize("algo,value", [
+    ("SHA256", "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="),
+    ("SHA1", "qZk+NkcGgWq6PiVxeFDCbJzQ2J0="),
+    ("CRC32", "NSRBwg=="),
+    ("CRC32C", "Nks/tw=="),
+])
+def test_checksum_headers_are_verified_stored_and_returned(env, algo, value):
     s3 = env.s3
     s3.create_bucket(Bucket="sums")
-    r = s3.put_object(Bucket="sums", Key="k", Body=b"abc", ChecksumAlgorithm="SHA256")
-    assert r["ChecksumSHA256"] == "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
+    r = s3.put_object(Bucket="sums", Key="k", Body=b"abc", ChecksumAlgorithm=algo)
+    assert r["Checksum" + algo] == value
     h = s3.head_object(Bucket="sums", Key="k", ChecksumMode="ENABLED")
-    assert h["ChecksumSHA256"] == "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
-    r = signed(env.url, env.keys["member"], "PUT", "/sums/bad", body=b"abc",
-               headers={"x-amz-checksum-sha256": "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa1="})
+    assert h["Checksum" + algo] == value
+    assert "Checksum" + algo not in s3.head_object(Bucket="sums", Key="k")
+    header = "x-amz-checksum-" + algo.lower()
+    r = signed(env.url, env.keys["member"], "PUT", "/sums/bad", body=b"abd",
+               headers={header: value})
+    assert r.status_code == 400
     assert ET.fromstring(r.content).find("Code").text == "BadDigest"
+    r = signed(env.url, env.keys["member"], "PUT", "/sums/bad", body=b"abc",
+               headers={header: "not base64!"})
+    assert ET.fromstring(r.content).find("Code").text == "InvalidRequest"
     assert keys_of(s3, "sums") == ["k"]
 
 
@@ -382,6 +394,112 @@ def test_large_object_streams_both_ways(env):
     assert hashlib.sha256(got).digest() == hashlib.sha256(body).digest()
     part = s3.get_object(Bucket="large", Key="big", Range="bytes=20000000-20000099")
     assert part["Body"].read() == body[20000000:20000100]
+
+
+def test_delete_objects(env):
+    s3 = env.s3
+    s3.create_bucket(Bucket="multi")
+    for k in ("a", "b", "c", "d"):
+        s3.put_object(Bucket="multi", Key=k, Body=b"x")
+    r = s3.delete_objects(Bucket="multi", Delete={"Objects": [
+        {"Key": "a"}, {"Key": "b"}, {"Key": "nothing-here"}]})
+    assert sorted(d["Key"] for d in r["Deleted"]) == ["a", "b", "nothing-here"]
+    assert "Errors" not in r
+    assert keys_of(s3, "multi") == ["c", "d"]
+    r = s3.delete_objects(Bucket="multi", Delete={"Objects": [{"Key": "c"}], "Quiet": True})
+    assert "Deleted" not in r and keys_of(s3, "multi") == ["d"]
+    body = b"<Delete><Object><Key>d</Key></Object></Delete>"
+    key = env.keys["member"]
+    # neither Content-MD5 nor a checksum: refused, nothing deleted
+    r = signed(env.url, key, "POST", "/multi?delete", body=body)
+    assert r.status_code == 400
+    assert ET.fromstring(r.content).find("Code").text == "InvalidRequest"
+    import base64
+    md5 = lambda b: base64.b64encode(hashlib.md5(b).digest()).decode()
+    r = signed(env.url, key, "POST", "/multi?delete", body=body,
+               headers={"Content-MD5": md5(b"other")})
+    assert ET.fromstring(r.content).find("Code").text == "BadDigest"
+    bad = b"<Delete><Object></Object></Delete>"
+    r = signed(env.url, key, "POST", "/multi?delete", body=bad, headers={"Content-MD5": md5(bad)})
+    assert ET.fromstring(r.content).find("Code").text == "MalformedXML"
+    r = signed(env.url, key, "POST", "/multi?delete", body=b"<not xml",
+               headers={"Content-MD5": md5(b"<not xml")})
+    assert ET.fromstring(r.content).find("Code").text == "MalformedXML"
+    assert keys_of(s3, "multi") == ["d"]
+    sha = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    r = signed(env.url, key, "POST", "/multi?delete", body=body,
+               headers={"x-amz-checksum-sha256": sha})
+    assert r.status_code == 200, r.text
+    assert keys_of(s3, "multi") == []
+    with pytest.raises(ClientError) as e:
+        env.clients["reader"].delete_objects(Bucket="multi", Delete={"Objects": [{"Key": "x"}]})
+    assert error_code(e) == "AccessDenied"
+
+
+def test_versioning(env):
+    s3 = env.s3
+    s3.create_bucket(Bucket="hist")
+    s3.put_object(Bucket="hist", Key="k", Body=b"before")
+    s3.put_bucket_versioning(Bucket="hist", VersioningConfiguration={"Status": "Enabled"})
+    assert s3.get_bucket_versioning(Bucket="hist")["Status"] == "Enabled"
+    v1 = s3.put_object(Bucket="hist", Key="k", Body=b"one")["VersionId"]
+    v2 = s3.put_object(Bucket="hist", Key="k", Body=b"two")["VersionId"]
+    assert v1 != v2 and len(v1) == 32
+    g = s3.get_object(Bucket="hist", Key="k")
+    assert g["Body"].read() == b"two" and g["VersionId"] == v2
+    assert s3.get_object(Bucket="hist", Key="k", VersionId=v1)["Body"].read() == b"one"
+    assert s3.get_object(Bucket="hist", Key="k", VersionId="null")["Body"].read() == b"before"
+    d = s3.delete_object(Bucket="hist", Key="k")
+    assert d["DeleteMarker"] is True
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket="hist", Key="k")
+    assert error_code(e) == "NoSuchKey"
+    assert e.value.response["ResponseMetadata"]["HTTPHeaders"]["x-amz-delete-marker"] == "true"
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket="hist", Key="k", VersionId=d["VersionId"])
+    assert status_of(e) == 405
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket="hist", Key="k", VersionId="0" * 32)
+    assert error_code(e) == "NoSuchVersion"
+    assert keys_of(s3, "hist") == []
+    r = s3.list_object_versions(Bucket="hist")
+    assert [(v["VersionId"], v["IsLatest"]) for v in r["Versions"]] == [
+        (v2, False), (v1, False), ("null", False)]
+    assert [(m["VersionId"], m["IsLatest"]) for m in r["DeleteMarkers"]] == [
+        (d["VersionId"], True)]
+    # removing the marker brings the newest version back
+    s3.delete_object(Bucket="hist", Key="k", VersionId=d["VersionId"])
+    assert s3.get_object(Bucket="hist", Key="k")["Body"].read() == b"two"
+    s3.put_bucket_versioning(Bucket="hist", VersioningConfiguration={"Status": "Suspended"})
+    assert s3.put_object(Bucket="hist", Key="k", Body=b"three").get("VersionId") == "null"
+    r = s3.list_object_versions(Bucket="hist")
+    assert [v["VersionId"] for v in r["Versions"]] == ["null", v2, v1]
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_versioning(Bucket="hist", VersioningConfiguration={"Status": "Sometimes"})
+    assert error_code(e) == "MalformedXML"
+    with pytest.raises(ClientError) as e:
+        env.clients["other"].put_bucket_versioning(Bucket="hist",
+                                                   VersioningConfiguration={"Status": "Enabled"})
+    assert error_code(e) == "AccessDenied"
+    assert s3.get_bucket_versioning(Bucket="hist")["Status"] == "Suspended"
+    events = env.tenancy.admin.get("/v1/audit?action=s3.bucket.versioning").json()["items"]
+    assert sorted((e["outcome"], e["status"]) for e in events) == [
+        ("failure", 400), ("failure", 403), ("success", 200), ("success", 200)]
+
+
+def test_create_bucket_configuration(env):
+    s3 = env.s3
+    with pytest.raises(ClientError) as e:
+        s3.create_bucket(Bucket="elsewhere",
+                         CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    assert error_code(e) == "IllegalLocationConstraintException"
+    r = signed(env.url, env.keys["member"], "PUT", "/cfg-bucket",
+               body=b"<CreateBucketConfiguration><LocationConstraint>us-east-1"
+                    b"</LocationConstraint></CreateBucketConfiguration>")
+    assert r.status_code == 200, r.text
+    r = signed(env.url, env.keys["member"], "PUT", "/cfg-bucket2", body=b"<oops>")
+    assert ET.fromstring(r.content).find("Code").text == "MalformedXML"
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["cfg-bucket"]
 
 
 # ---- listings ----
@@ -648,6 +766,7 @@ def test_unsupported_operations_say_so(env):
     env.s3.create_bucket(Bucket="unsup")
     key = env.keys["member"]
     for method, path in (("GET", "/unsup?cors"), ("PUT", "/unsup?policy"),
+                         ("PUT", "/unsup?acl"), ("GET", "/unsup/k?tagging"),
                          ("POST", "/unsup/k?uploads"), ("GET", "/unsup?uploads")):
         r = signed(env.url, key, method, path)
         assert r.status_code == 501, (method, path, r.text)
