@@ -389,8 +389,10 @@ static int parse_range(const char *h, int64_t size, int64_t *ret_off, int64_t *r
 	return 1;
 }
 
-/* The headers describing obj, with response-* query overrides. */
-static void object_describe(struct s3_ctx *ctx, const struct bucket *b, const struct object *obj)
+/* The headers describing obj, with response-* query overrides; its
+ * checksum only when whole (a range has not the object's checksum). */
+static void object_describe(struct s3_ctx *ctx, const struct bucket *b, const struct object *obj,
+			    bool whole)
 {
 	struct http_req *req = ctx->req;
 	static const struct {
@@ -431,7 +433,7 @@ static void object_describe(struct s3_ctx *ctx, const struct bucket *b, const st
 	}
 	const char *mode = http_req_header(req, "x-amz-checksum-mode");
 	enum checksum_algo algo = checksum_parse_algo(obj->checksum_algo);
-	if (mode && strcmp(mode, "ENABLED") == 0 && algo != CHECKSUM_NONE)
+	if (whole && mode && strcmp(mode, "ENABLED") == 0 && algo != CHECKSUM_NONE)
 		http_resp_header(req, checksum_header(algo), obj->checksum_value);
 }
 
@@ -479,7 +481,7 @@ void s3_object_get(struct s3_ctx *ctx)
 		http_resp_header(req, "Content-Range", cr);
 		return;
 	}
-	object_describe(ctx, &b, obj);
+	object_describe(ctx, &b, obj, pr == 0);
 	const char *type = s3_query(ctx, "response-content-type");
 	type = arena_strdup(req->arena, type ? type : obj->content_type);
 	unsigned status = 200;
