@@ -93,9 +93,22 @@ void s3_object_get(struct s3_ctx *ctx);
 void s3_object_delete(struct s3_ctx *ctx);
 void s3_object_copy(struct s3_ctx *ctx);
 void s3_delete_objects(struct s3_ctx *ctx);
-/* PutObject before its body: checks, and where the body goes. */
-void s3_object_put_prepare(struct s3_ctx *ctx);
-/* PutObject once its body is in. */
+/* Read the content headers and x-amz-meta-* of the request into obj. -1
+ * after answering 400. */
+int s3_object_headers(struct s3_ctx *ctx, struct object *obj);
+/* Answer a stored version's ETag and version id headers. */
+void s3_version_headers(struct s3_ctx *ctx, const struct bucket *b, const struct object *obj);
+
+/* Multipart uploads (s3_multipart.c). */
+void s3_mpu_create(struct s3_ctx *ctx);
+void s3_mpu_complete(struct s3_ctx *ctx);
+void s3_mpu_abort(struct s3_ctx *ctx);
+void s3_mpu_list_parts(struct s3_ctx *ctx);
+void s3_mpu_list(struct s3_ctx *ctx);
+/* PutObject (or UploadPart, with part) before its body: checks, and where
+ * the body goes. */
+void s3_object_put_prepare(struct s3_ctx *ctx, bool part);
+/* PutObject or UploadPart once its body is in. */
 void s3_object_put_finish(struct s3_ctx *ctx);
 /* The request ended: drop an upload that did not finish. */
 void s3_object_put_abort(struct s3_ctx *ctx);

@@ -552,8 +552,8 @@ static const char *const unsupported[] = {
 	"acl", "cors", "policy", "tagging", "lifecycle", "website", "logging", "notification",
 	"replication", "encryption", "object-lock", "retention", "legal-hold", "accelerate",
 	"requestPayment", "inventory", "analytics", "metrics", "intelligent-tiering",
-	"ownershipControls", "publicAccessBlock", "torrent", "restore", "select", "uploads",
-	"uploadId", "partNumber", "attributes", "policyStatus",
+	"ownershipControls", "publicAccessBlock", "torrent", "restore", "select", "attributes",
+	"policyStatus",
 };
 
 static void op_list_v1(struct s3_ctx *ctx) { s3_list_objects(ctx, false); }
@@ -583,6 +583,8 @@ static s3_op_fn operation(struct s3_ctx *ctx, const char **ret_name)
 				return OP("GetBucketVersioning", s3_bucket_versioning_get);
 			if (s3_has_query(ctx, "versions"))
 				return OP("ListObjectVersions", s3_list_versions);
+			if (s3_has_query(ctx, "uploads"))
+				return OP("ListMultipartUploads", s3_mpu_list);
 			const char *lt = s3_query(ctx, "list-type");
 			if (lt && strcmp(lt, "2") == 0)
 				return OP("ListObjectsV2", op_list_v2);
@@ -604,6 +606,26 @@ static s3_op_fn operation(struct s3_ctx *ctx, const char **ret_name)
 			return OP("HeadBucket", s3_bucket_head);
 		if (strcmp(m, "POST") == 0 && s3_has_query(ctx, "delete"))
 			return OP("DeleteObjects", s3_delete_objects);
+	} else if (s3_has_query(ctx, "uploadId")) {
+		if (strcmp(m, "PUT") == 0 && http_req_header(req, "x-amz-copy-source")) {
+			s3_error(ctx, 501, "NotImplemented", "UploadPartCopy is not implemented yet");
+			return NULL;
+		}
+		if (strcmp(m, "PUT") == 0)
+			return OP("UploadPart", NULL);
+		if (strcmp(m, "POST") == 0)
+			return OP("CompleteMultipartUpload", s3_mpu_complete);
+		if (strcmp(m, "DELETE") == 0)
+			return OP("AbortMultipartUpload", s3_mpu_abort);
+		if (strcmp(m, "GET") == 0)
+			return OP("ListParts", s3_mpu_list_parts);
+	} else if (s3_has_query(ctx, "uploads")) {
+		if (strcmp(m, "POST") == 0)
+			return OP("CreateMultipartUpload", s3_mpu_create);
+	} else if (s3_has_query(ctx, "partNumber")) {
+		s3_error(ctx, 501, "NotImplemented", "reading or writing one part by partNumber "
+			 "needs an uploadId; GET by partNumber is not implemented");
+		return NULL;
 	} else {
 		if (strcmp(m, "GET") == 0)
 			return OP("GetObject", s3_object_get);
@@ -659,7 +681,7 @@ void s3_prepare(struct http_req *req, void *userdata)
 	req->user = ctx;
 	req->cleanup = put_cleanup;
 	if (authenticate(ctx, true) == 0)
-		s3_object_put_prepare(ctx);
+		s3_object_put_prepare(ctx, strcmp(name, "s3:UploadPart") == 0);
 	if (req->status) {
 		req->user = NULL;
 		req->cleanup = NULL;

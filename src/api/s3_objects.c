@@ -33,6 +33,8 @@ struct s3_upload {
 	unsigned char claimed[CHECKSUM_MAX]; /* that header's value, raw */
 	unsigned char content_md5[16]; /* Content-MD5 as sent */
 	bool has_md5;
+	unsigned part_number;          /* UploadPart: the part; 0 for PutObject */
+	const char *upload_id;         /* UploadPart: its upload (arena) */
 };
 
 /* A header value copied into dst when it fits; 400 when it does not. */
@@ -78,7 +80,7 @@ static void strip_aws_chunked(char *ce, size_t size)
 
 /* Read the content headers and x-amz-meta-* of the request into obj. -1
  * after answering 400. */
-static int object_headers(struct s3_ctx *ctx, struct object *obj)
+int s3_object_headers(struct s3_ctx *ctx, struct object *obj)
 {
 	if (header_field(ctx, "Content-Type", obj->content_type, sizeof(obj->content_type)) < 0 ||
 	    header_field(ctx, "Content-Encoding", obj->content_encoding,
@@ -182,7 +184,40 @@ static int put_sink(struct http_req *req, const char *data, size_t n)
 	return 0;
 }
 
-void s3_object_put_prepare(struct s3_ctx *ctx)
+/* UploadPart: the part number and upload the query names, the upload
+ * looked up. -1 after answering. */
+static int part_target(struct s3_ctx *ctx, struct s3_upload *u, enum checksum_algo algo)
+{
+	const char *pn = s3_query(ctx, "partNumber");
+	uint64_t n;
+	u->upload_id = s3_query(ctx, "uploadId");
+	if (!pn || parse_u64(pn, 1, MULTIPART_PARTS_MAX, &n) < 0) {
+		s3_error(ctx, 400, "InvalidArgument",
+			 "Part number must be an integer between 1 and 10000, inclusive");
+		return -1;
+	}
+	u->part_number = (unsigned)n;
+	struct multipart_upload *mpu = xmalloc(sizeof(*mpu));
+	int r = multipart_get(s3_conn(ctx), u->bucket.name, ctx->key, u->upload_id ? u->upload_id : "",
+			      mpu, &ctx->err);
+	enum checksum_algo want = r == 0 ? checksum_parse_algo(mpu->meta.checksum_algo)
+					 : CHECKSUM_NONE;
+	free(mpu);
+	if (r < 0) {
+		s3_error_err(ctx, "NoSuchUpload");
+		return -1;
+	}
+	if (algo != CHECKSUM_NONE && want != CHECKSUM_NONE && algo != want) {
+		s3_error(ctx, 400, "InvalidRequest",
+			 "Checksum Type mismatch occurred, expected checksum Type: %s, actual "
+			 "checksum Type: %s",
+			 checksum_algo_name(want), checksum_algo_name(algo));
+		return -1;
+	}
+	return 0;
+}
+
+void s3_object_put_prepare(struct s3_ctx *ctx, bool part)
 {
 	struct http_req *req = ctx->req;
 	const char *cl = http_req_header(req, "Content-Length");
@@ -200,7 +235,9 @@ void s3_object_put_prepare(struct s3_ctx *ctx)
 	enum checksum_algo algo;
 	if (s3_bucket_access(ctx, true, &u->bucket) < 0 ||
 	    s3_content_md5(ctx, u->content_md5, &u->has_md5) < 0 ||
-	    object_headers(ctx, &u->obj) < 0 || checksum_header_of(ctx, &u->obj, &algo, u->claimed) < 0)
+	    (!part && s3_object_headers(ctx, &u->obj) < 0) ||
+	    checksum_header_of(ctx, &u->obj, &algo, u->claimed) < 0 ||
+	    (part && part_target(ctx, u, algo) < 0))
 		return;
 	str_copy(u->obj.key, sizeof(u->obj.key), ctx->key);
 	checksum_init(&u->md5, CHECKSUM_MD5);
@@ -253,12 +290,25 @@ static int put_verify(struct s3_ctx *ctx, struct s3_upload *u)
 }
 
 /* Answer a stored version's ETag and version id. */
-static void version_headers(struct s3_ctx *ctx, const struct bucket *b, const struct object *obj)
+void s3_version_headers(struct s3_ctx *ctx, const struct bucket *b, const struct object *obj)
 {
 	if (obj->etag[0])
 		http_resp_header(ctx->req, "ETag", obj->etag);
 	if (b->versioning[0])
 		http_resp_header(ctx->req, "x-amz-version-id", obj->version_id);
+}
+
+/* Store the finished upload's row: the object, or the part. */
+static int store_upload(struct s3_ctx *ctx, struct s3_upload *u)
+{
+	struct objects *o = ctx->s3->opts.objects;
+	if (!u->part_number)
+		return object_put(o, s3_conn(ctx), &u->bucket, &u->obj, &ctx->err);
+	struct multipart_part p = { .number = u->part_number, .size = u->obj.size };
+	str_copy(p.etag, sizeof(p.etag), u->obj.etag);
+	str_copy(p.checksum_value, sizeof(p.checksum_value), u->obj.checksum_value);
+	str_copy(p.data_ref, sizeof(p.data_ref), u->obj.data_ref);
+	return multipart_part_put(o, s3_conn(ctx), &u->bucket, u->upload_id, &p, &ctx->err);
 }
 
 void s3_object_put_finish(struct s3_ctx *ctx)
@@ -278,14 +328,17 @@ void s3_object_put_finish(struct s3_ctx *ctx)
 		u->obj.size = (int64_t)req->body_received;
 		int r = o->ops->write_commit(u->w, u->obj.data_ref, &ctx->err);
 		u->w = NULL;
-		if (r == 0 && object_put(o, s3_conn(ctx), &u->bucket, &u->obj, &ctx->err) < 0) {
+		if (r == 0 && store_upload(ctx, u) < 0) {
 			o->ops->remove(o->data, u->obj.data_ref);
 			r = -1;
 		}
 		if (r < 0) {
-			s3_error_err(ctx, "NoSuchBucket");
+			s3_error_err(ctx, u->part_number ? "NoSuchUpload" : "NoSuchBucket");
 		} else {
-			version_headers(ctx, &u->bucket, &u->obj);
+			if (u->part_number)
+				http_resp_header(req, "ETag", u->obj.etag);
+			else
+				s3_version_headers(ctx, &u->bucket, &u->obj);
 			if (u->sum.algo != CHECKSUM_NONE)
 				http_resp_header(req, checksum_header(u->sum.algo),
 						 u->obj.checksum_value);
@@ -412,7 +465,7 @@ static void object_describe(struct s3_ctx *ctx, const struct bucket *b, const st
 	s3_time_http(obj->last_modified_ms, lm);
 	http_resp_header(req, "Last-Modified", lm);
 	http_resp_header(req, "Accept-Ranges", "bytes");
-	version_headers(ctx, b, obj);
+	s3_version_headers(ctx, b, obj);
 	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
 		const char *v = s3_query(ctx, fields[i].override);
 		if (!v)
@@ -631,7 +684,7 @@ void s3_object_copy(struct s3_ctx *ctx)
 		return;
 	}
 	if (replace) {
-		if (object_headers(ctx, obj) < 0)
+		if (s3_object_headers(ctx, obj) < 0)
 			return;
 	} else {
 		*obj = *src;

@@ -8,13 +8,13 @@
  * with that prefix (the prefix with its last byte incremented), so a
  * prefix with a million keys under it costs one seek. */
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "identity/identity.h"
 #include "lib/buf.h"
+#include "lib/checksum.h"
 #include "lib/util.h"
 #include "objects-priv.h"
 
@@ -153,8 +153,8 @@ static int insert_version(struct store_conn *c, struct object *obj, struct err *
 	return 0;
 }
 
-int object_put(struct objects *o, struct store_conn *c, const struct bucket *b,
-	       struct object *obj, struct err *err)
+int objects_put_locked(struct store_conn *c, const struct bucket *b, struct object *obj,
+		       char old_ref[OBJECTS_REF_SIZE], struct err *err)
 {
 	struct removed old = { 0 };
 	bool versioned = strcmp(b->versioning, "Enabled") == 0;
@@ -165,18 +165,29 @@ int object_put(struct objects *o, struct store_conn *c, const struct bucket *b,
 		new_version_id(obj->version_id);
 	else
 		str_copy(obj->version_id, sizeof(obj->version_id), "null");
-	int r = store_txn_begin(c);
-	if (r < 0)
-		return store_fail(c, r, err);
+	int r = 0;
 	if (obj->size > 0)
 		r = quota_charge(c, b->project_id, QUOTA_OBJECT_BYTES, obj->size, err);
 	if (r == 0 && !versioned)
 		r = remove_version(c, b, obj->key, "null", &old, err);
 	if (r == 0)
 		r = insert_version(c, obj, err);
+	if (r == 0)
+		str_copy(old_ref, OBJECTS_REF_SIZE, old.data_ref);
+	return r;
+}
+
+int object_put(struct objects *o, struct store_conn *c, const struct bucket *b,
+	       struct object *obj, struct err *err)
+{
+	char old[OBJECTS_REF_SIZE] = "";
+	int r = store_txn_begin(c);
+	if (r < 0)
+		return store_fail(c, r, err);
+	r = objects_put_locked(c, b, obj, old, err);
 	r = objects_txn_end(c, r, err);
-	if (r == 0 && old.data_ref[0])
-		o->ops->remove(o->data, old.data_ref);
+	if (r == 0 && old[0])
+		o->ops->remove(o->data, old);
 	return r;
 }
 
@@ -272,9 +283,7 @@ static void pos_set(struct list_pos *p, const char *key, bool inclusive, int64_t
 	p->seq = seq;
 }
 
-/* The smallest string after every string that starts with s, or NULL when
- * there is none (s is all 0xff bytes). Caller frees. */
-static char *prefix_successor(const char *s)
+char *objects_prefix_successor(const char *s)
 {
 	size_t n = strlen(s);
 	char *r = xstrndup(s, n);
@@ -425,7 +434,7 @@ static int list_take(const struct object_list_query *q, struct list_row *rows, s
 				l->next_key = xstrdup(cp);
 				l->next_version[0] = '\0';
 			}
-			char *succ = prefix_successor(cp);
+			char *succ = objects_prefix_successor(cp);
 			free(cp);
 			if (!succ)
 				return 0;
@@ -536,18 +545,12 @@ int objects_recover(struct objects *o, struct store_conn *c, struct err *err)
 
 /* ---- copies ---- */
 
-int objects_data_copy(struct objects *o, const char *ref, char ret_ref[OBJECTS_REF_SIZE],
-		      unsigned char ret_md5[16], struct err *err)
+int objects_data_append(struct objects *o, struct objects_writer *w, const char *ref,
+			struct checksum *sum, struct err *err)
 {
-	struct objects_writer *w = NULL;
 	int fd = -1;
-	EVP_MD_CTX *md5 = EVP_MD_CTX_new();
 	char *chunk = xmalloc(1 << 16);
 	int r = o->ops->open(o->data, ref, &fd, err);
-	if (r == 0)
-		r = o->ops->write_begin(o->data, &w, err);
-	if (r == 0 && (!md5 || EVP_DigestInit_ex(md5, EVP_md5(), NULL) != 1))
-		r = err_set(err, ERR_INTERNAL, "", "cannot set up MD5");
 	while (r == 0) {
 		ssize_t n = read(fd, chunk, 1 << 16);
 		if (n < 0 && errno == EINTR)
@@ -555,21 +558,37 @@ int objects_data_copy(struct objects *o, const char *ref, char ret_ref[OBJECTS_R
 		if (n == 0)
 			break;
 		if (n < 0 || (r = o->ops->write(w, chunk, (size_t)n)) < 0) {
-			r = err_set(err, ERR_INTERNAL, "", "cannot copy the object's bytes: %s",
+			r = err_set(err, ERR_INTERNAL, "", "cannot copy an object's bytes: %s",
 				    strerror(n < 0 ? errno : -r));
 			break;
 		}
-		EVP_DigestUpdate(md5, chunk, (size_t)n);
+		if (sum)
+			checksum_update(sum, chunk, (size_t)n);
 	}
+	if (fd >= 0)
+		close(fd);
+	free(chunk);
+	return r;
+}
+
+int objects_data_copy(struct objects *o, const char *ref, char ret_ref[OBJECTS_REF_SIZE],
+		      unsigned char ret_md5[16], struct err *err)
+{
+	struct objects_writer *w = NULL;
+	struct checksum md5;
+	unsigned char raw[CHECKSUM_MAX];
+	size_t n;
+	checksum_init(&md5, CHECKSUM_MD5);
+	int r = o->ops->write_begin(o->data, &w, err);
+	if (r == 0)
+		r = objects_data_append(o, w, ref, &md5, err);
 	if (r == 0) {
-		EVP_DigestFinal_ex(md5, ret_md5, NULL);
+		checksum_final(&md5, raw, &n);
+		memcpy(ret_md5, raw, 16);
 		r = o->ops->write_commit(w, ret_ref, err);
 		w = NULL;
 	}
 	o->ops->write_abort(w);
-	if (fd >= 0)
-		close(fd);
-	EVP_MD_CTX_free(md5);
-	free(chunk);
+	checksum_release(&md5);
 	return r;
 }

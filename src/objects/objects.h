@@ -210,3 +210,82 @@ void object_listing_release(struct object_listing *l);
  * ret_ref, computing their MD5 into ret_md5. Never holds them in memory. */
 int objects_data_copy(struct objects *o, const char *ref, char ret_ref[OBJECTS_REF_SIZE],
 		      unsigned char ret_md5[16], struct err *err);
+
+/* ---- multipart uploads ---- */
+
+#define MULTIPART_PARTS_MAX 10000
+/* every part but the last is at least this large, as AWS */
+#define MULTIPART_PART_MIN (5LL * 1024 * 1024)
+/* a part is at most this large, as AWS */
+#define MULTIPART_PART_MAX (5ULL * 1024 * 1024 * 1024)
+
+/* An upload in progress; the object's metadata waits in meta (its key,
+ * content headers, user metadata and checksum algorithm; size, etag and
+ * data_ref unused). */
+struct multipart_upload {
+	char id[OBJECT_VERSION_SIZE];     /* 32 hex characters */
+	char initiator[64];               /* user name of who began it */
+	char checksum_type[16];           /* "COMPOSITE", "FULL_OBJECT" or "" */
+	int64_t initiated_ms;
+	struct object meta;
+};
+
+struct multipart_part {
+	unsigned number;                  /* 1 to MULTIPART_PARTS_MAX */
+	int64_t size;
+	char etag[72];                    /* quoted hex MD5 */
+	char checksum_value[96];          /* base64, "" when none */
+	int64_t last_modified_ms;
+	char data_ref[OBJECTS_REF_SIZE];
+};
+
+/* Begin an upload of u->meta.key in bucket b; fills u->id and
+ * initiated_ms. */
+int multipart_create(struct store_conn *c, const struct bucket *b, struct multipart_upload *u,
+		     struct err *err);
+/* Find upload id of key in bucket. ERR_NOT_FOUND when there is none. */
+int multipart_get(struct store_conn *c, const char *bucket, const char *key, const char *id,
+		  struct multipart_upload *ret, struct err *err);
+/* Store part p of upload id (its bytes committed under p->data_ref),
+ * replacing an earlier one of that number, whose bytes are then removed.
+ * Charges object_bytes to the bucket's project. On failure the caller
+ * removes p->data_ref. */
+int multipart_part_put(struct objects *o, struct store_conn *c, const struct bucket *b,
+		       const char *id, struct multipart_part *p, struct err *err);
+/* Parts of upload id numbered above after, at most max (ret_more tells
+ * whether more follow). Caller frees *ret. */
+int multipart_parts_list(struct store_conn *c, const char *id, unsigned after, size_t max,
+			 struct multipart_part **ret, size_t *ret_n, bool *ret_more,
+			 struct err *err);
+/* What CompleteMultipartUpload names: a part and the ETag it had. */
+struct multipart_pick {
+	unsigned number;
+	const char *etag;                 /* with or without quotes */
+	const char *checksum;             /* base64 the client holds, or NULL */
+};
+/* Why a completion was refused (with -ERR_INVALID). */
+enum multipart_refusal {
+	MULTIPART_OK,
+	MULTIPART_INVALID_PART,           /* a part missing, or its ETag or checksum differs */
+	MULTIPART_INVALID_ORDER,          /* numbers not ascending */
+	MULTIPART_TOO_SMALL,              /* a part but the last under MULTIPART_PART_MIN */
+};
+/* Assemble the picked parts, in order, into the new latest version of the
+ * upload's key (bytes copied into one stored file, never into memory), end
+ * the upload and remove its parts' bytes. The ETag is the MD5 of the parts'
+ * MD5s with "-N"; with a checksum algorithm the checksum is COMPOSITE
+ * (checksum of the parts' checksums, "-N") or FULL_OBJECT (the CRCs
+ * combined). Fills ret. A refusal sets *ret_why. */
+int multipart_complete(struct objects *o, struct store_conn *c, const struct bucket *b,
+		       const struct multipart_upload *u, const struct multipart_pick *picks,
+		       size_t n, struct object *ret, enum multipart_refusal *ret_why,
+		       struct err *err);
+/* End upload id without an object, removing its parts. */
+int multipart_abort(struct objects *o, struct store_conn *c, const struct bucket *b,
+		    const char *id, struct err *err);
+/* Uploads in bucket whose key starts with prefix, after (key, id) given
+ * by after_key and after_id, in key then start order, at most max.
+ * Caller frees *ret. */
+int multipart_list(struct store_conn *c, const char *bucket, const char *prefix,
+		   const char *after_key, const char *after_id, size_t max,
+		   struct multipart_upload **ret, size_t *ret_n, bool *ret_more, struct err *err);

@@ -21,6 +21,7 @@ def env(nubod):
 def make_tree(root):
     """A small directory tree with a binary file; returns {relative path: bytes}."""
     files = {"a/x.txt": b"hello\n", "a/b/y.txt": b"yo\n", "top.bin": os.urandom(3 << 20),
+             "multi.bin": os.urandom(20 << 20),
              "space name.txt": b"spaces", "unicode-\u00e9.txt": b"accent"}
     for rel, data in files.items():
         p = root / rel
@@ -73,6 +74,31 @@ def test_newer_aws_cli(env, tmp_path):
     if not os.path.exists(NEW_AWS):
         pytest.skip("the image's aws CLI 1.45 (%s) is not here" % NEW_AWS)
     aws_cli_round_trip(NEW_AWS, env, tmp_path, "new-cli")
+
+
+@pytest.mark.parametrize("aws", [DEB_AWS, NEW_AWS])
+def test_aws_cli_100mb_multipart_upload(env, tmp_path, aws):
+    if not os.path.exists(aws):
+        pytest.skip("%s is not here" % aws)
+    e = cli_env(env.keys["member"], tmp_path)
+    ep = ["--endpoint-url", env.url]
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as f:
+        for _ in range(100):
+            f.write(os.urandom(1 << 20))
+    run([aws] + ep + ["s3", "mb", "s3://hundred"], e)
+    run([aws] + ep + ["s3", "cp", str(big), "s3://hundred/big.bin"], e, timeout=300)
+    head = json.loads(run([aws] + ep + ["s3api", "head-object", "--bucket", "hundred", "--key",
+                                        "big.bin"], e).stdout)
+    assert head["ContentLength"] == 100 << 20
+    assert head["ETag"].endswith('-13"')  # 8 MiB parts
+    run([aws] + ep + ["s3", "cp", "s3://hundred/big.bin", str(tmp_path / "back.bin")], e,
+        timeout=300)
+    h = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()
+    assert h(tmp_path / "back.bin") == h(big)
+    ups = json.loads(run([aws] + ep + ["s3api", "list-multipart-uploads", "--bucket",
+                                       "hundred"], e).stdout or "{}")
+    assert not ups.get("Uploads")
 
 
 def test_newer_boto3_with_default_checksums_and_2500_keys(env):
