@@ -13,8 +13,9 @@
  *   sha256("") \n sha256(chunk data)
  * with the request's own signature as signature(-1), and the trailers over
  *   AWS4-HMAC-SHA256-TRAILER \n amz-date \n scope \n signature(zero chunk) \n
- *   sha256(each trailer as "name:value\n", in the order sent)
- * which is what the AWS SDKs' signers (aws-c-auth and others) produce. */
+ *   sha256(each trailer as "name:value\n", names in lower case and sorted)
+ * which is what the AWS SDKs' signers produce (aws-c-auth canonicalises
+ * trailers as it does request headers: sorted by name, values trimmed). */
 #include "awschunked.h"
 
 #include <stdlib.h>
@@ -231,12 +232,20 @@ static int trailer_signature(struct awschunked *d, const char *value, size_t vle
 	if (!hex_lower64(value, vlen))
 		return fail(d, AWSCHUNKED_EMALFORMED,
 			    "x-amz-trailer-signature must be 64 lower-case hex digits");
+	/* canonical order: by name (names are unique) */
+	const struct awschunked_trailer *sorted[AWSCHUNKED_MAX_TRAILERS];
+	for (size_t i = 0; i < d->ntrailers; i++) {
+		size_t j = i;
+		for (; j > 0 && strcmp(sorted[j - 1]->name, d->trailers[i].name) > 0; j--)
+			sorted[j] = sorted[j - 1];
+		sorted[j] = &d->trailers[i];
+	}
 	struct checksum c;
 	checksum_init(&c, CHECKSUM_SHA256);
 	for (size_t i = 0; i < d->ntrailers; i++) {
-		checksum_update(&c, d->trailers[i].name, strlen(d->trailers[i].name));
+		checksum_update(&c, sorted[i]->name, strlen(sorted[i]->name));
 		checksum_update(&c, ":", 1);
-		checksum_update(&c, d->trailers[i].value, strlen(d->trailers[i].value));
+		checksum_update(&c, sorted[i]->value, strlen(sorted[i]->value));
 		checksum_update(&c, "\n", 1);
 	}
 	unsigned char raw[CHECKSUM_MAX];

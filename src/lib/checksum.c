@@ -1,11 +1,23 @@
 /* checksum: see checksum.h.
  *
- * CRC32 is zlib's. CRC32C and CRC64NVME share one table-driven engine for
- * reflected CRCs of up to 64 bits (slicing-by-8: eight 256-entry tables,
- * the k-th giving a byte's effect followed by k zero bytes), built once on
- * first use; CRC32C uses the SSE4.2 crc32 instruction instead when the CPU
- * has it. A CRC is kept in its final form (register xor all-ones), so the
- * CRC of nothing is 0 and updates chain as zlib's crc32() does.
+ * CRC32, CRC32C and CRC64NVME share one table-driven engine for reflected
+ * CRCs of up to 64 bits (slicing-by-8: eight 256-entry tables, the k-th
+ * giving a byte's effect followed by k zero bytes), built once on first
+ * use. Where the CPU has them, CRC32 and CRC64NVME use carry-less
+ * multiplication (PCLMULQDQ) and CRC32C the SSE4.2 crc32 instruction;
+ * without PCLMULQDQ, CRC32 is zlib's. A CRC is kept in its final form
+ * (register xor all-ones), so the CRC of nothing is 0 and updates chain as
+ * zlib's crc32() does.
+ *
+ * The PCLMULQDQ path folds: with the register xored into the first bytes,
+ * the data is a polynomial M, and the CRC depends only on M mod P.
+ * Four 128-bit accumulators take 64 bytes a round, each replaced by
+ * A * x^512 + B, computed as lo(A) * (x^575 mod P) + hi(A) * (x^511 mod P)
+ * + B (one power less than the shift, because the carry-less product of
+ * two bit-reflected 64-bit values is the reflected product times x; a
+ * 32-bit CRC's constants sit in the top half of the 64 bits). The four
+ * are folded into one by 128 bits at a time, and the last 16 bytes of
+ * state and the tail go through the tables.
  *
  * Combining follows zlib's crc32_combine: with init equal to xorout (true
  * of all three), CRC(A|B) = CRC(A) * x^(8 len(B)) mod P  xor  CRC(B), the
@@ -15,6 +27,9 @@
 #include "checksum-priv.h"
 
 #include <errno.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -30,20 +45,34 @@ struct crc_model {
 	uint64_t mask;           /* all ones over the CRC's width */
 	uint64_t top;            /* x^0 in reflected order: the width's top bit */
 	uint64_t table[8][256];  /* slicing-by-8 tables */
+	/* folding constants x^575, x^511, x^191, x^127 mod P, reflected in 64
+	 * bits whatever the width (see above) */
+	uint64_t k575, k511, k191, k127;
 };
 
 static struct crc_model crc32c_model = { .poly = 0x82f63b78, .mask = 0xffffffff,
 					 .top = 0x80000000 };
 static struct crc_model crc64_model = { .poly = 0x9a6c9329ac4bc9b5ULL, .mask = UINT64_MAX,
 					.top = 0x8000000000000000ULL };
-/* CRC32's model serves only checksum_combine (zlib computes the CRC). */
+/* CRC32's tables serve the PCLMULQDQ path; without it zlib computes CRC32. */
 static struct crc_model crc32_model = { .poly = 0xedb88320, .mask = 0xffffffff,
 					.top = 0x80000000 };
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
-static bool crc32c_hw;
+static bool crc32c_hw;   /* the CPU has SSE4.2's crc32 */
+static bool crc_clmul;   /* the CPU has PCLMULQDQ (and SSE4.1) */
+
+static uint64_t gf2_mult(const struct crc_model *m, uint64_t a, uint64_t b);
+static uint64_t gf2_xpow(const struct crc_model *m, uint64_t n);
 
 static void model_build(struct crc_model *m)
 {
+	/* a CRC narrower than 64 bits sits in the top bits of the 64-bit
+	 * reflected form the folding multiplies in */
+	int shift = m->mask == UINT64_MAX ? 0 : 32;
+	m->k575 = gf2_xpow(m, 575) << shift;
+	m->k511 = gf2_xpow(m, 511) << shift;
+	m->k191 = gf2_xpow(m, 191) << shift;
+	m->k127 = gf2_xpow(m, 127) << shift;
 	for (unsigned b = 0; b < 256; b++) {
 		uint64_t c = b;
 		for (int i = 0; i < 8; i++)
@@ -59,11 +88,13 @@ static void model_build(struct crc_model *m)
 
 static void tables_build(void)
 {
+	model_build(&crc32_model);
 	model_build(&crc32c_model);
 	model_build(&crc64_model);
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 	__builtin_cpu_init();
 	crc32c_hw = __builtin_cpu_supports("sse4.2");
+	crc_clmul = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
 #endif
 }
 
@@ -117,6 +148,59 @@ static uint64_t crc32c_run_hw(uint64_t reg, const unsigned char *p, size_t n)
 }
 #endif
 
+uint64_t checksum_crc64nvme_sw(uint64_t crc, const void *data, size_t n)
+{
+	pthread_once(&tables_once, tables_build);
+	return crc_run(&crc64_model, ~crc, data, n) ^ UINT64_MAX;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* a * x^D + b for the 128-bit a, by the constants of D in k. */
+__attribute__((target("pclmul,sse4.1"))) static inline __m128i fold(__m128i a, __m128i k,
+								      __m128i b)
+{
+	__m128i lo = _mm_clmulepi64_si128(a, k, 0x00), hi = _mm_clmulepi64_si128(a, k, 0x11);
+	return _mm_xor_si128(_mm_xor_si128(lo, hi), b);
+}
+
+__attribute__((target("pclmul,sse4.1"))) static uint64_t crc_run_clmul(const struct crc_model *m,
+									 uint64_t reg,
+									 const unsigned char *p, size_t n)
+{
+	if (n < 128)
+		return crc_run(m, reg, p, n);
+	__m128i a0 = _mm_loadu_si128((const __m128i *)p);
+	__m128i a1 = _mm_loadu_si128((const __m128i *)(p + 16));
+	__m128i a2 = _mm_loadu_si128((const __m128i *)(p + 32));
+	__m128i a3 = _mm_loadu_si128((const __m128i *)(p + 48));
+	a0 = _mm_xor_si128(a0, _mm_cvtsi64_si128((long long)reg));
+	p += 64;
+	n -= 64;
+	const __m128i by512 = _mm_set_epi64x((long long)m->k511, (long long)m->k575);
+	while (n >= 64) {
+		a0 = fold(a0, by512, _mm_loadu_si128((const __m128i *)p));
+		a1 = fold(a1, by512, _mm_loadu_si128((const __m128i *)(p + 16)));
+		a2 = fold(a2, by512, _mm_loadu_si128((const __m128i *)(p + 32)));
+		a3 = fold(a3, by512, _mm_loadu_si128((const __m128i *)(p + 48)));
+		p += 64;
+		n -= 64;
+	}
+	const __m128i by128 = _mm_set_epi64x((long long)m->k127, (long long)m->k191);
+	a0 = fold(fold(fold(a0, by128, a1), by128, a2), by128, a3);
+	for (; n >= 16; p += 16, n -= 16)
+		a0 = fold(a0, by128, _mm_loadu_si128((const __m128i *)p));
+	unsigned char state[16];
+	_mm_storeu_si128((__m128i *)state, a0);
+	return crc_run(m, crc_run(m, 0, state, 16), p, n);
+}
+#else
+static uint64_t crc_run_clmul(const struct crc_model *m, uint64_t reg, const unsigned char *p,
+			      size_t n)
+{
+	return crc_run(m, reg, p, n);
+}
+#endif
+
 static const EVP_MD *digest_of(enum checksum_algo algo)
 {
 	switch (algo) {
@@ -154,7 +238,9 @@ void checksum_update(struct checksum *c, const void *data, size_t n)
 	case CHECKSUM_NONE:
 		break;
 	case CHECKSUM_CRC32:
-		c->crc = crc32_z(c->crc, data, n);
+		c->crc = crc_clmul ? crc_run_clmul(&crc32_model, c->crc ^ 0xffffffff, data, n) ^
+					     0xffffffff
+				   : crc32_z(c->crc, data, n);
 		break;
 	case CHECKSUM_CRC32C:
 		c->crc = (crc32c_hw ? crc32c_run_hw(c->crc ^ 0xffffffff, data, n)
@@ -162,10 +248,13 @@ void checksum_update(struct checksum *c, const void *data, size_t n)
 			 0xffffffff;
 		break;
 	case CHECKSUM_CRC64NVME:
-		c->crc = crc_run(&crc64_model, ~c->crc, data, n) ^ UINT64_MAX;
+		c->crc = (crc_clmul ? crc_run_clmul(&crc64_model, ~c->crc, data, n)
+				    : crc_run(&crc64_model, ~c->crc, data, n)) ^
+			 UINT64_MAX;
 		break;
 	default:
-		EVP_DigestUpdate(c->md, data, n);
+		if (c->md)
+			EVP_DigestUpdate(c->md, data, n);
 		break;
 	}
 }
@@ -299,6 +388,24 @@ static uint64_t gf2_mult(const struct crc_model *m, uint64_t a, uint64_t b)
 	return p;
 }
 
+/* base^n modulo m's polynomial, reflected, by repeated squaring. */
+static uint64_t gf2_pow(const struct crc_model *m, uint64_t base, uint64_t n)
+{
+	uint64_t result = m->top; /* x^0 */
+	for (; n; n >>= 1) {
+		if (n & 1)
+			result = gf2_mult(m, base, result);
+		base = gf2_mult(m, base, base);
+	}
+	return result;
+}
+
+/* x^n modulo m's polynomial. */
+static uint64_t gf2_xpow(const struct crc_model *m, uint64_t n)
+{
+	return gf2_pow(m, m->top >> 1, n);
+}
+
 uint64_t checksum_combine(enum checksum_algo algo, uint64_t crc_a, uint64_t crc_b,
 			  uint64_t len_b)
 {
@@ -308,13 +415,8 @@ uint64_t checksum_combine(enum checksum_algo algo, uint64_t crc_a, uint64_t crc_
 								  : NULL;
 	if (!m)
 		return crc_a;
-	uint64_t shift = m->top;      /* x^0 */
-	uint64_t square = m->top >> 8; /* x^8: one byte */
-	for (uint64_t n = len_b; n; n >>= 1) {
-		if (n & 1)
-			shift = gf2_mult(m, square, shift);
-		square = gf2_mult(m, square, square);
-	}
+	/* x^(8 len_b) as (x^8)^len_b, so that 8 len_b cannot overflow */
+	uint64_t shift = gf2_pow(m, m->top >> 8, len_b);
 	return (gf2_mult(m, shift, crc_a & m->mask) ^ crc_b) & m->mask;
 }
 

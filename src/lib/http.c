@@ -41,6 +41,7 @@
 #include <limits.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <pthread.h>
@@ -799,15 +800,23 @@ static int pem_read(const char *path, char **ret)
 	return 0;
 }
 
+/* OpenSSL's password callback: a key file must not be encrypted (OpenSSL
+ * would otherwise ask on the terminal). */
+static int no_password(char *buf, int size, int rwflag, void *u)
+{
+	return -1;
+}
+
 /* Check that cert holds a certificate and key the private key that goes
  * with it, so that a mistake is reported as such (GnuTLS, inside MHD, would
  * only fail the start). */
 static int tls_check(const char *cert, const char *key)
 {
 	BIO *cb = BIO_new_mem_buf(cert, -1), *kb = BIO_new_mem_buf(key, -1);
-	X509 *x = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
-	EVP_PKEY *k = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+	X509 *x = cb ? PEM_read_bio_X509(cb, NULL, no_password, NULL) : NULL;
+	EVP_PKEY *k = kb ? PEM_read_bio_PrivateKey(kb, NULL, no_password, NULL) : NULL;
 	int r = x && k && X509_check_private_key(x, k) == 1 ? 0 : -EINVAL;
+	ERR_clear_error(); /* leave no failure behind in this thread's queue */
 	EVP_PKEY_free(k);
 	X509_free(x);
 	BIO_free(kb);

@@ -100,17 +100,22 @@ struct s3xml_create_bucket {
 	const char *location; /* LocationConstraint; NULL when absent or empty */
 };
 
-/* Parse the n bytes of body as each kind of document into *ret (strings
- * and arrays in a). Return 0, or -EINVAL with a reason in *why (static or
- * arena memory). */
+/* Each parser reads the n bytes of body into *ret, strings and arrays in a,
+ * and returns 0, or -EINVAL with a reason in *why (static or arena memory). */
+
+/* Parse a CompleteMultipartUpload body (at most S3XML_MAX_COMPLETE_BODY). */
 int s3xml_parse_complete(struct arena *a, const char *body, size_t n,
 			 struct s3xml_complete *ret, const char **why);
+/* Parse a DeleteObjects body (at most S3XML_MAX_DELETE_BODY). */
 int s3xml_parse_delete(struct arena *a, const char *body, size_t n, struct s3xml_delete *ret,
 		       const char **why);
+/* Parse a PutBucketVersioning body (at most S3XML_MAX_SMALL_BODY). */
 int s3xml_parse_versioning(struct arena *a, const char *body, size_t n,
 			   struct s3xml_versioning *ret, const char **why);
+/* Parse a PutBucketCors body (at most S3XML_MAX_CORS_BODY). */
 int s3xml_parse_cors(struct arena *a, const char *body, size_t n, struct s3xml_cors *ret,
 		     const char **why);
+/* Parse a CreateBucket body (at most S3XML_MAX_SMALL_BODY). */
 int s3xml_parse_create_bucket(struct arena *a, const char *body, size_t n,
 			      struct s3xml_create_bucket *ret, const char **why);
 

@@ -160,22 +160,42 @@ static void test_checksum_streaming_matches_one_shot(void **state)
 	free(data);
 }
 
-/* The SSE4.2 path (when the CPU has it) and the tables agree, at every
- * alignment and length near the 8-byte steps. */
-static void test_checksum_crc32c_paths_agree(void **state)
+/* The SSE4.2 path of CRC32C and the PCLMULQDQ paths of CRC32 and CRC64NVME
+ * (when the CPU has them) agree with the tables and with zlib, at every
+ * alignment, at lengths around their block sizes, and continuing from
+ * earlier values. */
+static void test_checksum_hw_paths_agree(void **state)
 {
-	unsigned char buf[300];
+	unsigned char buf[1200];
 	fill_random(buf, sizeof(buf));
-	for (size_t off = 0; off < 9; off++)
-		for (size_t n = 0; n + off <= sizeof(buf); n += 1 + n / 16) {
+	for (size_t off = 0; off < 17; off++)
+		for (size_t n = 0; n + off <= sizeof(buf); n += n < 300 ? 1 : 1 + n / 16) {
 			unsigned char raw[CHECKSUM_MAX];
 			checksum_buf(CHECKSUM_CRC32C, buf + off, n, raw);
 			uint64_t sw = checksum_crc32c_sw(0, buf + off, n);
 			assert_int_equal(checksum_crc_from_raw(CHECKSUM_CRC32C, raw), sw);
+			checksum_buf(CHECKSUM_CRC64NVME, buf + off, n, raw);
+			sw = checksum_crc64nvme_sw(0, buf + off, n);
+			assert_int_equal(checksum_crc_from_raw(CHECKSUM_CRC64NVME, raw), sw);
+			checksum_buf(CHECKSUM_CRC32, buf + off, n, raw);
+			assert_int_equal(checksum_crc_from_raw(CHECKSUM_CRC32, raw),
+					 crc32_z(0, buf + off, n));
 		}
 	/* continuing from a previous value */
 	uint64_t a = checksum_crc32c_sw(0, "12345", 5);
 	assert_int_equal(checksum_crc32c_sw(a, "6789", 4), 0xe3069283);
+	a = checksum_crc64nvme_sw(0, "1234", 4);
+	assert_int_equal(checksum_crc64nvme_sw(a, "56789", 5), 0xae8b14860a799888ULL);
+	struct checksum c;
+	unsigned char raw[CHECKSUM_MAX];
+	size_t len;
+	checksum_init(&c, CHECKSUM_CRC64NVME);
+	checksum_update(&c, buf, 700);
+	checksum_update(&c, buf + 700, 500);
+	checksum_final(&c, raw, &len);
+	checksum_release(&c);
+	assert_int_equal(checksum_crc_from_raw(CHECKSUM_CRC64NVME, raw),
+			 checksum_crc64nvme_sw(checksum_crc64nvme_sw(0, buf, 300), buf + 300, 900));
 }
 
 static uint64_t crc_of(enum checksum_algo algo, const void *p, size_t n)
@@ -539,6 +559,13 @@ static void test_awschunked_example_tampered(void **state)
 	/* the error is final */
 	assert_int_equal(awschunked_feed(d, "", 0), AWSCHUNKED_ESIGNATURE);
 	awschunked_free(d);
+	/* trailers are signed in name order, whatever order they come in */
+	char *tblock = strstr(body + 66000, "first:1st\r\nsecond:2nd\r\nthird:3rd\r\n");
+	assert_non_null(tblock);
+	memcpy(tblock, "third:3rd\r\nfirst:1st\r\nsecond:2nd\r\n", 34);
+	struct run sorted = decode(AWSCHUNKED_SIGNED_TRAILER, body, len);
+	assert_int_equal(sorted.finish, 0);
+	memcpy(tblock, "first:1st\r\nsecond:2nd\r\nthird:3rd\r\n", 34);
 	/* unchanged, it passes (the loop restored every byte) */
 	struct run r = decode(AWSCHUNKED_SIGNED_TRAILER, body, len);
 	assert_int_equal(r.finish, 0);
@@ -1074,6 +1101,7 @@ struct tls_files {
 	char key[UNIT_DIR_SIZE + 16];   /* its key */
 	char other[UNIT_DIR_SIZE + 16]; /* a key of another certificate */
 	char junk[UNIT_DIR_SIZE + 16];  /* not PEM */
+	char enc[UNIT_DIR_SIZE + 16];   /* the key, encrypted with a passphrase */
 };
 
 static int run_cmd(const char *cmd)
@@ -1089,13 +1117,16 @@ static void tls_files_make(struct tls_files *f)
 	snprintf(f->key, sizeof(f->key), "%s/key.pem", f->dir);
 	snprintf(f->other, sizeof(f->other), "%s/other.pem", f->dir);
 	snprintf(f->junk, sizeof(f->junk), "%s/junk.pem", f->dir);
+	snprintf(f->enc, sizeof(f->enc), "%s/enc.pem", f->dir);
 	char *cmd = xasprintf("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
 			      "-nodes -days 1 -subj /CN=127.0.0.1 "
 			      "-addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s "
 			      ">/dev/null 2>&1 && "
 			      "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 "
-			      "-out %s >/dev/null 2>&1 && echo 'not a certificate' > %s",
-			      f->key, f->cert, f->other, f->junk);
+			      "-out %s >/dev/null 2>&1 && echo 'not a certificate' > %s && "
+			      "openssl pkey -in %s -aes256 -passout pass:secret -out %s "
+			      ">/dev/null 2>&1",
+			      f->key, f->cert, f->other, f->junk, f->key, f->enc);
 	assert_int_equal(run_cmd(cmd), 0);
 	free(cmd);
 }
@@ -1183,6 +1214,7 @@ static void test_https_refuses_bad_certificates(void **state)
 	assert_int_equal(serve(f.cert, f.junk, 0, &srv), -EINVAL);
 	assert_int_equal(serve(f.cert, f.other, 0, &srv), -EINVAL); /* not its key */
 	assert_int_equal(serve(f.key, f.cert, 0, &srv), -EINVAL);   /* swapped */
+	assert_int_equal(serve(f.cert, f.enc, 0, &srv), -EINVAL);   /* encrypted: no prompt */
 	assert_int_equal(serve(f.cert, NULL, 0, &srv), -EINVAL);
 	assert_int_equal(serve(NULL, f.key, 0, &srv), -EINVAL);
 	assert_null(srv);
@@ -1244,7 +1276,7 @@ int main(void)
 		cmocka_unit_test(test_base64_rejects),
 		cmocka_unit_test(test_checksum_check_values),
 		cmocka_unit_test(test_checksum_streaming_matches_one_shot),
-		cmocka_unit_test(test_checksum_crc32c_paths_agree),
+		cmocka_unit_test(test_checksum_hw_paths_agree),
 		cmocka_unit_test(test_checksum_combine),
 		cmocka_unit_test(test_checksum_names),
 		cmocka_unit_test(test_checksum_parse_base64_rejects),
