@@ -5,7 +5,9 @@
 
 #include "api.h"
 #include "lib/buf.h"
+#include "lib/awschunked.h"
 #include "lib/err.h"
+#include "lib/sigv4.h"
 #include "objects/objects.h"
 
 #define S3_XMLNS "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -27,6 +29,10 @@ struct s3_ctx {
 	bool authenticated;         /* principal is valid */
 	struct principal principal; /* who makes the request */
 	char payload_hash[72];      /* what the client signed as the payload hash */
+	struct sigv4_auth auth;     /* the request's verified signature */
+	bool chunked;               /* the body is aws-chunked (x-amz-content-sha256 STREAMING-*) */
+	enum awschunked_mode chunk_mode; /* which form, when chunked */
+	unsigned char signing_key[SIGV4_KEY_SIZE]; /* signs the chunks (signed modes) */
 	struct s3_upload *upload;   /* a streamed PutObject's state */
 	const char *audit_action;   /* a bucket-level change: its audit action */
 	bool audited;               /* its audit event is written */
@@ -48,10 +54,6 @@ void s3_xml_begin(struct buf *b, const char *root);
 void s3_xml_key(struct buf *b, const char *name, const char *s, bool url);
 /* Format Unix ms as ISO 8601 with milliseconds ("2006-02-03T16:45:09.000Z"). */
 void s3_time_iso(int64_t ms, char out[32]);
-/* Format Unix ms as an HTTP date ("Fri, 03 Feb 2006 16:45:09 GMT"). */
-void s3_time_http(int64_t ms, char out[40]);
-/* Parse an HTTP date into Unix ms. Returns 0 or -EINVAL. */
-int s3_parse_http_time(const char *s, int64_t *ret_ms);
 /* Decoded query parameter name, or NULL (a badly encoded one counts as
  * absent). */
 const char *s3_query(struct s3_ctx *ctx, const char *name);

@@ -28,7 +28,6 @@
 #include "lib/log.h"
 #include "lib/sigv4.h"
 #include "lib/timeutil.h"
-#include "lib/router.h"
 #include "lib/s3xml.h"
 #include "lib/util.h"
 #include "s3-priv.h"
@@ -87,39 +86,6 @@ void s3_time_iso(int64_t ms, char out[32])
 	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (tm.tm_year + 1900) % 10000,
 		 (tm.tm_mon + 1) % 100, tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100,
 		 tm.tm_sec % 100, (int)(ms % 1000));
-}
-
-static const char *const wdays[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-				      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-
-void s3_time_http(int64_t ms, char out[40])
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	snprintf(out, 40, "%s, %02d %s %04d %02d:%02d:%02d GMT", wdays[tm.tm_wday], tm.tm_mday,
-		 months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
-int s3_parse_http_time(const char *s, int64_t *ret_ms)
-{
-	char wd[4], mon[4];
-	int day, year, h, m, sec, used = 0;
-	if (sscanf(s, "%3[A-Za-z], %d %3[A-Za-z] %d %d:%d:%d GMT%n", wd, &day, mon, &year, &h, &m,
-		   &sec, &used) != 7 || used == 0 || s[used] != '\0')
-		return -EINVAL;
-	int mi = -1;
-	for (int i = 0; i < 12; i++)
-		if (strcmp(mon, months[i]) == 0)
-			mi = i;
-	if (mi < 0 || day < 1 || day > 31 || year < 1970 || year > 9999 || h > 23 || m > 59 ||
-	    sec > 60 || h < 0 || m < 0 || sec < 0)
-		return -EINVAL;
-	struct tm tm = { .tm_year = year - 1900, .tm_mon = mi, .tm_mday = day, .tm_hour = h,
-			 .tm_min = m, .tm_sec = sec };
-	*ret_ms = (int64_t)timegm(&tm) * 1000;
-	return 0;
 }
 
 /* ---- errors ---- */
@@ -352,47 +318,15 @@ void s3_xml_owner(struct s3_ctx *ctx, struct buf *b, const char *project_id)
 static int address(struct s3_ctx *ctx)
 {
 	struct http_req *req = ctx->req;
-	const char *path = req->path;
-	const char *domain = ctx->s3->opts.domain;
-	const char *host = http_req_header(req, "Host");
-	if (path[0] != '/') {
-		s3_error(ctx, 400, "InvalidURI", "the request path must begin with /");
+	struct objects_address a;
+	if (objects_address_parse(req->arena, http_req_header(req, "Host"), req->path,
+				  ctx->s3->opts.domain, &a) < 0) {
+		s3_error(ctx, 400, "InvalidURI", "the request path is badly percent-encoded");
 		return -1;
 	}
-	path++;
-	if (host && domain && domain[0]) {
-		size_t hl = strcspn(host, ":");
-		size_t dl = strlen(domain);
-		if (host[0] != '[' && hl > dl + 1 && host[hl - dl - 1] == '.' &&
-		    strncasecmp(host + hl - dl, domain, dl) == 0) {
-			char *b = arena_strndup(req->arena, host, hl - dl - 1);
-			str_lower(b);
-			ctx->bucket = b;
-			if (*path) {
-				ctx->key = router_unescape(req->arena, path, strlen(path));
-				if (!ctx->key)
-					goto bad;
-			}
-			return 0;
-		}
-	}
-	if (!*path)
-		return 0;
-	size_t bl = strcspn(path, "/");
-	ctx->bucket = router_unescape(req->arena, path, bl);
-	if (!ctx->bucket)
-		goto bad;
-	if (path[bl] == '/' && path[bl + 1]) {
-		const char *k = path + bl + 1;
-		ctx->key = router_unescape(req->arena, k, strlen(k));
-		if (!ctx->key)
-			goto bad;
-	}
+	ctx->bucket = a.bucket;
+	ctx->key = a.key;
 	return 0;
-bad:
-	ctx->key = NULL;
-	s3_error(ctx, 400, "InvalidURI", "the request path is badly percent-encoded");
-	return -1;
 }
 
 /* ---- authentication ---- */
@@ -428,11 +362,23 @@ static int payload_hash(struct s3_ctx *ctx, bool streaming, bool presigned)
 		return -1;
 	}
 	if (str_starts_with(claimed, "STREAMING-")) {
-		s3_error(ctx, 501, "NotImplemented",
-			 "aws-chunked uploads (%.60s) are not supported yet; send the body "
-			 "whole with a hex SHA-256 or UNSIGNED-PAYLOAD",
-			 claimed);
-		return -1;
+		if (awschunked_parse_mode(claimed, &ctx->chunk_mode) < 0) {
+			s3_error(ctx, 501, "NotImplemented",
+				 "the payload signing %.60s is not supported; use "
+				 "STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER], "
+				 "STREAMING-UNSIGNED-PAYLOAD-TRAILER, a hex SHA-256 or "
+				 "UNSIGNED-PAYLOAD",
+				 claimed);
+			return -1;
+		}
+		if (!streaming) {
+			s3_error(ctx, 400, "InvalidRequest",
+				 "an aws-chunked body is only accepted by PutObject and UploadPart");
+			return -1;
+		}
+		ctx->chunked = true;
+		str_copy(ctx->payload_hash, sizeof(ctx->payload_hash), claimed);
+		return 0;
 	}
 	if (strcmp(claimed, SIGV4_UNSIGNED_PAYLOAD) != 0 && !hex64(claimed)) {
 		s3_error(ctx, 400, "InvalidArgument",
@@ -532,11 +478,13 @@ static int authenticate(struct s3_ctx *ctx, bool streaming)
 				    .header = header_of, .header_ctx = req,
 				    .payload_hash = ctx->payload_hash, .s3 = true };
 	sr.nquery = http_req_query_raw(req, &sr.query);
-	if (auth_sigv4(s3_conn(ctx), ctx->s3->opts.identity, &sr, &a, time_now_ms(),
-		       &ctx->principal, &ctx->err) < 0) {
+	bool keyed = ctx->chunked && ctx->chunk_mode != AWSCHUNKED_UNSIGNED_TRAILER;
+	if (auth_sigv4_keyed(s3_conn(ctx), ctx->s3->opts.identity, &sr, &a, time_now_ms(),
+			     &ctx->principal, keyed ? ctx->signing_key : NULL, &ctx->err) < 0) {
 		auth_error(ctx);
 		return -1;
 	}
+	ctx->auth = a;
 	ctx->authenticated = true;
 	req->tenant = arena_strdup(req->arena, ctx->principal.user_name);
 	return 0;

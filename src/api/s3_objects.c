@@ -15,7 +15,6 @@
 
 #include "lib/checksum.h"
 #include "lib/crypto.h"
-#include "lib/router.h"
 #include "lib/s3xml.h"
 #include "lib/sigv4.h"
 #include "lib/util.h"
@@ -33,6 +32,9 @@ struct s3_upload {
 	unsigned char claimed[CHECKSUM_MAX]; /* that header's value, raw */
 	unsigned char content_md5[16]; /* Content-MD5 as sent */
 	bool has_md5;
+	struct awschunked *dec;        /* an aws-chunked body's decoder, or NULL */
+	const char *trailer;           /* the trailer carrying the checksum, or NULL */
+	uint64_t decoded_len;          /* aws-chunked: x-amz-decoded-content-length */
 	unsigned part_number;          /* UploadPart: the part; 0 for PutObject */
 	const char *upload_id;         /* UploadPart: its upload (arena) */
 };
@@ -155,6 +157,7 @@ static void upload_free(struct s3_upload *u)
 {
 	if (!u)
 		return;
+	awschunked_free(u->dec);
 	checksum_release(&u->md5);
 	checksum_release(&u->sha256);
 	checksum_release(&u->sum);
@@ -171,9 +174,10 @@ void s3_object_put_abort(struct s3_ctx *ctx)
 	ctx->upload = NULL;
 }
 
-static int put_sink(struct http_req *req, const char *data, size_t n)
+/* Take n bytes of the object's data (decoded, when aws-chunked). */
+static int upload_data(void *arg, const void *data, size_t n)
 {
-	struct s3_ctx *ctx = req->user;
+	struct s3_ctx *ctx = arg;
 	struct s3_upload *u = ctx->upload;
 	int r = ctx->s3->opts.objects->ops->write(u->w, data, n);
 	if (r < 0)
@@ -181,6 +185,87 @@ static int put_sink(struct http_req *req, const char *data, size_t n)
 	checksum_update(&u->md5, data, n);
 	checksum_update(&u->sha256, data, n);
 	checksum_update(&u->sum, data, n);
+	return 0;
+}
+
+static int put_sink(struct http_req *req, const char *data, size_t n)
+{
+	struct s3_ctx *ctx = req->user;
+	if (ctx->upload->dec)
+		return awschunked_feed(ctx->upload->dec, data, n);
+	return upload_data(ctx, data, n);
+}
+
+/* An aws-chunked body: its decoded length, the trailer that carries its
+ * checksum, and the decoder. -1 after answering. */
+static int chunked_begin(struct s3_ctx *ctx, struct s3_upload *u, enum checksum_algo *algo)
+{
+	const char *dl = http_req_header(ctx->req, "x-amz-decoded-content-length");
+	const char *tr = http_req_header(ctx->req, "x-amz-trailer");
+	if (!dl || parse_u64(dl, 0, UINT64_MAX, &u->decoded_len) < 0) {
+		s3_error(ctx, 411, "MissingContentLength",
+			 "an aws-chunked body needs x-amz-decoded-content-length");
+		return -1;
+	}
+	if (u->decoded_len > OBJECT_PUT_MAX) {
+		s3_error(ctx, 400, "EntityTooLarge",
+			 "Your proposed upload exceeds the maximum allowed size (%llu bytes)",
+			 (unsigned long long)OBJECT_PUT_MAX);
+		return -1;
+	}
+	if (tr) {
+		enum checksum_algo ta = checksum_from_header(tr);
+		if (ta == CHECKSUM_NONE || ta == CHECKSUM_MD5 || *algo != CHECKSUM_NONE ||
+		    ctx->chunk_mode == AWSCHUNKED_SIGNED) {
+			s3_error(ctx, 400, "InvalidRequest",
+				 "x-amz-trailer must name one x-amz-checksum-* trailer, sent with a "
+				 "-TRAILER payload and no checksum header");
+			return -1;
+		}
+		*algo = ta;
+		u->trailer = arena_strdup(ctx->req->arena, tr);
+		str_copy(u->obj.checksum_algo, sizeof(u->obj.checksum_algo), checksum_algo_name(ta));
+	}
+	struct awschunked_opts ao = { .mode = ctx->chunk_mode, .auth = &ctx->auth,
+				      .key = ctx->signing_key, .data = upload_data, .ctx = ctx };
+	u->dec = awschunked_new(&ao);
+	explicit_bzero(ctx->signing_key, sizeof(ctx->signing_key));
+	return 0;
+}
+
+/* An aws-chunked body ended: complete, of the declared length, its
+ * trailing checksum in. -1 after answering. */
+static int chunked_end(struct s3_ctx *ctx, struct s3_upload *u)
+{
+	int r = ctx->req->body_error ? ctx->req->body_error : awschunked_finish(u->dec);
+	if (r == AWSCHUNKED_ESIGNATURE) {
+		s3_error(ctx, 403, "SignatureDoesNotMatch",
+			 "The chunk signature does not match: %s", awschunked_error(u->dec));
+		return -1;
+	}
+	if (r == AWSCHUNKED_EMALFORMED ||
+	    (r == 0 && awschunked_decoded_len(u->dec) != u->decoded_len)) {
+		s3_error(ctx, 400, "IncompleteBody",
+			 "The request body does not hold the chunks declared: %s",
+			 r ? awschunked_error(u->dec) : "its length differs from "
+							"x-amz-decoded-content-length");
+		return -1;
+	}
+	if (r < 0) {
+		s3_error(ctx, 500, "InternalError", "the upload could not be written: %s",
+			 strerror(-r));
+		return -1;
+	}
+	if (u->trailer) {
+		const char *v = awschunked_trailer(u->dec, u->trailer);
+		if (!v || checksum_parse_base64(u->sum.algo, v, u->claimed) < 0) {
+			s3_error(ctx, 400, "MalformedTrailerError",
+				 "The request contained trailing data that was not well-formed: %s",
+				 u->trailer);
+			return -1;
+		}
+		str_copy(u->obj.checksum_value, sizeof(u->obj.checksum_value), v);
+	}
 	return 0;
 }
 
@@ -239,11 +324,13 @@ void s3_object_put_prepare(struct s3_ctx *ctx, bool part)
 	    checksum_header_of(ctx, &u->obj, &algo, u->claimed) < 0 ||
 	    (part && part_target(ctx, u, algo) < 0))
 		return;
+	if (ctx->chunked && chunked_begin(ctx, u, &algo) < 0)
+		return;
 	str_copy(u->obj.key, sizeof(u->obj.key), ctx->key);
 	checksum_init(&u->md5, CHECKSUM_MD5);
-	checksum_init(&u->sha256, strcmp(ctx->payload_hash, SIGV4_UNSIGNED_PAYLOAD) != 0
-					  ? CHECKSUM_SHA256
-					  : CHECKSUM_NONE);
+	/* a hex payload hash is checked here; chunk signatures by the decoder */
+	checksum_init(&u->sha256, strlen(ctx->payload_hash) == 64 ? CHECKSUM_SHA256
+								  : CHECKSUM_NONE);
 	checksum_init(&u->sum, algo);
 	struct objects *o = ctx->s3->opts.objects;
 	if (o->ops->write_begin(o->data, &u->w, &ctx->err) < 0) {
@@ -251,7 +338,8 @@ void s3_object_put_prepare(struct s3_ctx *ctx, bool part)
 		return;
 	}
 	req->sink = put_sink;
-	req->sink_limit = OBJECT_PUT_MAX;
+	/* aws-chunked: the decoded length plus room for the chunks' framing */
+	req->sink_limit = u->dec ? u->decoded_len + u->decoded_len / 8 + (1u << 20) : OBJECT_PUT_MAX;
 }
 
 /* Check the finished body against what the client claimed. -1 after
@@ -321,11 +409,13 @@ void s3_object_put_finish(struct s3_ctx *ctx)
 		s3_error(ctx, 400, "EntityTooLarge",
 			 "Your proposed upload exceeds the maximum allowed size (%llu bytes)",
 			 (unsigned long long)OBJECT_PUT_MAX);
+	} else if (u->dec && chunked_end(ctx, u) < 0) {
+		/* answered */
 	} else if (req->body_error) {
 		s3_error(ctx, 500, "InternalError", "the upload could not be written: %s",
 			 strerror(-req->body_error));
 	} else if (put_verify(ctx, u) == 0) {
-		u->obj.size = (int64_t)req->body_received;
+		u->obj.size = (int64_t)(u->dec ? awschunked_decoded_len(u->dec) : req->body_received);
 		int r = o->ops->write_commit(u->w, u->obj.data_ref, &ctx->err);
 		u->w = NULL;
 		if (r == 0 && store_upload(ctx, u) < 0) {
@@ -370,7 +460,7 @@ static int preconditions(struct s3_ctx *ctx, const struct object *obj)
 			 "At least one of the pre-conditions you specified did not hold");
 		return -1;
 	}
-	if (!im && ius && s3_parse_http_time(ius, &t) == 0 && mod_s > t / 1000) {
+	if (!im && ius && http_parse_date(ius, &t) == 0 && mod_s > t / 1000) {
 		s3_error(ctx, 412, "PreconditionFailed",
 			 "At least one of the pre-conditions you specified did not hold");
 		return -1;
@@ -378,12 +468,12 @@ static int preconditions(struct s3_ctx *ctx, const struct object *obj)
 	bool not_modified = false;
 	if (inm)
 		not_modified = ETAG_IN(inm);
-	else if (ims && s3_parse_http_time(ims, &t) == 0 && mod_s <= t / 1000)
+	else if (ims && http_parse_date(ims, &t) == 0 && mod_s <= t / 1000)
 		not_modified = true;
 #undef ETAG_IN
 	if (not_modified) {
-		char lm[40];
-		s3_time_http(obj->last_modified_ms, lm);
+		char lm[HTTP_DATE_SIZE];
+		http_format_date(obj->last_modified_ms, lm);
 		req->resp_headers = NULL;
 		http_resp_header(req, "x-amz-request-id", req->request_id);
 		http_resp_header(req, "ETag", obj->etag);
@@ -392,54 +482,6 @@ static int preconditions(struct s3_ctx *ctx, const struct object *obj)
 		return -1;
 	}
 	return 0;
-}
-
-/* Parse a single "bytes=a-b" range against size. Returns 1 with the
- * range, 0 to send the whole object (no range, or one not understood),
- * or -1 when it cannot be satisfied. */
-static int parse_range(const char *h, int64_t size, int64_t *ret_off, int64_t *ret_len)
-{
-	if (!h || !str_starts_with(h, "bytes="))
-		return 0;
-	const char *s = h + 6;
-	if (strchr(s, ','))
-		return 0;
-	const char *dash = strchr(s, '-');
-	if (!dash)
-		return 0;
-	char a[24], b[24];
-	size_t al = (size_t)(dash - s);
-	if (al >= sizeof(a) || strlen(dash + 1) >= sizeof(b))
-		return 0;
-	memcpy(a, s, al);
-	a[al] = '\0';
-	str_copy(b, sizeof(b), dash + 1);
-	uint64_t first, last;
-	if (!a[0]) {
-		/* the last b bytes */
-		if (parse_u64(b, 0, UINT64_MAX, &last) < 0)
-			return 0;
-		if (last == 0)
-			return -1;
-		if ((int64_t)last > size || last > (uint64_t)INT64_MAX)
-			last = (uint64_t)size;
-		if (size == 0)
-			return -1;
-		*ret_off = size - (int64_t)last;
-		*ret_len = (int64_t)last;
-		return 1;
-	}
-	if (parse_u64(a, 0, INT64_MAX, &first) < 0)
-		return 0;
-	if (b[0] && (parse_u64(b, 0, UINT64_MAX, &last) < 0 || last < first))
-		return 0;
-	if ((int64_t)first >= size)
-		return -1;
-	if (!b[0] || last >= (uint64_t)size)
-		last = (uint64_t)size - 1;
-	*ret_off = (int64_t)first;
-	*ret_len = (int64_t)(last - first + 1);
-	return 1;
 }
 
 /* The headers describing obj, with response-* query overrides; its
@@ -461,8 +503,8 @@ static void object_describe(struct s3_ctx *ctx, const struct bucket *b, const st
 		{ "Cache-Control", "response-cache-control", offsetof(struct object, cache_control) },
 		{ "Expires", "response-expires", offsetof(struct object, expires) },
 	};
-	char lm[40];
-	s3_time_http(obj->last_modified_ms, lm);
+	char lm[HTTP_DATE_SIZE];
+	http_format_date(obj->last_modified_ms, lm);
 	http_resp_header(req, "Last-Modified", lm);
 	http_resp_header(req, "Accept-Ranges", "bytes");
 	s3_version_headers(ctx, b, obj);
@@ -526,7 +568,7 @@ void s3_object_get(struct s3_ctx *ctx)
 		return;
 	int64_t off = 0, len = obj->size;
 	const char *rh = http_req_header(req, "Range");
-	int pr = parse_range(rh, obj->size, &off, &len);
+	int pr = http_parse_range(rh, obj->size, &off, &len);
 	if (pr < 0) {
 		char cr[64];
 		s3_error(ctx, 416, "InvalidRange", "The requested range is not satisfiable");
@@ -582,37 +624,22 @@ void s3_object_delete(struct s3_ctx *ctx)
 
 /* ---- copy ---- */
 
-/* Split x-amz-copy-source ("/bucket/key?versionId=v", URL-encoded, the
- * leading slash optional) into its parts (arena). -1 after answering. */
+/* Split x-amz-copy-source into its parts (arena). -1 after answering. */
 static int copy_source(struct s3_ctx *ctx, const char **ret_bucket, const char **ret_key,
 		       const char **ret_version)
 {
-	struct http_req *req = ctx->req;
-	const char *src = http_req_header(req, "x-amz-copy-source");
-	if (src[0] == '/')
-		src++;
-	const char *q = strchr(src, '?');
-	size_t n = q ? (size_t)(q - src) : strlen(src);
-	const char *slash = memchr(src, '/', n);
-	*ret_version = NULL;
-	if (q) {
-		if (!str_starts_with(q + 1, "versionId="))
-			goto bad;
-		*ret_version = router_unescape(req->arena, q + 11, strlen(q + 11));
-		if (!*ret_version)
-			goto bad;
+	struct objects_address a;
+	if (objects_copy_source_parse(ctx->req->arena,
+				      http_req_header(ctx->req, "x-amz-copy-source"), &a,
+				      ret_version) < 0) {
+		s3_error(ctx, 400, "InvalidArgument",
+			 "Copy Source must mention the source bucket and key: "
+			 "sourcebucket/sourcekey[?versionId=id]");
+		return -1;
 	}
-	if (!slash || slash == src || (size_t)(slash - src) + 1 >= n)
-		goto bad;
-	*ret_bucket = router_unescape(req->arena, src, (size_t)(slash - src));
-	*ret_key = router_unescape(req->arena, slash + 1, n - (size_t)(slash - src) - 1);
-	if (!*ret_bucket || !*ret_key)
-		goto bad;
+	*ret_bucket = a.bucket;
+	*ret_key = a.key;
 	return 0;
-bad:
-	s3_error(ctx, 400, "InvalidArgument",
-		 "Copy Source must mention the source bucket and key: sourcebucket/sourcekey");
-	return -1;
 }
 
 /* Apply x-amz-copy-source-if-* to the source. -1 after answering 412. */
@@ -627,11 +654,11 @@ static int copy_preconditions(struct s3_ctx *ctx, const struct object *src)
 	bool fail = false;
 	if (im && !strstr(im, src->etag) && strcmp(im, "*") != 0)
 		fail = true;
-	if (!im && ius && s3_parse_http_time(ius, &t) == 0 && mod_s > t / 1000)
+	if (!im && ius && http_parse_date(ius, &t) == 0 && mod_s > t / 1000)
 		fail = true;
 	if (inm && (strstr(inm, src->etag) || strcmp(inm, "*") == 0))
 		fail = true;
-	if (!inm && ims && s3_parse_http_time(ims, &t) == 0 && mod_s <= t / 1000)
+	if (!inm && ims && http_parse_date(ims, &t) == 0 && mod_s <= t / 1000)
 		fail = true;
 	if (fail) {
 		s3_error(ctx, 412, "PreconditionFailed",

@@ -37,6 +37,8 @@ struct nubod_config {
 	char *s3_listen;        /* HOST:PORT of the S3 service */
 	char *s3_domain;        /* virtual-hosted addressing: bucket.<s3_domain> */
 	char *s3_region;        /* the region the S3 service names */
+	char *s3_tls_cert;      /* HTTPS for S3: PEM certificate (chain); "": plain HTTP */
+	char *s3_tls_key;       /* and its private key */
 	char *data_dir;         /* where the store and keys live */
 	char *store_url;        /* "sqlite:PATH"; empty: <data_dir>/nubo.db */
 	char *log_level;        /* debug, info, warn, error */
@@ -81,6 +83,10 @@ static const struct config_opt options[] = {
 	    "path-style only"),
 	OPT("s3", "region", "s3-region", CONFIG_STRING, s3_region, "us-east-1", 0, 0,
 	    "the region the S3 service reports (GetBucketLocation)"),
+	OPT("s3", "tls_cert", "s3-tls-cert", CONFIG_STRING, s3_tls_cert, "", 0, 0,
+	    "serve S3 over HTTPS with this PEM certificate (chain); with --s3-tls-key"),
+	OPT("s3", "tls_key", "s3-tls-key", CONFIG_STRING, s3_tls_key, "", 0, 0,
+	    "the private key (PEM, unencrypted) of --s3-tls-cert"),
 	OPT("server", "data_dir", "data-dir", CONFIG_STRING, data_dir, NUBO_DEFAULT_DATA_DIR, 0, 0,
 	    "directory for the state store and server keys"),
 	OPT("server", "threads", "threads", CONFIG_UINT, threads, "4", 1, 256,
@@ -395,24 +401,29 @@ static int s3_service_start(const struct nubod_config *cfg, struct store *st, st
 		.body_limit = S3_BODY_LIMIT, .timeout_s = (unsigned)cfg->idle_timeout,
 		.handler = s3_handle, .prepare = s3_prepare, .userdata = sv->s3, .metrics = m,
 		.max_conns = (unsigned)cfg->max_conns,
+		.tls_cert = cfg->s3_tls_cert[0] ? cfg->s3_tls_cert : NULL,
+		.tls_key = cfg->s3_tls_key[0] ? cfg->s3_tls_key : NULL,
 	};
 	r = http_server_start(&hopts, &sv->srv);
 	if (r < 0) {
-		log_error("cannot listen on %s (--s3-listen): %s", cfg->s3_listen, strerror(-r));
+		log_error("cannot serve S3 on %s (--s3-listen%s): %s", cfg->s3_listen,
+			  hopts.tls_cert || hopts.tls_key ? ", --s3-tls-cert, --s3-tls-key" : "",
+			  strerror(-r));
 		s3_service_stop(sv);
 		return -1;
 	}
 	return 0;
 }
 
-/* "http://HOST:PORT" of a server listening as listen asked. */
-static void server_url(const char *listen, struct http_server *srv, char *out, size_t size)
+/* "http[s]://HOST:PORT" of a server listening as listen asked. */
+static void server_url(const char *listen, struct http_server *srv, bool tls, char *out,
+		       size_t size)
 {
 	char host[256];
 	uint16_t port;
 	http_parse_hostport(listen, host, sizeof(host), &port);
-	str_printf(out, size, strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u", host,
-		   http_server_port(srv));
+	str_printf(out, size, strchr(host, ':') ? "%s://[%s]:%u" : "%s://%s:%u",
+		   tls ? "https" : "http", host, http_server_port(srv));
 }
 
 static int serve(const struct nubod_config *cfg, struct store *st, struct metrics *m,
@@ -481,8 +492,8 @@ static int serve(const struct nubod_config *cfg, struct store *st, struct metric
 		return 1;
 	}
 	char url[300], s3_url[300];
-	server_url(cfg->listen, srv, url, sizeof(url));
-	server_url(cfg->s3_listen, s3.srv, s3_url, sizeof(s3_url));
+	server_url(cfg->listen, srv, false, url, sizeof(url));
+	server_url(cfg->s3_listen, s3.srv, cfg->s3_tls_cert[0] != '\0', s3_url, sizeof(s3_url));
 	web_dir_check(cfg->web_dir);
 	log_line(LOGL_INFO, "nubod ready", "url", url, "s3_url", s3_url, "data_dir",
 		 cfg->data_dir, "version", NUBO_VERSION, NULL);

@@ -205,6 +205,13 @@ int auth_sigv4(struct store_conn *c, const struct identity_settings *s,
 	       const struct sigv4_request *r, const struct sigv4_auth *a, int64_t now_ms,
 	       struct principal *ret, struct err *err)
 {
+	return auth_sigv4_keyed(c, s, r, a, now_ms, ret, NULL, err);
+}
+
+int auth_sigv4_keyed(struct store_conn *c, const struct identity_settings *s,
+		     const struct sigv4_request *r, const struct sigv4_auth *a, int64_t now_ms,
+		     struct principal *ret, unsigned char *ret_key, struct err *err)
+{
 	int rc = check_sigv4_time(a, now_ms, err);
 	if (rc < 0)
 		return rc;
@@ -249,11 +256,14 @@ int auth_sigv4(struct store_conn *c, const struct identity_settings *s,
 	char *sts = sigv4_string_to_sign(a, canonical);
 	char sig[65];
 	sigv4_sign((const char *)secret, a, sts, sig);
+	bool ok = mem_equal_ct(sig, a->signature, 64);
+	if (ok && ret_key)
+		sigv4_signing_key((const char *)secret, a->date, a->region, a->service, ret_key);
 	explicit_bzero(secret, slen);
 	free(secret);
 	free(canonical);
 	free(sts);
-	if (!mem_equal_ct(sig, a->signature, 64))
+	if (!ok)
 		return err_set(err, ERR_UNAUTHORIZED, "Authorization",
 			       "the signature does not match: check the secret key and the "
 			       "signing method");

@@ -51,6 +51,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto.h"
@@ -955,3 +956,106 @@ void http_server_free(struct http_server *s)
 	tls_release(s);
 	free(s);
 }
+
+/* ---- header values ---- */
+
+static const char *const wdays[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+				      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+
+void http_format_date(int64_t ms, char out[HTTP_DATE_SIZE])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	snprintf(out, HTTP_DATE_SIZE, "%s, %02d %s %04d %02d:%02d:%02d GMT", wdays[tm.tm_wday],
+		 tm.tm_mday % 100, months[tm.tm_mon], (tm.tm_year + 1900) % 10000, tm.tm_hour % 100,
+		 tm.tm_min % 100, tm.tm_sec % 100);
+}
+
+/* The n digits at s as a number, or -1. */
+static int digits(const char *s, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+int http_parse_date(const char *s, int64_t *ret_ms)
+{
+	/* "Sun, 06 Nov 1994 08:49:37 GMT": fixed positions */
+	static const char shape[] = "www, dd mmm yyyy hh:mm:ss GMT";
+	if (strlen(s) != sizeof(shape) - 1)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(shape) - 1; i++)
+		if ((shape[i] == ',' || shape[i] == ' ' || shape[i] == ':' || shape[i] == 'G' ||
+		     shape[i] == 'M' || shape[i] == 'T') &&
+		    s[i] != shape[i])
+			return -EINVAL;
+	int wd = -1, mon = -1;
+	for (int i = 0; i < 7; i++)
+		if (strncmp(s, wdays[i], 3) == 0)
+			wd = i;
+	for (int i = 0; i < 12; i++)
+		if (strncmp(s + 8, months[i], 3) == 0)
+			mon = i;
+	int day = digits(s + 5, 2), year = digits(s + 12, 4), h = digits(s + 17, 2),
+	    m = digits(s + 20, 2), sec = digits(s + 23, 2);
+	if (wd < 0 || mon < 0 || day < 1 || day > 31 || year < 1970 || h < 0 || h > 23 || m < 0 ||
+	    m > 59 || sec < 0 || sec > 60)
+		return -EINVAL;
+	struct tm tm = { .tm_year = year - 1900, .tm_mon = mon, .tm_mday = day, .tm_hour = h,
+			 .tm_min = m, .tm_sec = sec };
+	*ret_ms = (int64_t)timegm(&tm) * 1000;
+	return 0;
+}
+
+int http_parse_range(const char *h, int64_t size, int64_t *ret_off, int64_t *ret_len)
+{
+	if (!h || !str_starts_with(h, "bytes="))
+		return 0;
+	const char *s = h + 6;
+	if (strchr(s, ','))
+		return 0;
+	const char *dash = strchr(s, '-');
+	if (!dash)
+		return 0;
+	char a[24], b[24];
+	size_t al = (size_t)(dash - s);
+	if (al >= sizeof(a) || strlen(dash + 1) >= sizeof(b))
+		return 0;
+	memcpy(a, s, al);
+	a[al] = '\0';
+	str_copy(b, sizeof(b), dash + 1);
+	uint64_t first, last;
+	if (!a[0]) {
+		/* the last b bytes */
+		if (parse_u64(b, 0, UINT64_MAX, &last) < 0)
+			return 0;
+		if (last == 0)
+			return -1;
+		if (last > (uint64_t)size)
+			last = (uint64_t)size;
+		if (size == 0)
+			return -1;
+		*ret_off = size - (int64_t)last;
+		*ret_len = (int64_t)last;
+		return 1;
+	}
+	if (parse_u64(a, 0, INT64_MAX, &first) < 0)
+		return 0;
+	if (b[0] && (parse_u64(b, 0, UINT64_MAX, &last) < 0 || last < first))
+		return 0;
+	if ((int64_t)first >= size)
+		return -1;
+	if (!b[0] || last >= (uint64_t)size)
+		last = (uint64_t)size - 1;
+	*ret_off = (int64_t)first;
+	*ret_len = (int64_t)(last - first + 1);
+	return 1;
+}
+

@@ -289,3 +289,26 @@ int multipart_abort(struct objects *o, struct store_conn *c, const struct bucket
 int multipart_list(struct store_conn *c, const char *bucket, const char *prefix,
 		   const char *after_key, const char *after_id, size_t max,
 		   struct multipart_upload **ret, size_t *ret_n, bool *ret_more, struct err *err);
+
+/* ---- names in requests ---- */
+
+struct arena;
+
+/* What an S3 request addresses. */
+struct objects_address {
+	const char *bucket; /* decoded, or NULL (the service itself) */
+	const char *key;    /* decoded, or NULL (the bucket itself) */
+};
+
+/* Find bucket and key from the Host header (host, may be NULL) and the raw
+ * path: virtual-hosted "bucket.<domain>" when domain is set and the host
+ * is below it (bucket lower-cased), else path-style "/bucket/key". Strings
+ * in a. Returns 0, or -EINVAL when the path does not begin with '/' or is
+ * badly percent-encoded. */
+int objects_address_parse(struct arena *a, const char *host, const char *path,
+			  const char *domain, struct objects_address *ret);
+/* Split an x-amz-copy-source value ("[/]bucket/key[?versionId=v]",
+ * percent-encoded) into ret and *ret_version (NULL when absent). Strings
+ * in a. Returns 0 or -EINVAL. */
+int objects_copy_source_parse(struct arena *a, const char *src, struct objects_address *ret,
+			      const char **ret_version);

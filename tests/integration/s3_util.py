@@ -103,3 +103,53 @@ def status_of(exc_info):
 
 __all__ = ["S3Env", "s3_client", "signed", "run_new_python", "cli_env", "run", "error_code",
            "status_of", "NEW_AWS", "NEW_PYTHON", "REGION", "sys"]
+
+
+def chunked_put(url, key, path, chunks, tamper=None, trailer=None, decoded_len=None):
+    """PUT path with a STREAMING-AWS4-HMAC-SHA256-PAYLOAD body made of chunks
+    (a list of bytes), each chunk signed in the chain as AWS's SDKs do, by
+    hand (botocore does not send this form). tamper(i, data) may change a
+    chunk after signing. With trailer=(name, value) the body is
+    STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER with a signed trailer."""
+    import datetime
+    import hashlib
+    import hmac
+    kid, secret = key
+    mode = ("STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER" if trailer
+            else "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+    total = sum(len(c) for c in chunks)
+    headers = {"Content-Encoding": "aws-chunked",
+               "x-amz-decoded-content-length": str(total if decoded_len is None else decoded_len)}
+    if trailer:
+        headers["x-amz-trailer"] = trailer[0]
+    req = AWSRequest(method="PUT", url=url + path, data=b"", headers=headers)
+    auth = botocore.auth.S3SigV4Auth(Credentials(kid, secret), "s3", REGION)
+    auth.payload = lambda request: mode
+    auth.add_auth(req)
+    amz_date = req.headers["X-Amz-Date"]
+    seed = req.headers["Authorization"].rsplit("Signature=", 1)[1]
+    scope = "%s/%s/s3/aws4_request" % (amz_date[:8], REGION)
+
+    def h(k, m):
+        return hmac.new(k, m.encode() if isinstance(m, str) else m, hashlib.sha256).digest()
+    skey = h(h(h(h(("AWS4" + secret).encode(), amz_date[:8]), REGION), "s3"), "aws4_request")
+    empty = hashlib.sha256(b"").hexdigest()
+    body, prev = b"", seed
+    for i, data in enumerate(list(chunks) + [b""]):
+        sts = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, prev, empty,
+                         hashlib.sha256(data).hexdigest()])
+        prev = hmac.new(skey, sts.encode(), hashlib.sha256).hexdigest()
+        sent = tamper(i, data) if tamper else data
+        body += b"%x;chunk-signature=%s\r\n" % (len(data), prev.encode()) + sent
+        if data or not trailer:
+            body += b"\r\n"
+    if trailer:
+        line = ("%s:%s\n" % trailer).encode()
+        sts = "\n".join(["AWS4-HMAC-SHA256-TRAILER", amz_date, scope, prev,
+                         hashlib.sha256(line).hexdigest()])
+        sig = hmac.new(skey, sts.encode(), hashlib.sha256).hexdigest()
+        body += line.replace(b"\n", b"\r\n") + b"x-amz-trailer-signature:%s\r\n\r\n" % sig.encode()
+    p = req.prepare()
+    hdrs = dict(p.headers)
+    hdrs["Content-Length"] = str(len(body))
+    return requests.put(p.url, headers=hdrs, data=body, timeout=30)

@@ -10,7 +10,7 @@ import botocore.exceptions
 import pytest
 import requests
 
-from s3_util import S3Env, error_code, s3_client, signed, status_of
+from s3_util import S3Env, chunked_put, error_code, s3_client, signed, status_of
 
 ClientError = botocore.exceptions.ClientError
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
@@ -519,6 +519,38 @@ def test_create_bucket_configuration(env):
     r = signed(env.url, env.keys["member"], "PUT", "/cfg-bucket2", body=b"<oops>")
     assert ET.fromstring(r.content).find("Code").text == "MalformedXML"
     assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["cfg-bucket"]
+
+
+def test_signed_aws_chunked_uploads(env):
+    s3 = env.s3
+    s3.create_bucket(Bucket="chunks")
+    key = env.keys["member"]
+    parts = [os.urandom(65536), os.urandom(65536), b"end"]
+    r = chunked_put(env.url, key, "/chunks/plain", parts)
+    assert r.status_code == 200, r.text
+    g = s3.get_object(Bucket="chunks", Key="plain")
+    assert g["Body"].read() == b"".join(parts)
+    assert g["ETag"] == '"%s"' % hashlib.md5(b"".join(parts)).hexdigest()
+    assert "ContentEncoding" not in g  # aws-chunked is transport, not stored
+    import base64
+    import zlib
+    crc = base64.b64encode(zlib.crc32(b"".join(parts)).to_bytes(4, "big")).decode()
+    r = chunked_put(env.url, key, "/chunks/trailer", parts, trailer=("x-amz-checksum-crc32", crc))
+    assert r.status_code == 200, r.text
+    h = s3.head_object(Bucket="chunks", Key="trailer", ChecksumMode="ENABLED")
+    assert h["ChecksumCRC32"] == crc
+    # a chunk changed after signing, a wrong trailing checksum, a short body
+    r = chunked_put(env.url, key, "/chunks/bad", parts,
+                    tamper=lambda i, d: d[:-1] + b"X" if i == 1 else d)
+    assert r.status_code == 403
+    assert ET.fromstring(r.content).find("Code").text == "SignatureDoesNotMatch"
+    r = chunked_put(env.url, key, "/chunks/bad", parts, trailer=("x-amz-checksum-crc32", "AAAAAA=="))
+    assert ET.fromstring(r.content).find("Code").text == "BadDigest"
+    r = chunked_put(env.url, key, "/chunks/bad", parts, decoded_len=10)
+    assert r.status_code == 400
+    assert ET.fromstring(r.content).find("Code").text == "IncompleteBody"
+    assert sorted(keys_of(s3, "chunks")) == ["plain", "trailer"]
+    assert list((env.nubod.data_dir / "objects" / "tmp").iterdir()) == []
 
 
 # ---- multipart uploads ----
