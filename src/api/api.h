@@ -64,6 +64,8 @@ struct s3_opts {
 	struct objects *objects;  /* borrowed: buckets' data backend */
 	const char *domain;       /* "bucket.<domain>" is virtual-hosted addressing; "": none */
 	const char *region;       /* the region GetBucketLocation names */
+	int64_t upload_expiry_ms; /* multipart uploads older than this are aborted */
+	struct metrics *metrics;  /* borrowed; object bytes in and out go here; may be NULL */
 };
 
 struct s3;
@@ -77,3 +79,6 @@ void s3_free(struct s3 *s3);
 void s3_prepare(struct http_req *req, void *userdata);
 /* Answer one S3 request (an http_handler_fn; userdata is the s3). */
 void s3_handle(struct http_req *req, void *userdata);
+/* Abort the multipart uploads older than the configured expiry. Returns
+ * how many, or a negative error (logged). */
+int s3_housekeep(struct s3 *s3);

@@ -38,6 +38,8 @@ struct s3_ctx {
 	bool audited;               /* its audit event is written */
 };
 
+/* Add n to the byte counter name ("nubo_s3_sent_bytes_total"...). */
+void s3_count_bytes(struct s3_ctx *ctx, const char *name, uint64_t n);
 /* The store connection for this request (borrowed on first use). */
 struct store_conn *s3_conn(struct s3_ctx *ctx);
 /* Answer an S3 error: status, AWS code and a message. */

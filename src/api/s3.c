@@ -26,6 +26,7 @@
 
 #include "lib/checksum.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/sigv4.h"
 #include "lib/timeutil.h"
 #include "lib/s3xml.h"
@@ -36,12 +37,41 @@ struct s3 *s3_new(const struct s3_opts *opts)
 {
 	struct s3 *s3 = xcalloc(1, sizeof(*s3));
 	s3->opts = *opts;
+	if (opts->metrics) {
+		metrics_describe(opts->metrics, "nubo_s3_received_bytes_total", METRIC_COUNTER,
+				 "Object data bytes stored by PutObject and UploadPart.");
+		metrics_describe(opts->metrics, "nubo_s3_sent_bytes_total", METRIC_COUNTER,
+				 "Object data bytes answered by GetObject.");
+		metrics_counter_add(opts->metrics, "nubo_s3_received_bytes_total", "", 0);
+		metrics_counter_add(opts->metrics, "nubo_s3_sent_bytes_total", "", 0);
+	}
 	return s3;
 }
 
 void s3_free(struct s3 *s3)
 {
 	free(s3);
+}
+
+int s3_housekeep(struct s3 *s3)
+{
+	struct store_conn *c = store_conn_get(s3->opts.store);
+	struct err err = { 0 };
+	int r = multipart_expire(s3->opts.objects, c, time_now_ms() - s3->opts.upload_expiry_ms,
+				 &err);
+	store_conn_put(c);
+	if (r < 0)
+		log_warn("housekeeping: expiring multipart uploads failed: %s", err.message);
+	else if (r > 0)
+		log_info("housekeeping: aborted %d multipart uploads older than %llds", r,
+			 (long long)(s3->opts.upload_expiry_ms / 1000));
+	return r;
+}
+
+void s3_count_bytes(struct s3_ctx *ctx, const char *name, uint64_t n)
+{
+	if (ctx->s3->opts.metrics)
+		metrics_counter_add(ctx->s3->opts.metrics, name, "", (double)n);
 }
 
 struct store_conn *s3_conn(struct s3_ctx *ctx)

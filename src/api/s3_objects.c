@@ -433,6 +433,7 @@ void s3_object_put_finish(struct s3_ctx *ctx)
 				http_resp_header(req, checksum_header(u->sum.algo),
 						 u->obj.checksum_value);
 			http_resp_set(req, 200, NULL, "", 0);
+			s3_count_bytes(ctx, "nubo_s3_received_bytes_total", (uint64_t)u->obj.size);
 		}
 	}
 	s3_object_put_abort(ctx);
@@ -599,6 +600,8 @@ void s3_object_get(struct s3_ctx *ctx)
 	}
 	/* HEAD: the file gives the length; the server sends no body */
 	http_resp_file_range(req, status, type, fd, (uint64_t)off, (uint64_t)len);
+	if (strcmp(req->method, "GET") == 0)
+		s3_count_bytes(ctx, "nubo_s3_sent_bytes_total", (uint64_t)len);
 }
 
 /* ---- DELETE ---- */

@@ -39,6 +39,7 @@ struct nubod_config {
 	char *s3_region;        /* the region the S3 service names */
 	char *s3_tls_cert;      /* HTTPS for S3: PEM certificate (chain); "": plain HTTP */
 	char *s3_tls_key;       /* and its private key */
+	uint64_t s3_upload_expiry; /* seconds before an unfinished multipart upload is aborted */
 	char *data_dir;         /* where the store and keys live */
 	char *store_url;        /* "sqlite:PATH"; empty: <data_dir>/nubo.db */
 	char *log_level;        /* debug, info, warn, error */
@@ -87,6 +88,8 @@ static const struct config_opt options[] = {
 	    "serve S3 over HTTPS with this PEM certificate (chain); with --s3-tls-key"),
 	OPT("s3", "tls_key", "s3-tls-key", CONFIG_STRING, s3_tls_key, "", 0, 0,
 	    "the private key (PEM, unencrypted) of --s3-tls-cert"),
+	OPT("s3", "upload_expiry", "s3-upload-expiry", CONFIG_UINT, s3_upload_expiry, "604800", 1,
+	    315360000, "seconds after which an unfinished multipart upload is aborted"),
 	OPT("server", "data_dir", "data-dir", CONFIG_STRING, data_dir, NUBO_DEFAULT_DATA_DIR, 0, 0,
 	    "directory for the state store and server keys"),
 	OPT("server", "threads", "threads", CONFIG_UINT, threads, "4", 1, 256,
@@ -294,6 +297,7 @@ struct housekeeper {
 	pthread_cond_t wake;  /* signalled to stop */
 	bool stop;
 	struct api *api;
+	struct s3 *s3;
 };
 
 static void *housekeep_main(void *arg)
@@ -308,6 +312,7 @@ static void *housekeep_main(void *arg)
 			log_warn("housekeeping: purging idempotency keys failed (%d)", r);
 		else if (r > 0)
 			log_info("housekeeping: purged %d expired idempotency keys", r);
+		s3_housekeep(h->s3);
 		pthread_mutex_lock(&h->lock);
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
@@ -394,7 +399,9 @@ static int s3_service_start(const struct nubod_config *cfg, struct store *st, st
 		return -1;
 	}
 	struct s3_opts so = { .store = st, .identity = ids, .objects = sv->objects,
-			      .domain = cfg->s3_domain, .region = cfg->s3_region };
+			      .domain = cfg->s3_domain, .region = cfg->s3_region,
+			      .upload_expiry_ms = (int64_t)cfg->s3_upload_expiry * 1000,
+			      .metrics = m };
 	sv->s3 = s3_new(&so);
 	struct http_server_opts hopts = {
 		.listen = cfg->s3_listen, .threads = (unsigned)cfg->threads,
@@ -498,7 +505,7 @@ static int serve(const struct nubod_config *cfg, struct store *st, struct metric
 	log_line(LOGL_INFO, "nubod ready", "url", url, "s3_url", s3_url, "data_dir",
 		 cfg->data_dir, "version", NUBO_VERSION, NULL);
 
-	struct housekeeper hk = { .api = api, .lock = PTHREAD_MUTEX_INITIALIZER,
+	struct housekeeper hk = { .api = api, .s3 = s3.s3, .lock = PTHREAD_MUTEX_INITIALIZER,
 				  .wake = PTHREAD_COND_INITIALIZER };
 	pthread_create(&hk.thread, NULL, housekeep_main, &hk);
 

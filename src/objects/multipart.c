@@ -406,3 +406,47 @@ int multipart_list(struct store_conn *c, const char *bucket, const char *prefix,
 	*ret = items;
 	return 0;
 }
+
+/* One upload to expire: its id and bucket. */
+struct expiring {
+	char id[OBJECT_VERSION_SIZE];
+	char bucket[BUCKET_NAME_MAX + 1];
+};
+
+static void expiring_from_row(struct store_stmt *s, void *out)
+{
+	struct expiring *e = out;
+	str_copy(e->id, sizeof(e->id), store_col_text(s, 0));
+	str_copy(e->bucket, sizeof(e->bucket), store_col_text(s, 1));
+}
+
+int multipart_expire(struct objects *o, struct store_conn *c, int64_t before_ms,
+		     struct err *err)
+{
+	struct store_stmt *s = NULL;
+	void *items = NULL;
+	size_t n = 0;
+	int r = store_query(c, &s,
+			    "SELECT id, bucket FROM multipart_uploads WHERE initiated_ms < ?"
+			    " ORDER BY initiated_ms",
+			    "i", before_ms);
+	if (r == 0)
+		r = store_fetch(s, sizeof(struct expiring), 1000, expiring_from_row, &items, &n,
+				NULL);
+	if (r < 0)
+		return store_fail(c, r, err);
+	struct expiring *e = items;
+	int done = 0;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		struct bucket b;
+		r = bucket_get(c, e[i].bucket, &b, err);
+		if (r == 0)
+			r = multipart_abort(o, c, &b, e[i].id, err);
+		if (r == -ERR_NOT_FOUND)
+			r = 0; /* ended meanwhile */
+		else if (r == 0)
+			done++;
+	}
+	free(items);
+	return r < 0 ? r : done;
+}

@@ -283,6 +283,10 @@ int multipart_complete(struct objects *o, struct store_conn *c, const struct buc
 /* End upload id without an object, removing its parts. */
 int multipart_abort(struct objects *o, struct store_conn *c, const struct bucket *b,
 		    const char *id, struct err *err);
+/* Abort every upload begun before before_ms (abandoned ones). Returns how
+ * many, or -ERR_*. */
+int multipart_expire(struct objects *o, struct store_conn *c, int64_t before_ms,
+		     struct err *err);
 /* Uploads in bucket whose key starts with prefix, after (key, id) given
  * by after_key and after_id, in key then start order, at most max.
  * Caller frees *ret. */

@@ -979,3 +979,48 @@ def test_orphaned_files_are_removed_at_start(nubod, env):
     assert "removed 2 files a crash left behind" in nubod.log()
     s3 = s3_client(nubod.s3_url, env.keys["member"])
     assert s3.get_object(Bucket="crashy", Key="kept")["Body"].read() == b"kept"
+
+
+def test_abandoned_uploads_expire(make_nubod):
+    n = make_nubod(extra_args=["--s3-upload-expiry", "1"])
+    env = S3Env(n)
+    s3 = env.s3
+    s3.create_bucket(Bucket="stale")
+    uid = s3.create_multipart_upload(Bucket="stale", Key="k")["UploadId"]
+    s3.upload_part(Bucket="stale", Key="k", UploadId=uid, PartNumber=1, Body=b"x" * 1000)
+    time.sleep(1.5)
+    assert n.stop() == 0
+    n.restart()  # housekeeping runs at start, then every 10 minutes
+    s3 = s3_client(n.s3_url, env.keys["member"])
+    deadline = time.monotonic() + 10
+    while s3.list_multipart_uploads(Bucket="stale").get("Uploads") and \
+            time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not s3.list_multipart_uploads(Bucket="stale").get("Uploads")
+    assert "aborted 1 multipart uploads older than 1s" in n.log()
+    files = [f for _, _, fs in os.walk(n.data_dir / "objects" / "data") for f in fs]
+    assert files == []
+    q = env.tenancy.admin.get("/v1/projects/alpha/quotas").json()["quotas"]["object_bytes"]
+    assert q["used"] == 0
+    s3.delete_bucket(Bucket="stale")
+
+
+def test_metrics_count_operations_and_bytes(env):
+    s3 = env.s3
+    s3.create_bucket(Bucket="metered")
+    s3.put_object(Bucket="metered", Key="k", Body=b"x" * 1000)
+    s3.get_object(Bucket="metered", Key="k")["Body"].read()
+    s3.get_object(Bucket="metered", Key="k", Range="bytes=0-9")["Body"].read()
+    with pytest.raises(ClientError):
+        s3.get_object(Bucket="metered", Key="missing")
+    text = requests.get(env.nubod.url + "/metrics").text
+    values = {}
+    for line in text.splitlines():
+        if line.startswith("nubo_s3_") or line.startswith("nubo_http_requests_total{"):
+            name, _, v = line.rpartition(" ")
+            values[name] = float(v)
+    assert values["nubo_s3_received_bytes_total"] == 1000
+    assert values["nubo_s3_sent_bytes_total"] == 1010
+    assert values['nubo_http_requests_total{method="PUT",route="s3:PutObject",status="200"}'] == 1
+    assert values['nubo_http_requests_total{method="GET",route="s3:GetObject",status="404"}'] == 1
+    assert values['nubo_http_requests_total{method="GET",route="s3:GetObject",status="206"}'] == 1
