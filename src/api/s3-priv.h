@@ -96,6 +96,8 @@ void s3_list_versions(struct s3_ctx *ctx);
 void s3_object_get(struct s3_ctx *ctx);
 void s3_object_delete(struct s3_ctx *ctx);
 void s3_object_copy(struct s3_ctx *ctx);
+/* UploadPartCopy: a part copied from (a range of) another object. */
+void s3_part_copy(struct s3_ctx *ctx);
 void s3_delete_objects(struct s3_ctx *ctx);
 /* Read the content headers and x-amz-meta-* of the request into obj. -1
  * after answering 400. */

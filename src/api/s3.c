@@ -585,10 +585,8 @@ static s3_op_fn operation(struct s3_ctx *ctx, const char **ret_name)
 		if (strcmp(m, "POST") == 0 && s3_has_query(ctx, "delete"))
 			return OP("DeleteObjects", s3_delete_objects);
 	} else if (s3_has_query(ctx, "uploadId")) {
-		if (strcmp(m, "PUT") == 0 && http_req_header(req, "x-amz-copy-source")) {
-			s3_error(ctx, 501, "NotImplemented", "UploadPartCopy is not implemented yet");
-			return NULL;
-		}
+		if (strcmp(m, "PUT") == 0 && http_req_header(req, "x-amz-copy-source"))
+			return OP("UploadPartCopy", s3_part_copy);
 		if (strcmp(m, "PUT") == 0)
 			return OP("UploadPart", NULL);
 		if (strcmp(m, "POST") == 0)

@@ -671,6 +671,39 @@ static int copy_preconditions(struct s3_ctx *ctx, const struct object *src)
 	return 0;
 }
 
+/* The source of a copy: x-amz-copy-source parsed, read access to its
+ * bucket, the version found, the x-amz-copy-source-if-* conditions met.
+ * -1 after answering. */
+static int copy_source_object(struct s3_ctx *ctx, struct bucket *ret_b, struct object *ret,
+			      const char **ret_bucket, const char **ret_key,
+			      const char **ret_version)
+{
+	const char *sb, *sk, *sv;
+	if (copy_source(ctx, &sb, &sk, &sv) < 0)
+		return -1;
+	const char *dst_bucket = ctx->bucket, *dst_key = ctx->key;
+	ctx->bucket = sb;
+	ctx->key = sk;
+	int r = s3_bucket_access(ctx, false, ret_b);
+	if (r == 0 && object_get(s3_conn(ctx), sb, sk, sv, ret, &ctx->err) < 0) {
+		s3_error_err(ctx, sv ? "NoSuchVersion" : "NoSuchKey");
+		r = -1;
+	}
+	ctx->bucket = dst_bucket;
+	ctx->key = dst_key;
+	if (r < 0 || copy_preconditions(ctx, ret) < 0)
+		return -1;
+	if (ret->delete_marker) {
+		s3_error(ctx, 400, "InvalidRequest", "The source of a copy request may not "
+			 "specifically refer to a delete marker by version id.");
+		return -1;
+	}
+	*ret_bucket = sb;
+	*ret_key = sk;
+	*ret_version = sv;
+	return 0;
+}
+
 void s3_object_copy(struct s3_ctx *ctx)
 {
 	struct http_req *req = ctx->req;
@@ -686,26 +719,10 @@ void s3_object_copy(struct s3_ctx *ctx)
 		return;
 	}
 	bool replace = directive && strcmp(directive, "REPLACE") == 0;
-	if (s3_key_check(ctx, ctx->key) < 0 || copy_source(ctx, &sb, &sk, &sv) < 0 ||
-	    s3_bucket_access(ctx, true, &dst_b) < 0)
+	if (s3_key_check(ctx, ctx->key) < 0 || s3_bucket_access(ctx, true, &dst_b) < 0 ||
+	    copy_source_object(ctx, &src_b, src, &sb, &sk, &sv) < 0)
 		return;
 	const char *dst_bucket = ctx->bucket, *dst_key = ctx->key;
-	ctx->bucket = sb;
-	ctx->key = sk;
-	int r = s3_bucket_access(ctx, false, &src_b);
-	if (r == 0 && object_get(s3_conn(ctx), sb, sk, sv, src, &ctx->err) < 0) {
-		s3_error_err(ctx, sv ? "NoSuchVersion" : "NoSuchKey");
-		r = -1;
-	}
-	ctx->bucket = dst_bucket;
-	ctx->key = dst_key;
-	if (r < 0 || copy_preconditions(ctx, src) < 0)
-		return;
-	if (src->delete_marker) {
-		s3_error(ctx, 400, "InvalidRequest", "The source of a copy request may not "
-			 "specifically refer to a delete marker by version id.");
-		return;
-	}
 	if (!replace && strcmp(sb, dst_bucket) == 0 && strcmp(sk, dst_key) == 0 && !sv) {
 		s3_error(ctx, 400, "InvalidRequest",
 			 "This copy request is illegal because it is trying to copy an object to "
@@ -726,7 +743,7 @@ void s3_object_copy(struct s3_ctx *ctx)
 	struct objects *o = ctx->s3->opts.objects;
 	unsigned char md5[16];
 	char hex[33];
-	if (objects_data_copy(o, src->data_ref, obj->data_ref, md5, &ctx->err) < 0) {
+	if (objects_data_copy(o, src->data_ref, 0, -1, obj->data_ref, md5, &ctx->err) < 0) {
 		s3_error_err(ctx, "NoSuchKey");
 		return;
 	}
@@ -806,4 +823,79 @@ void s3_delete_objects(struct s3_ctx *ctx)
 	}
 	buf_puts(&x, "</DeleteResult>");
 	s3_reply_xml(ctx, 200, &x);
+}
+
+/* ---- UploadPartCopy ---- */
+
+/* x-amz-copy-source-range ("bytes=first-last") against the source's size;
+ * absent: the whole source. -1 after answering. */
+static int copy_range(struct s3_ctx *ctx, int64_t size, int64_t *ret_off, int64_t *ret_len)
+{
+	const char *h = http_req_header(ctx->req, "x-amz-copy-source-range");
+	*ret_off = 0;
+	*ret_len = size;
+	if (!h)
+		return 0;
+	const char *dash = str_starts_with(h, "bytes=") ? strchr(h, '-') : NULL;
+	int r = dash && dash > h + 6 && dash[1] ? http_parse_range(h, size, ret_off, ret_len) : 0;
+	if (r == 0) {
+		s3_error(ctx, 400, "InvalidArgument",
+			 "The x-amz-copy-source-range value must be of the form bytes=first-last "
+			 "where first and last are the zero-based offsets of the first and last "
+			 "bytes to copy");
+		return -1;
+	}
+	if (r < 0 || *ret_off + *ret_len > size ||
+	    strtoull(dash + 1, NULL, 10) >= (unsigned long long)size) {
+		s3_error(ctx, 416, "InvalidRange", "The requested range is not satisfiable");
+		return -1;
+	}
+	return 0;
+}
+
+void s3_part_copy(struct s3_ctx *ctx)
+{
+	struct http_req *req = ctx->req;
+	struct s3_upload *u = xcalloc(1, sizeof(*u));
+	struct object *src = arena_alloc(req->arena, sizeof(*src));
+	struct bucket src_b;
+	const char *sb, *sk, *sv;
+	int64_t off, len;
+	unsigned char md5[16];
+	char hex[33];
+	struct objects *o = ctx->s3->opts.objects;
+	ctx->upload = u;
+	if (s3_key_check(ctx, ctx->key) < 0 || s3_bucket_access(ctx, true, &u->bucket) < 0 ||
+	    part_target(ctx, u, CHECKSUM_NONE) < 0 ||
+	    copy_source_object(ctx, &src_b, src, &sb, &sk, &sv) < 0 ||
+	    copy_range(ctx, src->size, &off, &len) < 0)
+		goto out;
+	if (len > (int64_t)MULTIPART_PART_MAX) {
+		s3_error(ctx, 400, "EntityTooLarge", "a part is at most 5 GiB");
+		goto out;
+	}
+	if (objects_data_copy(o, src->data_ref, off, len, u->obj.data_ref, md5, &ctx->err) < 0) {
+		s3_error_err(ctx, "NoSuchKey");
+		goto out;
+	}
+	hex_encode(md5, 16, hex);
+	str_printf(u->obj.etag, sizeof(u->obj.etag), "\"%s\"", hex);
+	u->obj.size = len;
+	if (store_upload(ctx, u) < 0) {
+		o->ops->remove(o->data, u->obj.data_ref);
+		s3_error_err(ctx, "NoSuchUpload");
+		goto out;
+	}
+	if (src_b.versioning[0])
+		http_resp_header(req, "x-amz-copy-source-version-id", src->version_id);
+	char t[32];
+	s3_time_iso(time_now_ms(), t);
+	struct buf x;
+	s3_xml_begin(&x, "CopyPartResult");
+	s3xml_element(&x, "LastModified", t);
+	s3xml_element(&x, "ETag", u->obj.etag);
+	buf_puts(&x, "</CopyPartResult>");
+	s3_reply_xml(ctx, 200, &x);
+out:
+	s3_object_put_abort(ctx);
 }

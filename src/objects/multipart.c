@@ -279,7 +279,7 @@ static int assemble(struct objects *o, struct multipart_part **sel, size_t n,
 	int64_t size = 0;
 	int r = o->ops->write_begin(o->data, &w, err);
 	for (size_t i = 0; i < n && r == 0; i++) {
-		r = objects_data_append(o, w, sel[i]->data_ref, NULL, err);
+		r = objects_data_append(o, w, sel[i]->data_ref, 0, -1, NULL, err);
 		size += sel[i]->size;
 	}
 	if (r == 0) {

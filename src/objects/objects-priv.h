@@ -16,9 +16,10 @@ struct checksum;
  * transaction commits. */
 int objects_put_locked(struct store_conn *c, const struct bucket *b, struct object *obj,
 		       char old_ref[OBJECTS_REF_SIZE], struct err *err);
-/* Append the bytes stored under ref to w, adding them to sum when given. */
+/* Append len bytes (-1: to the end) from off of those stored under ref to
+ * w, adding them to sum when given. */
 int objects_data_append(struct objects *o, struct objects_writer *w, const char *ref,
-			struct checksum *sum, struct err *err);
+			int64_t off, int64_t len, struct checksum *sum, struct err *err);
 /* The smallest string after every string that starts with s, or NULL when
  * there is none (s is empty or all 0xff bytes). Caller frees. */
 char *objects_prefix_successor(const char *s);

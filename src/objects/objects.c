@@ -546,15 +546,18 @@ int objects_recover(struct objects *o, struct store_conn *c, struct err *err)
 /* ---- copies ---- */
 
 int objects_data_append(struct objects *o, struct objects_writer *w, const char *ref,
-			struct checksum *sum, struct err *err)
+			int64_t off, int64_t len, struct checksum *sum, struct err *err)
 {
 	int fd = -1;
 	char *chunk = xmalloc(1 << 16);
 	int r = o->ops->open(o->data, ref, &fd, err);
-	while (r == 0) {
-		ssize_t n = read(fd, chunk, 1 << 16);
+	while (r == 0 && len != 0) {
+		size_t want = len < 0 || len > (1 << 16) ? (1 << 16) : (size_t)len;
+		ssize_t n = pread(fd, chunk, want, (off_t)off);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n == 0 && len > 0)
+			r = err_set(err, ERR_INTERNAL, "", "an object's bytes are shorter than recorded");
 		if (n == 0)
 			break;
 		if (n < 0 || (r = o->ops->write(w, chunk, (size_t)n)) < 0) {
@@ -564,6 +567,9 @@ int objects_data_append(struct objects *o, struct objects_writer *w, const char 
 		}
 		if (sum)
 			checksum_update(sum, chunk, (size_t)n);
+		off += n;
+		if (len > 0)
+			len -= n;
 	}
 	if (fd >= 0)
 		close(fd);
@@ -571,8 +577,8 @@ int objects_data_append(struct objects *o, struct objects_writer *w, const char 
 	return r;
 }
 
-int objects_data_copy(struct objects *o, const char *ref, char ret_ref[OBJECTS_REF_SIZE],
-		      unsigned char ret_md5[16], struct err *err)
+int objects_data_copy(struct objects *o, const char *ref, int64_t off, int64_t len,
+		      char ret_ref[OBJECTS_REF_SIZE], unsigned char ret_md5[16], struct err *err)
 {
 	struct objects_writer *w = NULL;
 	struct checksum md5;
@@ -581,7 +587,7 @@ int objects_data_copy(struct objects *o, const char *ref, char ret_ref[OBJECTS_R
 	checksum_init(&md5, CHECKSUM_MD5);
 	int r = o->ops->write_begin(o->data, &w, err);
 	if (r == 0)
-		r = objects_data_append(o, w, ref, &md5, err);
+		r = objects_data_append(o, w, ref, off, len, &md5, err);
 	if (r == 0) {
 		checksum_final(&md5, raw, &n);
 		memcpy(ret_md5, raw, 16);

@@ -206,10 +206,11 @@ int object_list(struct store_conn *c, const char *bucket, const struct object_li
 /* Free what a listing holds. */
 void object_listing_release(struct object_listing *l);
 
-/* Copy the bytes stored under ref into new stored bytes, committed under
- * ret_ref, computing their MD5 into ret_md5. Never holds them in memory. */
-int objects_data_copy(struct objects *o, const char *ref, char ret_ref[OBJECTS_REF_SIZE],
-		      unsigned char ret_md5[16], struct err *err);
+/* Copy len bytes (-1: to the end) from off of those stored under ref into
+ * new stored bytes, committed under ret_ref, computing their MD5 into
+ * ret_md5. Never holds them in memory. */
+int objects_data_copy(struct objects *o, const char *ref, int64_t off, int64_t len,
+		      char ret_ref[OBJECTS_REF_SIZE], unsigned char ret_md5[16], struct err *err);
 
 /* ---- multipart uploads ---- */
 

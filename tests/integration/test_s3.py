@@ -664,6 +664,35 @@ def test_multipart_refusals_change_nothing(env):
     s3.delete_bucket(Bucket="mpx")
 
 
+def test_upload_part_copy(env):
+    s3 = env.s3
+    s3.create_bucket(Bucket="pcopy")
+    src = os.urandom(6 * MIB + 100)
+    s3.put_object(Bucket="pcopy", Key="src", Body=src)
+    uid = s3.create_multipart_upload(Bucket="pcopy", Key="dst")["UploadId"]
+    r1 = s3.upload_part_copy(Bucket="pcopy", Key="dst", UploadId=uid, PartNumber=1,
+                             CopySource={"Bucket": "pcopy", "Key": "src"},
+                             CopySourceRange="bytes=0-%d" % (5 * MIB - 1))
+    assert r1["CopyPartResult"]["ETag"] == '"%s"' % hashlib.md5(src[:5 * MIB]).hexdigest()
+    r2 = s3.upload_part_copy(Bucket="pcopy", Key="dst", UploadId=uid, PartNumber=2,
+                             CopySource="pcopy/src", CopySourceRange="bytes=%d-%d" % (
+                                 5 * MIB, len(src) - 1))
+    for bad, code in (("bytes=0-%d" % len(src), "InvalidRange"), ("bytes=5-", "InvalidArgument"),
+                      ("items=0-1", "InvalidArgument")):
+        with pytest.raises(ClientError) as e:
+            s3.upload_part_copy(Bucket="pcopy", Key="dst", UploadId=uid, PartNumber=3,
+                                CopySource="pcopy/src", CopySourceRange=bad)
+        assert error_code(e) == code, bad
+    with pytest.raises(ClientError) as e:
+        env.clients["other"].upload_part_copy(Bucket="pcopy", Key="dst", UploadId=uid,
+                                              PartNumber=3, CopySource="pcopy/src")
+    assert error_code(e) == "AccessDenied"
+    s3.complete_multipart_upload(Bucket="pcopy", Key="dst", UploadId=uid, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": r1["CopyPartResult"]["ETag"]},
+                  {"PartNumber": 2, "ETag": r2["CopyPartResult"]["ETag"]}]})
+    assert s3.get_object(Bucket="pcopy", Key="dst")["Body"].read() == src
+
+
 @pytest.mark.parametrize("algo,ctype", [("CRC32", "COMPOSITE"), ("SHA256", "COMPOSITE")])
 def test_multipart_checksums(env, algo, ctype):
     s3 = env.s3
