@@ -62,7 +62,8 @@ const char *s3_query(struct s3_ctx *ctx, const char *name);
 /* True when the query holds parameter name (with or without a value). */
 bool s3_has_query(struct s3_ctx *ctx, const char *name);
 /* Look up ctx->bucket into ret and check the caller may read it (or, with
- * write, change it). Answers NoSuchBucket / AccessDenied and returns -1. */
+ * write, change it); an anonymous caller may only list a public-read
+ * bucket. Answers NoSuchBucket / AccessDenied and returns -1. */
 int s3_bucket_access(struct s3_ctx *ctx, bool write, struct bucket *ret);
 /* Record an audit event for a bucket-level action (in the caller's
  * transaction when one is open). Returns 0 or a negative store error. */
@@ -70,6 +71,10 @@ int s3_audit(struct s3_ctx *ctx, const char *action, const char *bucket, const c
 	     unsigned status);
 /* The owner element of a listing: the project as ID and DisplayName. */
 void s3_xml_owner(struct s3_ctx *ctx, struct buf *b, const char *project_id);
+/* The optional x-amz-acl header into *ret (NULL when absent). Answers
+ * NotImplemented for a canned ACL other than private and public-read, and
+ * returns -1. */
+int s3_acl_header(struct s3_ctx *ctx, const char **ret);
 /* Check a key (length, UTF-8). Answers 400 and returns -1 when bad. */
 int s3_key_check(struct s3_ctx *ctx, const char *key);
 /* Check the request body against its Content-MD5 or x-amz-checksum-*
@@ -88,6 +93,11 @@ void s3_bucket_head(struct s3_ctx *ctx);
 void s3_bucket_location(struct s3_ctx *ctx);
 void s3_bucket_versioning_get(struct s3_ctx *ctx);
 void s3_bucket_versioning_put(struct s3_ctx *ctx);
+void s3_bucket_acl_get(struct s3_ctx *ctx);
+void s3_bucket_acl_put(struct s3_ctx *ctx);
+void s3_bucket_policy_get(struct s3_ctx *ctx);
+void s3_bucket_policy_put(struct s3_ctx *ctx);
+void s3_bucket_policy_delete(struct s3_ctx *ctx);
 void s3_list_objects(struct s3_ctx *ctx, bool v2);
 void s3_list_versions(struct s3_ctx *ctx);
 

@@ -141,7 +141,7 @@ void s3_error(struct s3_ctx *ctx, unsigned status, const char *code, const char 
 	s3xml_element(&b, "Resource", ctx->req->path);
 	s3xml_element(&b, "RequestId", ctx->req->request_id);
 	buf_puts(&b, "</Error>");
-	if (status >= 500)
+	if (status >= 500 && status != 501)
 		log_line(LOGL_ERROR, "s3 request failed", "request_id", ctx->req->request_id,
 			 "code", code, "error", msg, NULL);
 	ctx->req->resp_headers = NULL;
@@ -210,6 +210,27 @@ bool s3_has_query(struct s3_ctx *ctx, const char *name)
 		if (strcmp(q[i].key, name) == 0)
 			return true;
 	return false;
+}
+
+int s3_acl_header(struct s3_ctx *ctx, const char **ret)
+{
+	const char *v = http_req_header(ctx->req, "x-amz-acl");
+	*ret = v;
+	if (v && !objects_acl_valid(v)) {
+		s3_error(ctx, 501, "NotImplemented",
+			 "the canned ACL '%.40s' is not supported: use private or public-read", v);
+		return -1;
+	}
+	for (const char *const *g = (const char *const[]){ "x-amz-grant-read",
+		     "x-amz-grant-write", "x-amz-grant-read-acp", "x-amz-grant-write-acp",
+		     "x-amz-grant-full-control", NULL };
+	     *g; g++)
+		if (http_req_header(ctx->req, *g)) {
+			s3_error(ctx, 501, "NotImplemented",
+				 "grant headers (%s) are not supported: use a canned ACL", *g);
+			return -1;
+		}
+	return 0;
 }
 
 int s3_key_check(struct s3_ctx *ctx, const char *key)
@@ -294,6 +315,13 @@ int s3_bucket_access(struct s3_ctx *ctx, bool write, struct bucket *ret)
 		return -1;
 	}
 	const struct principal *p = &ctx->principal;
+	if (!ctx->authenticated) {
+		if (write || strcmp(ret->acl, "public-read") != 0) {
+			s3_error(ctx, 403, "AccessDenied", "Access Denied");
+			return -1;
+		}
+		return 0;
+	}
 	bool own = p->system_admin || strcmp(ret->project_id, p->project_id) == 0;
 	if (!own) {
 		s3_error(ctx, 403, "AccessDenied", "Access Denied");
@@ -450,8 +478,8 @@ static void auth_error(struct s3_ctx *ctx)
 			 "provided. Check your key and signing method.");
 }
 
-/* Authenticate the request. 0 when authenticated; -1 after answering
- * (anonymous requests get AccessDenied). */
+/* Authenticate the request. 0 when authenticated or anonymous (no
+ * credentials: ctx->authenticated stays false); -1 after answering. */
 static int authenticate(struct s3_ctx *ctx, bool streaming)
 {
 	struct http_req *req = ctx->req;
@@ -487,10 +515,9 @@ static int authenticate(struct s3_ctx *ctx, bool streaming)
 			return -1;
 		}
 		if (r == -ENOENT) {
-			s3_error(ctx, 403, "AccessDenied",
-				 "Access Denied: anonymous requests are not allowed; sign the "
-				 "request with an access key");
-			return -1;
+			/* anonymous: what it may do is the bucket's ACL and policy */
+			req->tenant = "anonymous";
+			return 0;
 		}
 		if (r < 0) {
 			s3_error(ctx, 400, "AuthorizationQueryParametersError", "%s", why);
@@ -527,7 +554,7 @@ typedef void (*s3_op_fn)(struct s3_ctx *ctx);
 /* Subresources this service does not serve (yet): NotImplemented, so that
  * nothing is mistaken for a plain object or bucket request. */
 static const char *const unsupported[] = {
-	"acl", "cors", "policy", "tagging", "lifecycle", "website", "logging", "notification",
+	"cors", "tagging", "lifecycle", "website", "logging", "notification",
 	"replication", "encryption", "object-lock", "retention", "legal-hold", "accelerate",
 	"requestPayment", "inventory", "analytics", "metrics", "intelligent-tiering",
 	"ownershipControls", "publicAccessBlock", "torrent", "restore", "select", "attributes",
@@ -550,9 +577,30 @@ static s3_op_fn operation(struct s3_ctx *ctx, const char **ret_name)
 			return NULL;
 		}
 #define OP(name, fn) (*ret_name = "s3:" name, fn)
+	if (ctx->key && (s3_has_query(ctx, "acl") || s3_has_query(ctx, "policy"))) {
+		s3_error(ctx, 501, "NotImplemented", "object ACLs are set with x-amz-acl on upload; "
+			 "the acl subresource of objects is not implemented");
+		return NULL;
+	}
 	if (!ctx->bucket) {
 		if (strcmp(m, "GET") == 0)
 			return OP("ListBuckets", s3_list_buckets);
+	} else if (!ctx->key && s3_has_query(ctx, "acl")) {
+		if (strcmp(m, "GET") == 0)
+			return OP("GetBucketAcl", s3_bucket_acl_get);
+		if (strcmp(m, "PUT") == 0) {
+			ctx->audit_action = "s3.bucket.acl";
+			return OP("PutBucketAcl", s3_bucket_acl_put);
+		}
+	} else if (!ctx->key && s3_has_query(ctx, "policy")) {
+		if (strcmp(m, "GET") == 0)
+			return OP("GetBucketPolicy", s3_bucket_policy_get);
+		ctx->audit_action = "s3.bucket.policy";
+		if (strcmp(m, "PUT") == 0)
+			return OP("PutBucketPolicy", s3_bucket_policy_put);
+		if (strcmp(m, "DELETE") == 0)
+			return OP("DeleteBucketPolicy", s3_bucket_policy_delete);
+		ctx->audit_action = NULL;
 	} else if (!ctx->key) {
 		if (strcmp(m, "GET") == 0) {
 			if (s3_has_query(ctx, "location"))
@@ -618,6 +666,18 @@ static s3_op_fn operation(struct s3_ctx *ctx, const char **ret_name)
 	s3_error(ctx, 405, "MethodNotAllowed",
 		 "The specified method is not allowed against this resource.");
 	return NULL;
+}
+
+/* Operations an anonymous request may try (the bucket's ACL or policy
+ * then decides). */
+static bool anonymous_op(const char *name)
+{
+	static const char *const ops[] = { "s3:GetObject", "s3:HeadObject", "s3:ListObjects",
+					   "s3:ListObjectsV2", "s3:HeadBucket" };
+	for (size_t i = 0; i < ARRAY_SIZE(ops); i++)
+		if (strcmp(name, ops[i]) == 0)
+			return true;
+	return false;
 }
 
 static void ctx_finish(struct s3_ctx *ctx)
@@ -691,7 +751,11 @@ void s3_handle(struct http_req *req, void *userdata)
 		s3_error(&ctx, 400, "MaxMessageLengthExceeded",
 			 "the request body is larger than %u bytes", S3_BODY_LIMIT);
 	} else if (authenticate(&ctx, false) == 0) {
-		if (ctx.bucket && bucket_name_check(ctx.bucket, NULL) < 0 &&
+		if (!ctx.authenticated && !anonymous_op(name))
+			s3_error(&ctx, 403, "AccessDenied",
+				 "Access Denied: sign the request with an access key (anonymous "
+				 "requests may only read what a bucket's ACL or policy makes public)");
+		else if (ctx.bucket && bucket_name_check(ctx.bucket, NULL) < 0 &&
 		    strcmp(name, "s3:CreateBucket") != 0)
 			s3_error(&ctx, 404, "NoSuchBucket", "The specified bucket does not exist");
 		else

@@ -82,7 +82,8 @@ static int create_work(struct s3_ctx *ctx, void *arg)
 {
 	struct bucket *ret = arg;
 	const struct principal *p = &ctx->principal;
-	int r = bucket_create(s3_conn(ctx), p->project_id, ctx->bucket, ret, &ctx->err);
+	int r = bucket_create(s3_conn(ctx), p->project_id, ctx->bucket,
+			      http_req_header(ctx->req, "x-amz-acl"), ret, &ctx->err);
 	if (r == -ERR_CONFLICT) {
 		/* taken: by this project, or by someone else */
 		struct bucket other;
@@ -100,7 +101,9 @@ static int create_work(struct s3_ctx *ctx, void *arg)
 		return -1;
 	}
 	if (r == -ERR_INVALID) {
-		s3_error(ctx, 400, "InvalidBucketName", "%s", ctx->err.message);
+		s3_error(ctx, 400,
+			 strcmp(ctx->err.field, "bucket") == 0 ? "InvalidBucketName" : "InvalidArgument",
+			 "%s", ctx->err.message);
 		return -1;
 	}
 	if (r == -ERR_QUOTA) {
@@ -113,7 +116,7 @@ static int create_work(struct s3_ctx *ctx, void *arg)
 void s3_bucket_create(struct s3_ctx *ctx)
 {
 	const struct principal *p = &ctx->principal;
-	const char *acl = http_req_header(ctx->req, "x-amz-acl");
+	const char *acl;
 	struct bucket b;
 	if (!p->project_id[0]) {
 		s3_error(ctx, 403, "AccessDenied",
@@ -125,10 +128,8 @@ void s3_bucket_create(struct s3_ctx *ctx)
 		s3_error(ctx, 403, "AccessDenied", "creating buckets needs the member role");
 		return;
 	}
-	if (acl && strcmp(acl, "private") != 0) {
-		s3_error(ctx, 501, "NotImplemented", "only the canned ACL 'private' is supported");
+	if (s3_acl_header(ctx, &acl) < 0)
 		return;
-	}
 	const struct buf *body = &ctx->req->body;
 	if (body->len > 0) {
 		struct s3xml_create_bucket cfg;
@@ -455,4 +456,93 @@ void s3_list_versions(struct s3_ctx *ctx)
 	buf_puts(&b, "</ListVersionsResult>");
 	object_listing_release(&l);
 	s3_reply_xml(ctx, 200, &b);
+}
+
+/* ---- ACL and policy ---- */
+
+static int acl_work(struct s3_ctx *ctx, void *arg)
+{
+	return bucket_set_acl(s3_conn(ctx), ctx->bucket, arg, &ctx->err);
+}
+
+void s3_bucket_acl_put(struct s3_ctx *ctx)
+{
+	struct bucket b;
+	const char *acl;
+	if (s3_bucket_access(ctx, true, &b) < 0 || s3_acl_header(ctx, &acl) < 0)
+		return;
+	if (!acl || ctx->req->body.len > 0) {
+		s3_error(ctx, 501, "NotImplemented",
+			 "only a canned ACL in x-amz-acl (private or public-read) is supported, "
+			 "not an AccessControlPolicy document or grant headers");
+		return;
+	}
+	if (audited(ctx, "s3.bucket.acl", b.project_id, acl_work, (void *)acl, "NoSuchBucket",
+		    200) == 0)
+		http_resp_set(ctx->req, 200, NULL, "", 0);
+}
+
+void s3_bucket_acl_get(struct s3_ctx *ctx)
+{
+	struct bucket b;
+	if (s3_bucket_access(ctx, false, &b) < 0)
+		return;
+	struct buf x;
+	s3_xml_begin(&x, "AccessControlPolicy");
+	s3_xml_owner(ctx, &x, b.project_id);
+	buf_puts(&x, "<AccessControlList><Grant><Grantee "
+		     "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+		     "xsi:type=\"CanonicalUser\">");
+	s3xml_element(&x, "ID", b.project_id);
+	buf_puts(&x, "</Grantee><Permission>FULL_CONTROL</Permission></Grant>");
+	if (strcmp(b.acl, "public-read") == 0)
+		buf_puts(&x, "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+			     "xsi:type=\"Group\"><URI>http://acs.amazonaws.com/groups/global/AllUsers"
+			     "</URI></Grantee><Permission>READ</Permission></Grant>");
+	buf_puts(&x, "</AccessControlList></AccessControlPolicy>");
+	s3_reply_xml(ctx, 200, &x);
+}
+
+static int policy_work(struct s3_ctx *ctx, void *arg)
+{
+	return bucket_policy_set(s3_conn(ctx), ctx->bucket, arg, &ctx->err);
+}
+
+void s3_bucket_policy_put(struct s3_ctx *ctx)
+{
+	struct bucket b;
+	const struct buf *body = &ctx->req->body;
+	if (s3_bucket_access(ctx, true, &b) < 0)
+		return;
+	if (bucket_policy_check(body->data ? body->data : "", body->len, b.name, &ctx->err) < 0) {
+		s3_error(ctx, 400, "MalformedPolicy", "%s", ctx->err.message);
+		return;
+	}
+	char *doc = arena_strndup(ctx->req->arena, body->data, body->len);
+	if (audited(ctx, "s3.bucket.policy", b.project_id, policy_work, doc, "NoSuchBucket",
+		    204) == 0)
+		http_resp_set(ctx->req, 204, NULL, "", 0);
+}
+
+void s3_bucket_policy_delete(struct s3_ctx *ctx)
+{
+	struct bucket b;
+	if (s3_bucket_access(ctx, true, &b) < 0)
+		return;
+	if (audited(ctx, "s3.bucket.policy", b.project_id, policy_work, NULL, "NoSuchBucket",
+		    204) == 0)
+		http_resp_set(ctx->req, 204, NULL, "", 0);
+}
+
+void s3_bucket_policy_get(struct s3_ctx *ctx)
+{
+	struct bucket b;
+	char *doc = NULL;
+	if (s3_bucket_access(ctx, false, &b) < 0)
+		return;
+	if (bucket_policy_get(s3_conn(ctx), b.name, &doc, &ctx->err) < 0) {
+		s3_error_err(ctx, "NoSuchBucketPolicy");
+		return;
+	}
+	http_resp_take(ctx->req, 200, "application/json", doc, strlen(doc));
 }

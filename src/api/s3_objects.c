@@ -80,6 +80,17 @@ static void strip_aws_chunked(char *ce, size_t size)
 	free(out);
 }
 
+/* The object's ACL from x-amz-acl: "public-read" or "" (private). -1
+ * after answering. */
+static int object_acl(struct s3_ctx *ctx, struct object *obj)
+{
+	const char *acl;
+	if (s3_acl_header(ctx, &acl) < 0)
+		return -1;
+	str_copy(obj->acl, sizeof(obj->acl), acl && strcmp(acl, "public-read") == 0 ? acl : "");
+	return 0;
+}
+
 /* Read the content headers and x-amz-meta-* of the request into obj. -1
  * after answering 400. */
 int s3_object_headers(struct s3_ctx *ctx, struct object *obj)
@@ -93,6 +104,8 @@ int s3_object_headers(struct s3_ctx *ctx, struct object *obj)
 			 sizeof(obj->content_language)) < 0 ||
 	    header_field(ctx, "Cache-Control", obj->cache_control, sizeof(obj->cache_control)) < 0 ||
 	    header_field(ctx, "Expires", obj->expires, sizeof(obj->expires)) < 0)
+		return -1;
+	if (object_acl(ctx, obj) < 0)
 		return -1;
 	strip_aws_chunked(obj->content_encoding, sizeof(obj->content_encoding));
 	if (!obj->content_type[0])
@@ -534,9 +547,39 @@ static void object_describe(struct s3_ctx *ctx, const struct bucket *b, const st
 }
 
 /* Find the version a GET, HEAD or DELETE names. -1 after answering. */
+/* An anonymous read: the object's ACL or the bucket's policy must allow
+ * it; a missing key shows as such only in a bucket anyone may list. */
+static int find_public_object(struct s3_ctx *ctx, struct bucket *b, struct object *obj)
+{
+	char *policy = NULL;
+	struct err e = { 0 };
+	if (bucket_get(s3_conn(ctx), ctx->bucket, b, &ctx->err) < 0) {
+		s3_error_err(ctx, "NoSuchBucket");
+		return -1;
+	}
+	if (s3_query(ctx, "versionId") || s3_key_check(ctx, ctx->key) < 0) {
+		if (!ctx->req->status)
+			s3_error(ctx, 403, "AccessDenied", "Access Denied");
+		return -1;
+	}
+	bucket_policy_get(s3_conn(ctx), b->name, &policy, &e);
+	bool allowed = bucket_policy_allows_read(policy, b->name, ctx->key);
+	free(policy);
+	int r = object_get(s3_conn(ctx), b->name, ctx->key, NULL, obj, &ctx->err);
+	if (r == 0 && (allowed || strcmp(obj->acl, "public-read") == 0))
+		return 0;
+	if (r < 0 && strcmp(b->acl, "public-read") == 0)
+		s3_error_err(ctx, "NoSuchKey");
+	else
+		s3_error(ctx, 403, "AccessDenied", "Access Denied");
+	return -1;
+}
+
 static int find_object(struct s3_ctx *ctx, struct bucket *b, struct object *obj, bool write)
 {
 	const char *vid = s3_query(ctx, "versionId");
+	if (!ctx->authenticated && !write)
+		return find_public_object(ctx, b, obj);
 	if (s3_bucket_access(ctx, write, b) < 0)
 		return -1;
 	if (s3_key_check(ctx, ctx->key) < 0)
@@ -735,6 +778,9 @@ void s3_object_copy(struct s3_ctx *ctx)
 			return;
 	} else {
 		*obj = *src;
+		/* the ACL is the request's, never the source's */
+		if (object_acl(ctx, obj) < 0)
+			return;
 	}
 	str_copy(obj->key, sizeof(obj->key), dst_key);
 	obj->size = src->size;

@@ -83,16 +83,19 @@ int bucket_get(struct store_conn *c, const char *name, struct bucket *ret, struc
 }
 
 int bucket_create(struct store_conn *c, const char *project_id, const char *name,
-		  struct bucket *ret, struct err *err)
+		  const char *acl, struct bucket *ret, struct err *err)
 {
 	int r = bucket_name_check(name, err);
 	if (r < 0)
 		return r;
+	if (acl && !objects_acl_valid(acl))
+		return err_set(err, ERR_INVALID, "x-amz-acl",
+			       "the canned ACL must be private or public-read");
 	struct bucket b = { 0 };
 	str_copy(b.name, sizeof(b.name), name);
 	str_copy(b.project_id, sizeof(b.project_id), project_id);
 	time_rfc3339_now(b.created_at, sizeof(b.created_at));
-	str_copy(b.acl, sizeof(b.acl), "private");
+	str_copy(b.acl, sizeof(b.acl), acl ? acl : "private");
 	r = store_txn_begin(c);
 	if (r < 0)
 		return store_fail(c, r, err);

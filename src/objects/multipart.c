@@ -19,7 +19,7 @@
 #define UPLOAD_COLS                                                                             \
 	"id, bucket, obj_key, initiated_ms, initiator, content_type, content_encoding,"         \
 	" content_disposition, content_language, cache_control, expires, meta, checksum_algo,"  \
-	" checksum_type"
+	" checksum_type, acl"
 #define PART_COLS "part_number, size, etag, checksum_value, last_modified_ms, data_ref"
 
 static void upload_from_row(struct store_stmt *s, void *out)
@@ -41,6 +41,7 @@ static void upload_from_row(struct store_stmt *s, void *out)
 	str_copy(m->meta, sizeof(m->meta), store_col_text(s, 11));
 	str_copy(m->checksum_algo, sizeof(m->checksum_algo), store_col_text(s, 12));
 	str_copy(u->checksum_type, sizeof(u->checksum_type), store_col_text(s, 13));
+	str_copy(m->acl, sizeof(m->acl), store_col_text(s, 14));
 }
 
 static void part_from_row(struct store_stmt *s, void *out)
@@ -64,11 +65,11 @@ int multipart_create(struct store_conn *c, const struct bucket *b, struct multip
 	u->initiated_ms = time_now_ms();
 	int r = store_run(c,
 			  "INSERT INTO multipart_uploads (" UPLOAD_COLS ")"
-			  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			  "sssissssssssss", u->id, b->name, m->key, u->initiated_ms, u->initiator,
+			  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			  "sssisssssssssss", u->id, b->name, m->key, u->initiated_ms, u->initiator,
 			  m->content_type, m->content_encoding, m->content_disposition,
 			  m->content_language, m->cache_control, m->expires, m->meta,
-			  m->checksum_algo, u->checksum_type);
+			  m->checksum_algo, u->checksum_type, m->acl);
 	return r < 0 ? store_fail(c, r, err) : 0;
 }
 

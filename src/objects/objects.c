@@ -21,7 +21,7 @@
 #define OBJECT_COLS                                                                             \
 	"bucket, obj_key, version_id, is_latest, delete_marker, size, etag, content_type,"     \
 	" content_encoding, content_disposition, content_language, cache_control, expires,"  \
-	" meta, checksum_algo, checksum_value, last_modified_ms, data_ref"
+	" meta, checksum_algo, checksum_value, last_modified_ms, data_ref, acl"
 
 int objects_txn_end(struct store_conn *c, int r, struct err *err)
 {
@@ -54,6 +54,7 @@ static void object_from_row(struct store_stmt *s, void *out)
 	str_copy(o->checksum_value, sizeof(o->checksum_value), store_col_text(s, 15));
 	o->last_modified_ms = store_col_int(s, 16);
 	str_copy(o->data_ref, sizeof(o->data_ref), store_col_text(s, 17));
+	str_copy(o->acl, sizeof(o->acl), store_col_text(s, 18));
 }
 
 static void new_version_id(char out[OBJECT_VERSION_SIZE])
@@ -140,13 +141,13 @@ static int insert_version(struct store_conn *c, struct object *obj, struct err *
 			      "INSERT INTO objects (bucket, obj_key, version_id, seq, is_latest,"
 			      " delete_marker, size, etag, content_type, content_encoding,"
 			      " content_disposition, content_language, cache_control, expires, meta,"
-			      " checksum_algo, checksum_value, last_modified_ms, data_ref)"
-			      " VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			      "sssibissssssssssis", obj->bucket, obj->key, obj->version_id, seq,
+			      " checksum_algo, checksum_value, last_modified_ms, data_ref, acl)"
+			      " VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			      "sssibissssssssssiss", obj->bucket, obj->key, obj->version_id, seq,
 			      obj->delete_marker, obj->size, obj->etag, obj->content_type,
 			      obj->content_encoding, obj->content_disposition, obj->content_language,
 			      obj->cache_control, obj->expires, obj->meta, obj->checksum_algo,
-			      obj->checksum_value, obj->last_modified_ms, obj->data_ref);
+			      obj->checksum_value, obj->last_modified_ms, obj->data_ref, obj->acl);
 	if (r < 0)
 		return store_fail(c, r, err);
 	obj->is_latest = true;

@@ -100,11 +100,11 @@ struct bucket {
 /* Check name against the AWS bucket naming rules. Returns 0, or
  * -ERR_INVALID saying which rule it breaks. */
 int bucket_name_check(const char *name, struct err *err);
-/* Create bucket name owned by project_id, counting it against the
- * project's buckets quota. ERR_CONFLICT when the name is taken (by
- * anyone). */
+/* Create bucket name owned by project_id with canned ACL acl (NULL:
+ * private), counting it against the project's buckets quota. ERR_CONFLICT
+ * when the name is taken (by anyone). */
 int bucket_create(struct store_conn *c, const char *project_id, const char *name,
-		  struct bucket *ret, struct err *err);
+		  const char *acl, struct bucket *ret, struct err *err);
 /* Find bucket name. ERR_NOT_FOUND when there is none. */
 int bucket_get(struct store_conn *c, const char *name, struct bucket *ret, struct err *err);
 /* Delete an empty bucket (no version, no delete marker, no upload left);
@@ -113,6 +113,23 @@ int bucket_delete(struct store_conn *c, const char *name, struct err *err);
 /* The buckets of project_id by name, at most max. Caller frees *ret. */
 int bucket_list(struct store_conn *c, const char *project_id, size_t max, struct bucket **ret,
 		size_t *ret_n, struct err *err);
+/* True for the canned ACLs served: "private" and "public-read". */
+bool objects_acl_valid(const char *acl);
+/* Set a bucket's canned ACL (public-read lets anyone list it). */
+int bucket_set_acl(struct store_conn *c, const char *name, const char *acl, struct err *err);
+/* Largest bucket policy document, bytes (as AWS). */
+#define BUCKET_POLICY_MAX 20480
+/* Check a bucket policy (JSON, n bytes) for bucket against the subset
+ * served: statements that Allow the anonymous principal "*" the action
+ * s3:GetObject on resources arn:aws:s3:::BUCKET/KEY or .../PREFIX*.
+ * ERR_INVALID saying what is not served. */
+int bucket_policy_check(const char *doc, size_t n, const char *bucket, struct err *err);
+/* True when policy doc (may be NULL or "") lets anyone read key of bucket. */
+bool bucket_policy_allows_read(const char *doc, const char *bucket, const char *key);
+/* Set (doc, checked already) or remove (NULL) a bucket's policy. */
+int bucket_policy_set(struct store_conn *c, const char *name, const char *doc, struct err *err);
+/* A bucket's policy (caller frees); ERR_NOT_FOUND when it has none. */
+int bucket_policy_get(struct store_conn *c, const char *name, char **ret, struct err *err);
 /* Set versioning to "Enabled" or "Suspended". */
 int bucket_set_versioning(struct store_conn *c, const char *name, const char *state,
 			  struct err *err);
@@ -141,6 +158,7 @@ struct object {
 	char checksum_value[96];              /* base64, as in the header */
 	int64_t last_modified_ms;             /* Unix ms */
 	char data_ref[OBJECTS_REF_SIZE];      /* where the bytes are; "" for a marker */
+	char acl[16];                         /* canned ACL: "public-read", or "" (private) */
 };
 
 /* Store a new version of obj->key in bucket b, its bytes already committed

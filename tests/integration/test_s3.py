@@ -190,7 +190,7 @@ def test_missing_objects_and_buckets_are_s3_xml_errors(env):
     r = signed(env.url, env.keys["member"], "GET", "/nobucket/k")
     assert ET.fromstring(r.content).find("Code").text == "NoSuchBucket"
     assert r.status_code == 404
-    r = signed(env.url, env.keys["member"], "GET", "/errs?acl")
+    r = signed(env.url, env.keys["member"], "GET", "/errs?lifecycle")
     assert r.status_code == 501
     assert ET.fromstring(r.content).find("Code").text == "NotImplemented"
 
@@ -983,8 +983,8 @@ def test_virtual_hosted_style_addressing(env):
 def test_unsupported_operations_say_so(env):
     env.s3.create_bucket(Bucket="unsup")
     key = env.keys["member"]
-    for method, path in (("GET", "/unsup?cors"), ("PUT", "/unsup?policy"),
-                         ("PUT", "/unsup?acl"), ("GET", "/unsup/k?tagging"),
+    for method, path in (("GET", "/unsup?lifecycle"), ("PUT", "/unsup?website"),
+                         ("PUT", "/unsup/k?acl"), ("GET", "/unsup/k?tagging"),
                          ("GET", "/unsup/k?partNumber=1"), ("GET", "/unsup/k?attributes")):
         r = signed(env.url, key, method, path)
         assert r.status_code == 501, (method, path, r.text)
@@ -1053,3 +1053,110 @@ def test_metrics_count_operations_and_bytes(env):
     assert values['nubo_http_requests_total{method="PUT",route="s3:PutObject",status="200"}'] == 1
     assert values['nubo_http_requests_total{method="GET",route="s3:GetObject",status="404"}'] == 1
     assert values['nubo_http_requests_total{method="GET",route="s3:GetObject",status="206"}'] == 1
+
+
+# ---- public access: canned ACLs and bucket policies ----
+
+def test_public_read_acls(env):
+    s3 = env.s3
+    s3.create_bucket(Bucket="site", ACL="public-read")
+    s3.create_bucket(Bucket="closed")
+    s3.put_object(Bucket="site", Key="index.html", Body=b"<h1>hi</h1>", ACL="public-read",
+                  ContentType="text/html")
+    s3.put_object(Bucket="site", Key="private.txt", Body=b"secret")
+    s3.put_object(Bucket="closed", Key="open.txt", Body=b"open", ACL="public-read")
+    anon = requests.Session()
+    # a public-read bucket lists for anyone; a public-read object reads for anyone
+    r = anon.get(env.url + "/site?list-type=2")
+    assert r.status_code == 200
+    assert sorted(k.text for k in ET.fromstring(r.content).iter(NS + "Key")) == [
+        "index.html", "private.txt"]
+    r = anon.get(env.url + "/site/index.html")
+    assert r.status_code == 200 and r.content == b"<h1>hi</h1>"
+    assert r.headers["Content-Type"] == "text/html"
+    assert anon.head(env.url + "/site/index.html").status_code == 200
+    assert anon.get(env.url + "/closed/open.txt").content == b"open"
+    for path, code, status in (("/site/private.txt", "AccessDenied", 403),
+                               ("/site/missing", "NoSuchKey", 404),
+                               ("/closed/missing", "AccessDenied", 403),
+                               ("/closed?list-type=2", "AccessDenied", 403),
+                               ("/nobucket/k", "NoSuchBucket", 404),
+                               ("/site/index.html?versionId=null", "AccessDenied", 403)):
+        r = anon.get(env.url + path)
+        assert r.status_code == status, path
+        assert ET.fromstring(r.content).find("Code").text == code, path
+    # anonymous writes are refused whatever the ACL
+    r = anon.put(env.url + "/site/new.txt", data=b"x")
+    assert r.status_code == 403
+    r = anon.delete(env.url + "/site/index.html")
+    assert r.status_code == 403
+    assert sorted(keys_of(s3, "site")) == ["index.html", "private.txt"]
+    acl = s3.get_bucket_acl(Bucket="site")
+    assert {g["Permission"] for g in acl["Grants"]} == {"FULL_CONTROL", "READ"}
+    s3.put_bucket_acl(Bucket="site", ACL="private")
+    assert anon.get(env.url + "/site?list-type=2").status_code == 403
+    assert [g["Permission"] for g in s3.get_bucket_acl(Bucket="site")["Grants"]] == [
+        "FULL_CONTROL"]
+    # the object's own ACL still holds
+    assert anon.get(env.url + "/site/index.html").status_code == 200
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_acl(Bucket="site", ACL="authenticated-read")
+    assert status_of(e) == 501
+    with pytest.raises(ClientError) as e:
+        env.clients["other"].put_bucket_acl(Bucket="site", ACL="public-read")
+    assert error_code(e) == "AccessDenied"
+    with pytest.raises(ClientError) as e:
+        env.clients["reader"].put_bucket_acl(Bucket="site", ACL="public-read")
+    assert error_code(e) == "AccessDenied"
+    # a copy does not inherit the source's ACL
+    s3.copy_object(Bucket="site", Key="copy.html", CopySource="site/index.html")
+    assert anon.get(env.url + "/site/copy.html").status_code == 403
+
+
+def test_bucket_policy_for_public_static_assets(env):
+    s3 = env.s3
+    s3.create_bucket(Bucket="assets")
+    for k in ("public/app.js", "public/css/site.css", "private/keys.txt", "robots.txt"):
+        s3.put_object(Bucket="assets", Key=k, Body=k.encode())
+    anon = requests.Session()
+    assert anon.get(env.url + "/assets/public/app.js").status_code == 403
+    import json
+    policy = {"Version": "2012-10-17", "Statement": [{
+        "Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": ["arn:aws:s3:::assets/public/*", "arn:aws:s3:::assets/robots.txt"]}]}
+    s3.put_bucket_policy(Bucket="assets", Policy=json.dumps(policy))
+    assert json.loads(s3.get_bucket_policy(Bucket="assets")["Policy"]) == policy
+    assert anon.get(env.url + "/assets/public/app.js").content == b"public/app.js"
+    assert anon.get(env.url + "/assets/public/css/site.css").status_code == 200
+    assert anon.get(env.url + "/assets/robots.txt").status_code == 200
+    assert anon.get(env.url + "/assets/private/keys.txt").status_code == 403
+    assert anon.get(env.url + "/assets/public/missing.js").status_code == 403
+    assert anon.get(env.url + "/assets?list-type=2").status_code == 403
+    # what the subset does not serve is refused, and the policy stays as it was
+    for bad in ({"Statement": [dict(policy["Statement"][0], Effect="Deny")]},
+                {"Statement": [dict(policy["Statement"][0], Action="s3:PutObject")]},
+                {"Statement": [dict(policy["Statement"][0], Principal={"AWS": "arn:x"})]},
+                {"Statement": [dict(policy["Statement"][0],
+                                    Resource="arn:aws:s3:::other-bucket/*")]},
+                {"Statement": [dict(policy["Statement"][0], Resource="arn:aws:s3:::assets/a*b")]},
+                {"Statement": [dict(policy["Statement"][0], Condition={})]},
+                {"Statement": []}, "not json"):
+        doc = bad if isinstance(bad, str) else json.dumps(bad)
+        with pytest.raises(ClientError) as e:
+            s3.put_bucket_policy(Bucket="assets", Policy=doc)
+        assert error_code(e) == "MalformedPolicy", bad
+    assert json.loads(s3.get_bucket_policy(Bucket="assets")["Policy"]) == policy
+    with pytest.raises(ClientError) as e:
+        env.clients["other"].put_bucket_policy(Bucket="assets", Policy=json.dumps(policy))
+    assert error_code(e) == "AccessDenied"
+    with pytest.raises(ClientError) as e:
+        env.clients["other"].get_bucket_policy(Bucket="assets")
+    assert error_code(e) == "AccessDenied"
+    s3.delete_bucket_policy(Bucket="assets")
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_policy(Bucket="assets")
+    assert error_code(e) == "NoSuchBucketPolicy"
+    assert anon.get(env.url + "/assets/public/app.js").status_code == 403
+    events = env.tenancy.admin.get("/v1/audit?action=s3.bucket.policy").json()["items"]
+    assert sorted((e["outcome"], e["status"]) for e in events) == \
+        [("failure", 400)] * 8 + [("failure", 403), ("success", 204), ("success", 204)]

@@ -145,12 +145,12 @@ static void test_bucket_lifecycle_and_quota(void **state)
 	struct fixture *f = *state;
 	struct bucket b, got;
 	struct err err;
-	assert_int_equal(bucket_create(f->c, f->p.id, "one", &b, &err), 0);
+	assert_int_equal(bucket_create(f->c, f->p.id, "one", NULL, &b, &err), 0);
 	assert_string_equal(b.acl, "private");
-	assert_int_equal(bucket_create(f->c, f->p.id, "one", &b, &err), -ERR_CONFLICT);
-	assert_int_equal(bucket_create(f->c, f->p.id, "two", &b, &err), 0);
-	assert_int_equal(bucket_create(f->c, f->p.id, "three", &b, &err), 0);
-	assert_int_equal(bucket_create(f->c, f->p.id, "four", &b, &err), -ERR_QUOTA);
+	assert_int_equal(bucket_create(f->c, f->p.id, "one", NULL, &b, &err), -ERR_CONFLICT);
+	assert_int_equal(bucket_create(f->c, f->p.id, "two", NULL, &b, &err), 0);
+	assert_int_equal(bucket_create(f->c, f->p.id, "three", NULL, &b, &err), 0);
+	assert_int_equal(bucket_create(f->c, f->p.id, "four", NULL, &b, &err), -ERR_QUOTA);
 	assert_int_equal(bucket_get(f->c, "four", &got, &err), -ERR_NOT_FOUND);
 	struct bucket *list = NULL;
 	size_t n = 0;
@@ -166,7 +166,7 @@ static void test_bucket_lifecycle_and_quota(void **state)
 	assert_int_equal(object_delete(f->o, f->c, &got, "k", NULL, &d, &err), 0);
 	assert_int_equal(bucket_delete(f->c, "one", &err), 0);
 	assert_int_equal(bucket_delete(f->c, "one", &err), -ERR_NOT_FOUND);
-	assert_int_equal(bucket_create(f->c, f->p.id, "four", &b, &err), 0);
+	assert_int_equal(bucket_create(f->c, f->p.id, "four", NULL, &b, &err), 0);
 }
 
 static void test_put_replace_delete_keep_files_and_quota_right(void **state)
@@ -176,7 +176,7 @@ static void test_put_replace_delete_keep_files_and_quota_right(void **state)
 	struct err err;
 	struct object obj;
 	char buf[64];
-	assert_int_equal(bucket_create(f->c, f->p.id, "data", &b, &err), 0);
+	assert_int_equal(bucket_create(f->c, f->p.id, "data", NULL, &b, &err), 0);
 	assert_int_equal(put(f, &b, "k", "first", &obj), 0);
 	assert_string_equal(obj.version_id, "null");
 	assert_int_equal(put(f, &b, "k", "second!", NULL), 0);
@@ -228,7 +228,7 @@ static void test_listing(void **state)
 	struct bucket b;
 	struct err err;
 	static const char *const keys[] = { "a", "b/1", "b/2", "b/c/3", "c", "d/\xff", "e", NULL };
-	assert_int_equal(bucket_create(f->c, f->p.id, "list", &b, &err), 0);
+	assert_int_equal(bucket_create(f->c, f->p.id, "list", NULL, &b, &err), 0);
 	for (const char *const *k = keys; *k; k++)
 		assert_int_equal(put(f, &b, *k, "", NULL), 0);
 	struct object_list_query q = { .prefix = "", .max = 1000 };
@@ -260,7 +260,7 @@ static void test_versions_and_delete_markers(void **state)
 	struct err err;
 	struct object v1, v2, got;
 	struct object_deleted d;
-	assert_int_equal(bucket_create(f->c, f->p.id, "vers", &b, &err), 0);
+	assert_int_equal(bucket_create(f->c, f->p.id, "vers", NULL, &b, &err), 0);
 	assert_int_equal(put(f, &b, "k", "old", NULL), 0); /* the "null" version */
 	assert_int_equal(bucket_set_versioning(f->c, "vers", "Enabled", &err), 0);
 	assert_int_equal(bucket_set_versioning(f->c, "vers", "On", &err), -ERR_INVALID);
@@ -308,7 +308,7 @@ static void test_recover_removes_only_orphans(void **state)
 	struct bucket b;
 	struct err err;
 	char path[256], buf[16];
-	assert_int_equal(bucket_create(f->c, f->p.id, "rec", &b, &err), 0);
+	assert_int_equal(bucket_create(f->c, f->p.id, "rec", NULL, &b, &err), 0);
 	assert_int_equal(put(f, &b, "kept", "kept", NULL), 0);
 	/* a write a crash interrupted, and bytes whose row never committed */
 	struct objects_writer *w = NULL;
