@@ -98,6 +98,15 @@ void s3_bucket_acl_put(struct s3_ctx *ctx);
 void s3_bucket_policy_get(struct s3_ctx *ctx);
 void s3_bucket_policy_put(struct s3_ctx *ctx);
 void s3_bucket_policy_delete(struct s3_ctx *ctx);
+void s3_bucket_cors_get(struct s3_ctx *ctx);
+void s3_bucket_cors_put(struct s3_ctx *ctx);
+void s3_bucket_cors_delete(struct s3_ctx *ctx);
+/* OPTIONS: a CORS preflight, answered from the bucket's rules (no
+ * credentials needed). */
+void s3_cors_preflight(struct s3_ctx *ctx);
+/* Add the CORS headers of the bucket's matching rule to an answer given to
+ * a request with an Origin header. */
+void s3_cors_headers(struct s3_ctx *ctx);
 void s3_list_objects(struct s3_ctx *ctx, bool v2);
 void s3_list_versions(struct s3_ctx *ctx);
 

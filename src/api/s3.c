@@ -554,7 +554,7 @@ typedef void (*s3_op_fn)(struct s3_ctx *ctx);
 /* Subresources this service does not serve (yet): NotImplemented, so that
  * nothing is mistaken for a plain object or bucket request. */
 static const char *const unsupported[] = {
-	"cors", "tagging", "lifecycle", "website", "logging", "notification",
+	"tagging", "lifecycle", "website", "logging", "notification",
 	"replication", "encryption", "object-lock", "retention", "legal-hold", "accelerate",
 	"requestPayment", "inventory", "analytics", "metrics", "intelligent-tiering",
 	"ownershipControls", "publicAccessBlock", "torrent", "restore", "select", "attributes",
@@ -566,17 +566,20 @@ static void op_list_v2(struct s3_ctx *ctx) { s3_list_objects(ctx, true); }
 
 /* Name the operation a request asks for; NULL after answering (unknown or
  * unsupported). */
+#define OP(name, fn) (*ret_name = "s3:" name, fn)
+
 static s3_op_fn operation(struct s3_ctx *ctx, const char **ret_name)
 {
 	struct http_req *req = ctx->req;
 	const char *m = req->method;
+	if (strcmp(m, "OPTIONS") == 0 && ctx->bucket)
+		return OP("PreflightCORS", s3_cors_preflight);
 	for (size_t i = 0; i < ARRAY_SIZE(unsupported); i++)
 		if (s3_has_query(ctx, unsupported[i])) {
 			s3_error(ctx, 501, "NotImplemented",
 				 "the '%s' subresource is not implemented", unsupported[i]);
 			return NULL;
 		}
-#define OP(name, fn) (*ret_name = "s3:" name, fn)
 	if (ctx->key && (s3_has_query(ctx, "acl") || s3_has_query(ctx, "policy"))) {
 		s3_error(ctx, 501, "NotImplemented", "object ACLs are set with x-amz-acl on upload; "
 			 "the acl subresource of objects is not implemented");
@@ -592,6 +595,15 @@ static s3_op_fn operation(struct s3_ctx *ctx, const char **ret_name)
 			ctx->audit_action = "s3.bucket.acl";
 			return OP("PutBucketAcl", s3_bucket_acl_put);
 		}
+	} else if (!ctx->key && s3_has_query(ctx, "cors")) {
+		if (strcmp(m, "GET") == 0)
+			return OP("GetBucketCors", s3_bucket_cors_get);
+		ctx->audit_action = "s3.bucket.cors";
+		if (strcmp(m, "PUT") == 0)
+			return OP("PutBucketCors", s3_bucket_cors_put);
+		if (strcmp(m, "DELETE") == 0)
+			return OP("DeleteBucketCors", s3_bucket_cors_delete);
+		ctx->audit_action = NULL;
 	} else if (!ctx->key && s3_has_query(ctx, "policy")) {
 		if (strcmp(m, "GET") == 0)
 			return OP("GetBucketPolicy", s3_bucket_policy_get);
@@ -733,6 +745,7 @@ void s3_handle(struct http_req *req, void *userdata)
 	if (req->user) {
 		struct s3_ctx *sctx = req->user;
 		s3_object_put_finish(sctx);
+		s3_cors_headers(sctx);
 		ctx_finish(sctx);
 		return;
 	}
@@ -747,7 +760,9 @@ void s3_handle(struct http_req *req, void *userdata)
 	req->route = name ? name : "s3:unknown";
 	if (!fn)
 		return;
-	if (req->body_too_large) {
+	if (strcmp(name, "s3:PreflightCORS") == 0) {
+		fn(&ctx); /* a preflight carries no credentials */
+	} else if (req->body_too_large) {
 		s3_error(&ctx, 400, "MaxMessageLengthExceeded",
 			 "the request body is larger than %u bytes", S3_BODY_LIMIT);
 	} else if (authenticate(&ctx, false) == 0) {
@@ -764,5 +779,7 @@ void s3_handle(struct http_req *req, void *userdata)
 	/* a bucket-level change refused before it ran is audited too */
 	if (ctx.audit_action && !ctx.audited)
 		s3_audit(&ctx, ctx.audit_action, ctx.bucket, NULL, req->status);
+	if (strcmp(name, "s3:PreflightCORS") != 0)
+		s3_cors_headers(&ctx);
 	ctx_finish(&ctx);
 }

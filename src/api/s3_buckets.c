@@ -505,7 +505,7 @@ void s3_bucket_acl_get(struct s3_ctx *ctx)
 
 static int policy_work(struct s3_ctx *ctx, void *arg)
 {
-	return bucket_policy_set(s3_conn(ctx), ctx->bucket, arg, &ctx->err);
+	return bucket_doc_set(s3_conn(ctx), ctx->bucket, BUCKET_DOC_POLICY, arg, &ctx->err);
 }
 
 void s3_bucket_policy_put(struct s3_ctx *ctx)
@@ -540,9 +540,153 @@ void s3_bucket_policy_get(struct s3_ctx *ctx)
 	char *doc = NULL;
 	if (s3_bucket_access(ctx, false, &b) < 0)
 		return;
-	if (bucket_policy_get(s3_conn(ctx), b.name, &doc, &ctx->err) < 0) {
+	if (bucket_doc_get(s3_conn(ctx), b.name, BUCKET_DOC_POLICY, &doc, &ctx->err) < 0) {
 		s3_error_err(ctx, "NoSuchBucketPolicy");
 		return;
 	}
 	http_resp_take(ctx->req, 200, "application/json", doc, strlen(doc));
+}
+
+/* ---- CORS ---- */
+
+static int cors_work(struct s3_ctx *ctx, void *arg)
+{
+	return bucket_doc_set(s3_conn(ctx), ctx->bucket, BUCKET_DOC_CORS, arg, &ctx->err);
+}
+
+void s3_bucket_cors_put(struct s3_ctx *ctx)
+{
+	struct bucket b;
+	struct s3xml_cors cfg;
+	const char *why = "";
+	const struct buf *body = &ctx->req->body;
+	if (s3_bucket_access(ctx, true, &b) < 0 || s3_body_digest_check(ctx, false) < 0)
+		return;
+	if (s3xml_parse_cors(ctx->req->arena, body->data ? body->data : "", body->len, &cfg,
+			     &why) < 0) {
+		s3_error(ctx, 400, "MalformedXML", "%s", why);
+		return;
+	}
+	char *doc = arena_strndup(ctx->req->arena, body->data, body->len);
+	if (audited(ctx, "s3.bucket.cors", b.project_id, cors_work, doc, "NoSuchBucket", 200) == 0)
+		http_resp_set(ctx->req, 200, NULL, "", 0);
+}
+
+void s3_bucket_cors_delete(struct s3_ctx *ctx)
+{
+	struct bucket b;
+	if (s3_bucket_access(ctx, true, &b) < 0)
+		return;
+	if (audited(ctx, "s3.bucket.cors", b.project_id, cors_work, NULL, "NoSuchBucket", 204) == 0)
+		http_resp_set(ctx->req, 204, NULL, "", 0);
+}
+
+void s3_bucket_cors_get(struct s3_ctx *ctx)
+{
+	struct bucket b;
+	char *doc = NULL;
+	if (s3_bucket_access(ctx, false, &b) < 0)
+		return;
+	if (bucket_doc_get(s3_conn(ctx), b.name, BUCKET_DOC_CORS, &doc, &ctx->err) < 0) {
+		s3_error_err(ctx, "NoSuchCORSConfiguration");
+		return;
+	}
+	http_resp_take(ctx->req, 200, "application/xml", doc, strlen(doc));
+}
+
+/* The rule of bucket's CORS configuration that allows q, or NULL (no
+ * bucket, no configuration, no rule). Arena memory. */
+static const struct s3xml_cors_rule *cors_rule(struct s3_ctx *ctx, const char *bucket,
+					       const struct cors_request *q)
+{
+	char *doc = NULL;
+	struct err e = { 0 };
+	struct s3xml_cors cfg;
+	const char *why;
+	if (bucket_doc_get(s3_conn(ctx), bucket, BUCKET_DOC_CORS, &doc, &e) < 0)
+		return NULL;
+	int r = s3xml_parse_cors(ctx->req->arena, doc, strlen(doc), &cfg, &why);
+	free(doc);
+	return r < 0 ? NULL : objects_cors_match(&cfg, q);
+}
+
+/* Join n strings with ", " (arena). */
+static const char *joined(struct s3_ctx *ctx, const char **items, size_t n)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&b, "%s%s", i ? ", " : "", items[i]);
+	const char *s = arena_strdup(ctx->req->arena, b.data ? b.data : "");
+	buf_release(&b);
+	return s;
+}
+
+/* The headers a matched rule gives an answer. */
+static void cors_answer(struct s3_ctx *ctx, const struct s3xml_cors_rule *r, const char *origin)
+{
+	struct http_req *req = ctx->req;
+	bool any = false;
+	for (size_t i = 0; i < r->norigins; i++)
+		any = any || strcmp(r->allowed_origins[i], "*") == 0;
+	http_resp_header(req, "Access-Control-Allow-Origin", any ? "*" : origin);
+	if (!any)
+		http_resp_header(req, "Access-Control-Allow-Credentials", "true");
+	http_resp_header(req, "Access-Control-Allow-Methods",
+			 joined(ctx, r->allowed_methods, r->nmethods));
+	if (r->nexpose_headers)
+		http_resp_header(req, "Access-Control-Expose-Headers",
+				 joined(ctx, r->expose_headers, r->nexpose_headers));
+	if (r->max_age >= 0) {
+		char age[24];
+		str_printf(age, sizeof(age), "%lld", (long long)r->max_age);
+		http_resp_header(req, "Access-Control-Max-Age", age);
+	}
+	http_resp_header(req, "Vary",
+			 "Origin, Access-Control-Request-Headers, Access-Control-Request-Method");
+}
+
+void s3_cors_preflight(struct s3_ctx *ctx)
+{
+	struct http_req *req = ctx->req;
+	struct bucket b;
+	struct cors_request q = {
+		.origin = http_req_header(req, "Origin"),
+		.method = http_req_header(req, "Access-Control-Request-Method"),
+		.headers = http_req_header(req, "Access-Control-Request-Headers"),
+	};
+	if (!q.origin || !q.method) {
+		s3_error(ctx, 400, "BadRequest",
+			 "Insufficient information. Origin and Access-Control-Request-Method "
+			 "request headers needed.");
+		return;
+	}
+	if (bucket_get(s3_conn(ctx), ctx->bucket, &b, &ctx->err) < 0) {
+		s3_error_err(ctx, "NoSuchBucket");
+		return;
+	}
+	const struct s3xml_cors_rule *r = cors_rule(ctx, b.name, &q);
+	if (!r) {
+		s3_error(ctx, 403, "AccessForbidden",
+			 "CORSResponse: This CORS request is not allowed. This is usually because "
+			 "the evalution of Origin, request method / Access-Control-Request-Method "
+			 "or Access-Control-Request-Headers are not whitelisted by the resource's "
+			 "CORS spec.");
+		return;
+	}
+	cors_answer(ctx, r, q.origin);
+	if (q.headers)
+		http_resp_header(req, "Access-Control-Allow-Headers", q.headers);
+	http_resp_set(req, 200, NULL, "", 0);
+}
+
+void s3_cors_headers(struct s3_ctx *ctx)
+{
+	struct cors_request q = { .origin = http_req_header(ctx->req, "Origin"),
+				  .method = ctx->req->method };
+	if (!q.origin || !ctx->bucket || !ctx->req->status)
+		return;
+	const struct s3xml_cors_rule *r = cors_rule(ctx, ctx->bucket, &q);
+	if (r)
+		cors_answer(ctx, r, q.origin);
 }

@@ -562,7 +562,7 @@ static int find_public_object(struct s3_ctx *ctx, struct bucket *b, struct objec
 			s3_error(ctx, 403, "AccessDenied", "Access Denied");
 		return -1;
 	}
-	bucket_policy_get(s3_conn(ctx), b->name, &policy, &e);
+	bucket_doc_get(s3_conn(ctx), b->name, BUCKET_DOC_POLICY, &policy, &e);
 	bool allowed = bucket_policy_allows_read(policy, b->name, ctx->key);
 	free(policy);
 	int r = object_get(s3_conn(ctx), b->name, ctx->key, NULL, obj, &ctx->err);

@@ -126,10 +126,30 @@ int bucket_set_acl(struct store_conn *c, const char *name, const char *acl, stru
 int bucket_policy_check(const char *doc, size_t n, const char *bucket, struct err *err);
 /* True when policy doc (may be NULL or "") lets anyone read key of bucket. */
 bool bucket_policy_allows_read(const char *doc, const char *bucket, const char *key);
-/* Set (doc, checked already) or remove (NULL) a bucket's policy. */
-int bucket_policy_set(struct store_conn *c, const char *name, const char *doc, struct err *err);
-/* A bucket's policy (caller frees); ERR_NOT_FOUND when it has none. */
-int bucket_policy_get(struct store_conn *c, const char *name, char **ret, struct err *err);
+/* The documents a bucket may hold. */
+enum bucket_doc { BUCKET_DOC_POLICY, BUCKET_DOC_CORS };
+/* Set (doc, checked already) or remove (NULL) a bucket's policy or CORS
+ * configuration. */
+int bucket_doc_set(struct store_conn *c, const char *name, enum bucket_doc which,
+		   const char *doc, struct err *err);
+/* A bucket's policy or CORS configuration (caller frees); ERR_NOT_FOUND
+ * when it has none. */
+int bucket_doc_get(struct store_conn *c, const char *name, enum bucket_doc which, char **ret,
+		   struct err *err);
+
+/* What a CORS request asks (Origin, the method, the headers it will send). */
+struct cors_request {
+	const char *origin;
+	const char *method;
+	const char *headers; /* Access-Control-Request-Headers (comma list), or NULL */
+};
+struct s3xml_cors;
+struct s3xml_cors_rule;
+/* The first rule of cfg that allows q, or NULL: its origin, method and
+ * every requested header match (AllowedOrigin and AllowedHeader may hold
+ * one '*'; headers match in any case). */
+const struct s3xml_cors_rule *objects_cors_match(const struct s3xml_cors *cfg,
+						 const struct cors_request *q);
 /* Set versioning to "Enabled" or "Suspended". */
 int bucket_set_versioning(struct store_conn *c, const char *name, const char *state,
 			  struct err *err);

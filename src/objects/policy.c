@@ -161,10 +161,18 @@ bool bucket_policy_allows_read(const char *doc, const char *bucket, const char *
 	return allowed;
 }
 
-int bucket_policy_set(struct store_conn *c, const char *name, const char *doc, struct err *err)
+/* The bucket columns that hold a document ("" when none). */
+static const char *doc_column(enum bucket_doc which)
 {
-	int r = store_run(c, "UPDATE buckets SET policy = ? WHERE name = ?", "ss", doc ? doc : "",
-			  name);
+	return which == BUCKET_DOC_POLICY ? "policy" : "cors";
+}
+
+int bucket_doc_set(struct store_conn *c, const char *name, enum bucket_doc which,
+		   const char *doc, struct err *err)
+{
+	char sql[64];
+	str_printf(sql, sizeof(sql), "UPDATE buckets SET %s = ? WHERE name = ?", doc_column(which));
+	int r = store_run(c, sql, "ss", doc ? doc : "", name);
 	if (r < 0)
 		return store_fail(c, r, err);
 	if (r == 0)
@@ -172,17 +180,21 @@ int bucket_policy_set(struct store_conn *c, const char *name, const char *doc, s
 	return 0;
 }
 
-int bucket_policy_get(struct store_conn *c, const char *name, char **ret, struct err *err)
+int bucket_doc_get(struct store_conn *c, const char *name, enum bucket_doc which, char **ret,
+		   struct err *err)
 {
+	char sql[64];
 	struct store_stmt *s = NULL;
-	int r = store_query(c, &s, "SELECT policy FROM buckets WHERE name = ?", "s", name);
+	str_printf(sql, sizeof(sql), "SELECT %s FROM buckets WHERE name = ?", doc_column(which));
+	int r = store_query(c, &s, sql, "s", name);
 	if (r == 0)
 		r = store_step(s);
 	if (r == 1 && store_col_text(s, 0)[0]) {
 		*ret = xstrdup(store_col_text(s, 0));
 		r = 0;
 	} else if (r >= 0) {
-		r = err_set(err, ERR_NOT_FOUND, "policy", "The bucket policy does not exist");
+		r = err_set(err, ERR_NOT_FOUND, doc_column(which), "The bucket has no %s",
+			    which == BUCKET_DOC_POLICY ? "policy" : "CORS configuration");
 	} else {
 		r = store_fail(c, r, err);
 	}

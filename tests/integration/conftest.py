@@ -33,7 +33,8 @@ READY = re.compile(r'msg="nubod ready" url=(\S+) s3_url=(\S+)')
 # not configuration: of the S3 service only bucket-level changes are audited)
 MUTATION = re.compile(r"msg=request request_id=(\S+) method=(?:POST|PUT|PATCH|DELETE) "
                       r"route=(?!unmatched)(?!/v1/hosts/\{id\}/)"
-                      r"(?!s3:(?!CreateBucket|DeleteBucket|PutBucketVersioning|PutBucketAcl|PutBucketPolicy|DeleteBucketPolicy))\S+")
+                      r"(?!s3:(?!CreateBucket|DeleteBucket|PutBucketVersioning|PutBucketAcl|PutBucketPolicy|"
+                      r"DeleteBucketPolicy|PutBucketCors|DeleteBucketCors))\S+")
 
 
 class Nubod:

@@ -1160,3 +1160,65 @@ def test_bucket_policy_for_public_static_assets(env):
     events = env.tenancy.admin.get("/v1/audit?action=s3.bucket.policy").json()["items"]
     assert sorted((e["outcome"], e["status"]) for e in events) == \
         [("failure", 400)] * 8 + [("failure", 403), ("success", 204), ("success", 204)]
+
+
+def test_cors_configuration_and_preflight(env):
+    s3 = env.s3
+    s3.create_bucket(Bucket="web")
+    s3.put_object(Bucket="web", Key="app.js", Body=b"js", ACL="public-read")
+    rules = {"CORSRules": [
+        {"AllowedOrigins": ["https://*.example.org"], "AllowedMethods": ["GET", "PUT"],
+         "AllowedHeaders": ["x-amz-*", "Content-Type"], "ExposeHeaders": ["ETag"],
+         "MaxAgeSeconds": 600},
+        {"AllowedOrigins": ["*"], "AllowedMethods": ["HEAD"]}]}
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_cors(Bucket="web")
+    assert error_code(e) == "NoSuchCORSConfiguration"
+    pre = lambda origin, method, headers=None: requests.options(
+        env.url + "/web/app.js", headers=dict(
+            {"Origin": origin, "Access-Control-Request-Method": method},
+            **({"Access-Control-Request-Headers": headers} if headers else {})))
+    assert pre("https://a.example.org", "GET").status_code == 403
+    s3.put_bucket_cors(Bucket="web", CORSConfiguration=rules)
+    got = s3.get_bucket_cors(Bucket="web")["CORSRules"]
+    assert got[0]["AllowedOrigins"] == ["https://*.example.org"]
+    assert got[0]["MaxAgeSeconds"] == 600
+    r = pre("https://a.example.org", "PUT", "content-type, X-Amz-Meta-Color")
+    assert r.status_code == 200, r.text
+    assert r.headers["Access-Control-Allow-Origin"] == "https://a.example.org"
+    assert r.headers["Access-Control-Allow-Methods"] == "GET, PUT"
+    assert r.headers["Access-Control-Allow-Headers"] == "content-type, X-Amz-Meta-Color"
+    assert r.headers["Access-Control-Max-Age"] == "600"
+    assert r.headers["Access-Control-Expose-Headers"] == "ETag"
+    for origin, method, headers in (("https://evil.com", "GET", None),
+                                    ("https://a.example.org", "DELETE", None),
+                                    ("https://a.example.org", "GET", "authorization")):
+        r = pre(origin, method, headers)
+        assert r.status_code == 403, (origin, method, headers)
+        assert ET.fromstring(r.content).find("Code").text == "AccessForbidden"
+    r = pre("https://anyone.net", "HEAD")
+    assert r.status_code == 200 and r.headers["Access-Control-Allow-Origin"] == "*"
+    r = requests.options(env.url + "/web/app.js", headers={"Origin": "https://a.example.org"})
+    assert r.status_code == 400
+    r = requests.options(env.url + "/nobucket/x", headers={
+        "Origin": "https://a.example.org", "Access-Control-Request-Method": "GET"})
+    assert r.status_code == 404
+    # the actual request carries the allowing rule's headers
+    r = requests.get(env.url + "/web/app.js", headers={"Origin": "https://b.example.org"})
+    assert r.content == b"js"
+    assert r.headers["Access-Control-Allow-Origin"] == "https://b.example.org"
+    assert r.headers["Access-Control-Expose-Headers"] == "ETag"
+    r = requests.get(env.url + "/web/app.js", headers={"Origin": "https://evil.com"})
+    assert "Access-Control-Allow-Origin" not in r.headers
+    bad = b"<CORSConfiguration><CORSRule><AllowedMethod>FETCH</AllowedMethod>" \
+          b"<AllowedOrigin>*</AllowedOrigin></CORSRule></CORSConfiguration>"
+    r = signed(env.url, env.keys["member"], "PUT", "/web?cors", body=bad)
+    assert r.status_code == 400
+    with pytest.raises(ClientError) as e:
+        env.clients["other"].put_bucket_cors(Bucket="web", CORSConfiguration=rules)
+    assert error_code(e) == "AccessDenied"
+    s3.delete_bucket_cors(Bucket="web")
+    assert pre("https://a.example.org", "GET").status_code == 403
+    events = env.tenancy.admin.get("/v1/audit?action=s3.bucket.cors").json()["items"]
+    assert sorted((e["outcome"], e["status"]) for e in events) == [
+        ("failure", 400), ("failure", 403), ("success", 200), ("success", 204)]
