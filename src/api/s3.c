@@ -394,16 +394,6 @@ static const char *header_of(void *hctx, const char *name)
 	return http_req_header(hctx, name);
 }
 
-static bool hex64(const char *s)
-{
-	if (strlen(s) != 64)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-			return false;
-	return true;
-}
-
 /* The payload hash the request signs: checked against the buffered body,
  * or (streaming) taken as claimed and checked later. -1 after answering. */
 static int payload_hash(struct s3_ctx *ctx, bool streaming, bool presigned)
@@ -438,13 +428,13 @@ static int payload_hash(struct s3_ctx *ctx, bool streaming, bool presigned)
 		str_copy(ctx->payload_hash, sizeof(ctx->payload_hash), claimed);
 		return 0;
 	}
-	if (strcmp(claimed, SIGV4_UNSIGNED_PAYLOAD) != 0 && !hex64(claimed)) {
+	if (strcmp(claimed, SIGV4_UNSIGNED_PAYLOAD) != 0 && !sha256_hex_valid(claimed)) {
 		s3_error(ctx, 400, "InvalidArgument",
 			 "x-amz-content-sha256 must be a lower-case hex SHA-256 or UNSIGNED-PAYLOAD");
 		return -1;
 	}
 	str_copy(ctx->payload_hash, sizeof(ctx->payload_hash), claimed);
-	if (streaming || !hex64(claimed))
+	if (streaming || !sha256_hex_valid(claimed))
 		return 0;
 	char actual[SHA256_HEX_SIZE];
 	sha256_hex(req->body.data ? req->body.data : "", req->body.len, actual);

@@ -12,6 +12,7 @@
 #include "lib/crypto.h"
 #include "lib/s3xml.h"
 #include "lib/util.h"
+#include "api-priv.h"
 #include "s3-priv.h"
 
 /* Run a bucket-level change with its audit event: in one transaction when
@@ -286,28 +287,6 @@ static int list_params(struct s3_ctx *ctx, struct object_list_query *q, bool *ur
 	return 0;
 }
 
-static char *token_encode(const char *key)
-{
-	char *raw = xasprintf("1:%s", key);
-	char *t = base64url_encode(raw, strlen(raw));
-	free(raw);
-	return t;
-}
-
-/* The key a continuation token goes on after (arena), or NULL when it is
- * not one this service handed out. */
-static const char *token_decode(struct s3_ctx *ctx, const char *t)
-{
-	unsigned char *raw = NULL;
-	size_t len = 0;
-	const char *key = NULL;
-	if (strlen(t) <= 4 * OBJECT_KEY_MAX && base64url_decode(t, &raw, &len) == 0 &&
-	    len >= 2 && memcmp(raw, "1:", 2) == 0 && strlen((char *)raw) == len)
-		key = arena_strdup(ctx->req->arena, (char *)raw + 2);
-	free(raw);
-	return key;
-}
-
 static void list_common(struct s3_ctx *ctx, struct buf *b, const struct object_list_query *q,
 			bool url)
 {
@@ -358,7 +337,7 @@ void s3_list_objects(struct s3_ctx *ctx, bool v2)
 		token = s3_query(ctx, "continuation-token");
 		q.after = s3_query(ctx, "start-after");
 		if (token) {
-			q.after = token_decode(ctx, token);
+			q.after = api_cursor_decode(ctx->req->arena, token, 4 * OBJECT_KEY_MAX);
 			if (!q.after) {
 				s3_error(ctx, 400, "InvalidArgument",
 					 "The continuation token provided is incorrect");
@@ -385,7 +364,7 @@ void s3_list_objects(struct s3_ctx *ctx, bool v2)
 		if (sa)
 			s3_xml_key(&b, "StartAfter", sa, url);
 		if (l.truncated) {
-			char *t = token_encode(l.next_key);
+			char *t = api_cursor_encode(l.next_key);
 			s3xml_element(&b, "NextContinuationToken", t);
 			free(t);
 		}

@@ -454,38 +454,64 @@ void s3_object_put_finish(struct s3_ctx *ctx)
 
 /* ---- GET and HEAD ---- */
 
-/* Apply If-Match, If-Unmodified-Since, If-None-Match and If-Modified-Since
- * in RFC 7232's order. 0 to go on, -1 after answering 412 or 304. */
+/* What conditional headers say of an object. */
+enum cond_result { COND_OK, COND_FAILED, COND_NOT_MODIFIED };
+
+/* The conditional headers: If-Match, If-Unmodified-Since, If-None-Match,
+ * If-Modified-Since, and their x-amz-copy-source-if-* twins for a copy. */
+static const char *const get_conditions[] = { "If-Match", "If-Unmodified-Since",
+					      "If-None-Match", "If-Modified-Since" };
+static const char *const copy_conditions[] = {
+	"x-amz-copy-source-if-match", "x-amz-copy-source-if-unmodified-since",
+	"x-amz-copy-source-if-none-match", "x-amz-copy-source-if-modified-since"
+};
+
+/* Does the ETag list hold etag (with or without its quotes), or "*"? */
+static bool etag_in(const char *list, const char *etag)
+{
+	size_t el = strlen(etag);
+	return strcmp(list, "*") == 0 || strstr(list, etag) ||
+	       (el > 2 && memmem(list, strlen(list), etag + 1, el - 2));
+}
+
+/* Evaluate the conditions named in names against obj in RFC 7232's order:
+ * a failed match or unmodified-since fails; a none-match or
+ * modified-since that holds not is "not modified". */
+static enum cond_result conditions(struct s3_ctx *ctx, const struct object *obj,
+				   const char *const names[4])
+{
+	struct http_req *req = ctx->req;
+	const char *im = http_req_header(req, names[0]);
+	const char *ius = http_req_header(req, names[1]);
+	const char *inm = http_req_header(req, names[2]);
+	const char *ims = http_req_header(req, names[3]);
+	int64_t t, mod_s = obj->last_modified_ms / 1000;
+	if (im && !etag_in(im, obj->etag))
+		return COND_FAILED;
+	if (!im && ius && http_parse_date(ius, &t) == 0 && mod_s > t / 1000)
+		return COND_FAILED;
+	if (inm ? etag_in(inm, obj->etag)
+		: ims && http_parse_date(ims, &t) == 0 && mod_s <= t / 1000)
+		return COND_NOT_MODIFIED;
+	return COND_OK;
+}
+
+static void precondition_failed(struct s3_ctx *ctx)
+{
+	s3_error(ctx, 412, "PreconditionFailed",
+		 "At least one of the pre-conditions you specified did not hold");
+}
+
+/* GET and HEAD: answer 412 or 304 and return -1, or 0 to go on. */
 static int preconditions(struct s3_ctx *ctx, const struct object *obj)
 {
 	struct http_req *req = ctx->req;
-	const char *im = http_req_header(req, "If-Match");
-	const char *ius = http_req_header(req, "If-Unmodified-Since");
-	const char *inm = http_req_header(req, "If-None-Match");
-	const char *ims = http_req_header(req, "If-Modified-Since");
-	int64_t t, mod_s = obj->last_modified_ms / 1000;
-	const char *etag = obj->etag;
-	size_t el = strlen(etag);
-	/* compare with or without the quotes; "*" matches anything */
-#define ETAG_IN(list) (strcmp(list, "*") == 0 || strstr(list, etag) || \
-		       (el > 2 && memmem(list, strlen(list), etag + 1, el - 2)))
-	if (im && !ETAG_IN(im)) {
-		s3_error(ctx, 412, "PreconditionFailed",
-			 "At least one of the pre-conditions you specified did not hold");
+	enum cond_result c = conditions(ctx, obj, get_conditions);
+	if (c == COND_FAILED) {
+		precondition_failed(ctx);
 		return -1;
 	}
-	if (!im && ius && http_parse_date(ius, &t) == 0 && mod_s > t / 1000) {
-		s3_error(ctx, 412, "PreconditionFailed",
-			 "At least one of the pre-conditions you specified did not hold");
-		return -1;
-	}
-	bool not_modified = false;
-	if (inm)
-		not_modified = ETAG_IN(inm);
-	else if (ims && http_parse_date(ims, &t) == 0 && mod_s <= t / 1000)
-		not_modified = true;
-#undef ETAG_IN
-	if (not_modified) {
+	if (c == COND_NOT_MODIFIED) {
 		char lm[HTTP_DATE_SIZE];
 		http_format_date(obj->last_modified_ms, lm);
 		req->resp_headers = NULL;
@@ -691,27 +717,10 @@ static int copy_source(struct s3_ctx *ctx, const char **ret_bucket, const char *
 /* Apply x-amz-copy-source-if-* to the source. -1 after answering 412. */
 static int copy_preconditions(struct s3_ctx *ctx, const struct object *src)
 {
-	struct http_req *req = ctx->req;
-	const char *im = http_req_header(req, "x-amz-copy-source-if-match");
-	const char *inm = http_req_header(req, "x-amz-copy-source-if-none-match");
-	const char *ims = http_req_header(req, "x-amz-copy-source-if-modified-since");
-	const char *ius = http_req_header(req, "x-amz-copy-source-if-unmodified-since");
-	int64_t t, mod_s = src->last_modified_ms / 1000;
-	bool fail = false;
-	if (im && !strstr(im, src->etag) && strcmp(im, "*") != 0)
-		fail = true;
-	if (!im && ius && http_parse_date(ius, &t) == 0 && mod_s > t / 1000)
-		fail = true;
-	if (inm && (strstr(inm, src->etag) || strcmp(inm, "*") == 0))
-		fail = true;
-	if (!inm && ims && http_parse_date(ims, &t) == 0 && mod_s <= t / 1000)
-		fail = true;
-	if (fail) {
-		s3_error(ctx, 412, "PreconditionFailed",
-			 "At least one of the pre-conditions you specified did not hold");
-		return -1;
-	}
-	return 0;
+	if (conditions(ctx, src, copy_conditions) == COND_OK)
+		return 0;
+	precondition_failed(ctx);
+	return -1;
 }
 
 /* The source of a copy: x-amz-copy-source parsed, read access to its

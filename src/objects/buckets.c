@@ -179,7 +179,15 @@ int bucket_set_versioning(struct store_conn *c, const char *name, const char *st
 	if (strcmp(state, "Enabled") != 0 && strcmp(state, "Suspended") != 0)
 		return err_set(err, ERR_INVALID, "Status",
 			       "versioning status must be Enabled or Suspended");
-	int r = store_run(c, "UPDATE buckets SET versioning = ? WHERE name = ?", "ss", state, name);
+	return objects_bucket_update(c, name, "versioning", state, err);
+}
+
+int objects_bucket_update(struct store_conn *c, const char *name, const char *column,
+			  const char *value, struct err *err)
+{
+	char sql[64];
+	str_printf(sql, sizeof(sql), "UPDATE buckets SET %s = ? WHERE name = ?", column);
+	int r = store_run(c, sql, "ss", value, name);
 	if (r < 0)
 		return store_fail(c, r, err);
 	if (r == 0)

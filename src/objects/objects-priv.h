@@ -23,3 +23,7 @@ int objects_data_append(struct objects *o, struct objects_writer *w, const char 
 /* The smallest string after every string that starts with s, or NULL when
  * there is none (s is empty or all 0xff bytes). Caller frees. */
 char *objects_prefix_successor(const char *s);
+/* Set column (a name from this module, never outside input) of bucket
+ * name to value. ERR_NOT_FOUND when there is no such bucket. */
+int objects_bucket_update(struct store_conn *c, const char *name, const char *column,
+			  const char *value, struct err *err);

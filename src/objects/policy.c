@@ -170,14 +170,7 @@ static const char *doc_column(enum bucket_doc which)
 int bucket_doc_set(struct store_conn *c, const char *name, enum bucket_doc which,
 		   const char *doc, struct err *err)
 {
-	char sql[64];
-	str_printf(sql, sizeof(sql), "UPDATE buckets SET %s = ? WHERE name = ?", doc_column(which));
-	int r = store_run(c, sql, "ss", doc ? doc : "", name);
-	if (r < 0)
-		return store_fail(c, r, err);
-	if (r == 0)
-		return err_set(err, ERR_NOT_FOUND, "bucket", "no bucket '%.80s'", name);
-	return 0;
+	return objects_bucket_update(c, name, doc_column(which), doc ? doc : "", err);
 }
 
 int bucket_doc_get(struct store_conn *c, const char *name, enum bucket_doc which, char **ret,
@@ -212,10 +205,5 @@ int bucket_set_acl(struct store_conn *c, const char *name, const char *acl, stru
 	if (!objects_acl_valid(acl))
 		return err_set(err, ERR_INVALID, "x-amz-acl", "the canned ACL must be private or "
 			       "public-read");
-	int r = store_run(c, "UPDATE buckets SET acl = ? WHERE name = ?", "ss", acl, name);
-	if (r < 0)
-		return store_fail(c, r, err);
-	if (r == 0)
-		return err_set(err, ERR_NOT_FOUND, "bucket", "no bucket '%.80s'", name);
-	return 0;
+	return objects_bucket_update(c, name, "acl", acl, err);
 }
