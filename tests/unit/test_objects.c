@@ -1,12 +1,16 @@
 /* Unit tests of the objects module: bucket rules, versions, listings and
  * the filesystem backend's crash recovery, against a SQLite store and a
  * scratch data directory. */
+#include <errno.h>
 #include <ftw.h>
 #include <sys/stat.h>
 
 #include "unit.h"
 
 #include "identity/identity.h"
+#include "lib/arena.h"
+#include "lib/checksum.h"
+#include "lib/s3xml.h"
 #include "lib/util.h"
 #include "objects/objects.h"
 
@@ -328,6 +332,190 @@ static void test_recover_removes_only_orphans(void **state)
 	assert_int_equal(objects_recover(f->o, f->c, &err), 0);
 }
 
+/* Store a part of n bytes of ch; returns its quoted ETag in etag. */
+static void put_part(struct fixture *f, const struct bucket *b, const char *id, unsigned number,
+		     size_t n, char ch, char etag[72])
+{
+	struct err err;
+	struct objects_writer *w = NULL;
+	struct multipart_part p = { .number = number, .size = (int64_t)n };
+	char *data = malloc(n);
+	memset(data, ch, n);
+	unsigned char md5[CHECKSUM_MAX];
+	char hex[33];
+	checksum_buf(CHECKSUM_MD5, data, n, md5);
+	hex_encode(md5, 16, hex);
+	snprintf(p.etag, sizeof(p.etag), "\"%s\"", hex);
+	assert_int_equal(f->o->ops->write_begin(f->o->data, &w, &err), 0);
+	assert_int_equal(f->o->ops->write(w, data, n), 0);
+	assert_int_equal(f->o->ops->write_commit(w, p.data_ref, &err), 0);
+	assert_int_equal(multipart_part_put(f->o, f->c, b, id, &p, &err), 0);
+	str_copy(etag, 72, p.etag);
+	free(data);
+}
+
+static void test_multipart(void **state)
+{
+	struct fixture *f = *state;
+	struct bucket b;
+	struct err err;
+	struct multipart_upload u = { 0 };
+	char e1[72], e2[72], e3[72];
+	assert_int_equal(bucket_create(f->c, f->p.id, "mpu", NULL, &b, &err), 0);
+	/* a large object_bytes quota for 5 MiB parts */
+	assert_int_equal(quota_set(f->c, f->p.id, QUOTA_OBJECT_BYTES, -1, &err), 0);
+	str_copy(u.meta.key, sizeof(u.meta.key), "k");
+	str_copy(u.meta.content_type, sizeof(u.meta.content_type), "text/plain");
+	assert_int_equal(multipart_create(f->c, &b, &u, &err), 0);
+	put_part(f, &b, u.id, 1, MULTIPART_PART_MIN, 'a', e1);
+	put_part(f, &b, u.id, 2, 10, 'b', e2);
+	put_part(f, &b, u.id, 2, 3, 'c', e3); /* replaces part 2 */
+	assert_int_equal(count_files(f->data), 2);
+	struct multipart_part *parts = NULL;
+	size_t n = 0;
+	bool more = false;
+	assert_int_equal(multipart_parts_list(f->c, u.id, 0, 1, &parts, &n, &more, &err), 0);
+	assert_int_equal(n, 1);
+	assert_true(more);
+	free(parts);
+	struct object obj;
+	enum multipart_refusal why;
+	struct multipart_pick bad_order[] = { { 2, e3, NULL }, { 1, e1, NULL } };
+	assert_int_equal(multipart_complete(f->o, f->c, &b, &u, bad_order, 2, &obj, &why, &err),
+			 -ERR_INVALID);
+	assert_int_equal(why, MULTIPART_INVALID_ORDER);
+	struct multipart_pick stale[] = { { 1, e1, NULL }, { 2, e2, NULL } };
+	assert_int_equal(multipart_complete(f->o, f->c, &b, &u, stale, 2, &obj, &why, &err),
+			 -ERR_INVALID);
+	assert_int_equal(why, MULTIPART_INVALID_PART);
+	struct multipart_pick small[] = { { 2, e3, NULL } , { 3, e3, NULL } };
+	assert_int_equal(multipart_complete(f->o, f->c, &b, &u, small, 2, &obj, &why, &err),
+			 -ERR_INVALID);
+	struct multipart_pick good[] = { { 1, e1 + 1, NULL }, { 2, e3, NULL } };
+	char quoted_less[72];
+	str_copy(quoted_less, sizeof(quoted_less), e1 + 1);
+	quoted_less[strlen(quoted_less) - 1] = '\0';
+	good[0].etag = quoted_less; /* ETags match with or without quotes */
+	assert_int_equal(multipart_complete(f->o, f->c, &b, &u, good, 2, &obj, &why, &err), 0);
+	assert_int_equal(obj.size, MULTIPART_PART_MIN + 3);
+	assert_true(strstr(obj.etag, "-2\"") != NULL);
+	assert_string_equal(obj.content_type, "text/plain");
+	assert_int_equal(count_files(f->data), 1);
+	assert_int_equal(multipart_get(f->c, "mpu", "k", u.id, &u, &err), -ERR_NOT_FOUND);
+	struct quota q;
+	assert_int_equal(quota_get(f->c, f->p.id, &q, &err), 0);
+	assert_int_equal(q.used[QUOTA_OBJECT_BYTES], MULTIPART_PART_MIN + 3);
+	/* abort drops the parts and their quota; expiry aborts old uploads */
+	struct multipart_upload u2 = { 0 };
+	str_copy(u2.meta.key, sizeof(u2.meta.key), "k2");
+	assert_int_equal(multipart_create(f->c, &b, &u2, &err), 0);
+	put_part(f, &b, u2.id, 1, 7, 'x', e1);
+	assert_int_equal(multipart_abort(f->o, f->c, &b, u2.id, &err), 0);
+	assert_int_equal(multipart_abort(f->o, f->c, &b, u2.id, &err), -ERR_NOT_FOUND);
+	assert_int_equal(multipart_create(f->c, &b, &u2, &err), 0);
+	put_part(f, &b, u2.id, 1, 7, 'x', e1);
+	assert_int_equal(multipart_expire(f->o, f->c, u2.initiated_ms, &err), 0);
+	assert_int_equal(multipart_expire(f->o, f->c, u2.initiated_ms + 1, &err), 1);
+	assert_int_equal(count_files(f->data), 1);
+	assert_int_equal(quota_get(f->c, f->p.id, &q, &err), 0);
+	assert_int_equal(q.used[QUOTA_OBJECT_BYTES], MULTIPART_PART_MIN + 3);
+}
+
+static void test_policy_subset(void **state)
+{
+	(void)state;
+	struct err err;
+	static const char good[] =
+		"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\","
+		"\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":"
+		"[\"arn:aws:s3:::web/pub/*\",\"arn:aws:s3:::web/index.html\"]}]}";
+	assert_int_equal(bucket_policy_check(good, strlen(good), "web", &err), 0);
+	assert_true(bucket_policy_allows_read(good, "web", "pub/a/b.css"));
+	assert_true(bucket_policy_allows_read(good, "web", "index.html"));
+	assert_false(bucket_policy_allows_read(good, "web", "index.html2"));
+	assert_false(bucket_policy_allows_read(good, "web", "private/x"));
+	assert_false(bucket_policy_allows_read(good, "other", "pub/a"));
+	assert_false(bucket_policy_allows_read(NULL, "web", "pub/a"));
+	assert_int_equal(bucket_policy_check(good, strlen(good), "other", &err), -ERR_INVALID);
+	static const char *const bad[] = {
+		"[]", "{}", "{\"Statement\":[]}", "not json",
+		"{\"Statement\":{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":"
+		"\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::web/*\"}}",
+		"{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":"
+		"\"s3:*\",\"Resource\":\"arn:aws:s3:::web/*\"}}",
+		"{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":"
+		"\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::web/*.png\"}}",
+		"{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":"
+		"\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::web\"}}",
+		"{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":"
+		"\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::web/*\",\"Condition\":{}}}",
+		NULL };
+	for (const char *const *d = bad; *d; d++) {
+		assert_int_equal(bucket_policy_check(*d, strlen(*d), "web", &err), -ERR_INVALID);
+		assert_false(bucket_policy_allows_read(*d, "web", "x"));
+	}
+}
+
+static void test_cors_match(void **state)
+{
+	(void)state;
+	static const char doc[] =
+		"<CORSConfiguration><CORSRule><AllowedOrigin>https://*.example.org</AllowedOrigin>"
+		"<AllowedMethod>GET</AllowedMethod><AllowedHeader>x-amz-*</AllowedHeader>"
+		"</CORSRule><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>HEAD"
+		"</AllowedMethod></CORSRule></CORSConfiguration>";
+	struct arena *a = arena_new();
+	struct s3xml_cors cfg;
+	const char *why;
+	assert_int_equal(s3xml_parse_cors(a, doc, strlen(doc), &cfg, &why), 0);
+	struct cors_request q = { "https://a.example.org", "GET", "X-Amz-Date, x-amz-meta-a" };
+	assert_ptr_equal(objects_cors_match(&cfg, &q), &cfg.rules[0]);
+	q.headers = "content-type";
+	assert_null(objects_cors_match(&cfg, &q));
+	q.headers = NULL;
+	q.origin = "https://example.org";
+	assert_null(objects_cors_match(&cfg, &q));
+	q.origin = "http://a.example.org";
+	assert_null(objects_cors_match(&cfg, &q));
+	q.method = "HEAD";
+	assert_ptr_equal(objects_cors_match(&cfg, &q), &cfg.rules[1]);
+	q.method = "PUT";
+	assert_null(objects_cors_match(&cfg, &q));
+	arena_free(a);
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	struct arena *a = arena_new();
+	struct objects_address ad;
+	const char *v;
+	assert_int_equal(objects_address_parse(a, "x:1", "/b/k/%20x", "s3.org", &ad), 0);
+	assert_string_equal(ad.bucket, "b");
+	assert_string_equal(ad.key, "k/ x");
+	assert_int_equal(objects_address_parse(a, "Pics.S3.org:8081", "/a//b", "s3.org", &ad), 0);
+	assert_string_equal(ad.bucket, "pics");
+	assert_string_equal(ad.key, "a//b");
+	assert_int_equal(objects_address_parse(a, NULL, "/", "s3.org", &ad), 0);
+	assert_null(ad.bucket);
+	assert_int_equal(objects_address_parse(a, NULL, "/b/", NULL, &ad), 0);
+	assert_string_equal(ad.bucket, "b");
+	assert_null(ad.key);
+	assert_int_equal(objects_address_parse(a, NULL, "/b/%zz", NULL, &ad), -EINVAL);
+	assert_int_equal(objects_address_parse(a, NULL, "b", NULL, &ad), -EINVAL);
+	assert_int_equal(objects_copy_source_parse(a, "/src/a%2Fb?versionId=v1", &ad, &v), 0);
+	assert_string_equal(ad.bucket, "src");
+	assert_string_equal(ad.key, "a/b");
+	assert_string_equal(v, "v1");
+	assert_int_equal(objects_copy_source_parse(a, "src/k", &ad, &v), 0);
+	assert_null(v);
+	static const char *const bad[] = { "src", "/src/", "/k", "src/k?x=1", "src/k?versionId=",
+					   NULL };
+	for (const char *const *b = bad; *b; b++)
+		assert_int_equal(objects_copy_source_parse(a, *b, &ad, &v), -EINVAL);
+	arena_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +526,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_listing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_versions_and_delete_markers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_removes_only_orphans, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_multipart, setup, teardown),
+		cmocka_unit_test(test_policy_subset),
+		cmocka_unit_test(test_cors_match),
+		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
