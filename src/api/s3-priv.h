@@ -26,6 +26,7 @@ struct s3_ctx {
 	struct err err;             /* a domain error to report */
 	const char *bucket;         /* addressed bucket (decoded), or NULL */
 	const char *key;            /* addressed key (decoded), or NULL */
+	bool virtual_host;          /* the bucket came from the Host header */
 	bool authenticated;         /* principal is valid */
 	struct principal principal; /* who makes the request */
 	char payload_hash[72];      /* what the client signed as the payload hash */

@@ -27,6 +27,7 @@
 #include "lib/checksum.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
+#include "lib/router.h"
 #include "lib/sigv4.h"
 #include "lib/timeutil.h"
 #include "lib/s3xml.h"
@@ -384,6 +385,7 @@ static int address(struct s3_ctx *ctx)
 	}
 	ctx->bucket = a.bucket;
 	ctx->key = a.key;
+	ctx->virtual_host = a.virtual_host;
 	return 0;
 }
 
@@ -468,6 +470,107 @@ static void auth_error(struct s3_ctx *ctx)
 			 "provided. Check your key and signing method.");
 }
 
+/* The sub-resources a SigV2 signature covers (as botocore lists them). */
+static const char *const sigv2_subresources[] = {
+	"accelerate", "acl", "analytics", "cors", "defaultObjectAcl", "delete", "inventory",
+	"lifecycle", "location", "logging", "metrics", "notification", "object-lock", "partNumber",
+	"policy", "replication", "requestPayment", "response-cache-control",
+	"response-content-disposition", "response-content-encoding", "response-content-language",
+	"response-content-type", "response-expires", "restore", "select", "select-type",
+	"storageClass", "tagging", "torrent", "uploadId", "uploads", "versionId", "versioning",
+	"versions", "website",
+};
+
+static int kv_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct http_kv *)a)->key, ((const struct http_kv *)b)->key);
+}
+
+/* Append the x-amz-* headers and query parameters as SigV2 canonicalises
+ * them: lower-case names, sorted, "name:value\n". */
+static void sigv2_amz_headers(struct s3_ctx *ctx, struct buf *b)
+{
+	struct http_req *req = ctx->req;
+	const struct http_kv *h, *q;
+	size_t nh = http_req_headers(req, &h), nq = http_req_query_raw(req, &q), n = 0;
+	struct http_kv *all = arena_alloc(req->arena, (nh + nq + 1) * sizeof(*all));
+	for (size_t i = 0; i < nh + nq; i++) {
+		const struct http_kv *kv = i < nh ? &h[i] : &q[i - nh];
+		char *name = arena_strdup(req->arena, kv->key);
+		str_lower(name);
+		if (!str_starts_with(name, "x-amz-") || !kv->value)
+			continue;
+		const char *v = i < nh ? kv->value : router_unescape(req->arena, kv->value,
+								     strlen(kv->value));
+		all[n].key = name;
+		all[n++].value = v ? v : "";
+	}
+	qsort(all, n, sizeof(*all), kv_cmp);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(b, "%s:%s\n", all[i].key, all[i].value);
+}
+
+/* Append the resource a SigV2 signature covers: the path with the bucket
+ * (also when virtual-hosted), then the sub-resources, sorted. */
+static void sigv2_resource(struct s3_ctx *ctx, struct buf *b)
+{
+	struct http_req *req = ctx->req;
+	const struct http_kv *q;
+	size_t nq = http_req_query_raw(req, &q), n = 0;
+	struct http_kv *sub = arena_alloc(req->arena, (nq + 1) * sizeof(*sub));
+	if (ctx->virtual_host)
+		buf_printf(b, "/%s", ctx->bucket);
+	buf_puts(b, req->path);
+	for (size_t i = 0; i < nq; i++)
+		for (size_t j = 0; j < ARRAY_SIZE(sigv2_subresources); j++)
+			if (strcmp(q[i].key, sigv2_subresources[j]) == 0) {
+				sub[n].key = q[i].key;
+				sub[n++].value = q[i].value ? router_unescape(req->arena, q[i].value,
+									   strlen(q[i].value))
+							    : NULL;
+			}
+	qsort(sub, n, sizeof(*sub), kv_cmp);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(b, "%c%s%s%s", i ? '&' : '?', sub[i].key, sub[i].value ? "=" : "",
+			   sub[i].value ? sub[i].value : "");
+}
+
+/* A presigned URL of Signature Version 2 (AWSAccessKeyId, Expires,
+ * Signature: what boto3 presigns by default). 0 when it holds; -1 after
+ * answering. */
+static int sigv2_presigned(struct s3_ctx *ctx)
+{
+	struct http_req *req = ctx->req;
+	const char *id = s3_query(ctx, "AWSAccessKeyId"), *sig = s3_query(ctx, "Signature");
+	const char *exp = s3_query(ctx, "Expires");
+	const char *md5 = http_req_header(req, "Content-MD5");
+	const char *type = http_req_header(req, "Content-Type");
+	int64_t expires;
+	if (!id || !sig || !exp || parse_i64(exp, 0, INT64_MAX / 1000, &expires) < 0) {
+		s3_error(ctx, 403, "AccessDenied",
+			 "Query-string authentication requires the Signature, Expires and "
+			 "AWSAccessKeyId parameters");
+		return -1;
+	}
+	struct buf b;
+	buf_init(&b, 0);
+	buf_printf(&b, "%s\n%s\n%s\n%s\n", req->method, md5 ? md5 : "", type ? type : "", exp);
+	sigv2_amz_headers(ctx, &b);
+	sigv2_resource(ctx, &b);
+	int r = auth_sigv2_presigned(s3_conn(ctx), ctx->s3->opts.identity, id,
+				     b.data ? b.data : "", sig, expires, time_now_ms(),
+				     &ctx->principal, &ctx->err);
+	buf_release(&b);
+	if (r < 0) {
+		auth_error(ctx);
+		return -1;
+	}
+	str_copy(ctx->payload_hash, sizeof(ctx->payload_hash), SIGV4_UNSIGNED_PAYLOAD);
+	ctx->authenticated = true;
+	req->tenant = arena_strdup(req->arena, ctx->principal.user_name);
+	return 0;
+}
+
 /* Authenticate the request. 0 when authenticated or anonymous (no
  * credentials: ctx->authenticated stays false); -1 after answering. */
 static int authenticate(struct s3_ctx *ctx, bool streaming)
@@ -498,12 +601,8 @@ static int authenticate(struct s3_ctx *ctx, bool streaming)
 		const struct http_kv *q;
 		size_t nq = http_req_query_raw(req, &q);
 		r = sigv4_parse_query(q, nq, &a, &why);
-		if (r == -ENOENT && s3_has_query(ctx, "AWSAccessKeyId")) {
-			s3_error(ctx, 400, "InvalidRequest",
-				 "Signature Version 2 is not supported; presign with "
-				 "AWS4-HMAC-SHA256 (signature_version s3v4)");
-			return -1;
-		}
+		if (r == -ENOENT && s3_has_query(ctx, "AWSAccessKeyId"))
+			return sigv2_presigned(ctx);
 		if (r == -ENOENT) {
 			/* anonymous: what it may do is the bucket's ACL and policy */
 			req->tenant = "anonymous";

@@ -24,6 +24,7 @@ int objects_address_parse(struct arena *a, const char *host, const char *path,
 			char *b = arena_strndup(a, host, hl - dl - 1);
 			str_lower(b);
 			out.bucket = b;
+			out.virtual_host = true;
 			if (*path && !(out.key = router_unescape(a, path, strlen(path))))
 				return -EINVAL;
 			*ret = out;
@@ -59,7 +60,7 @@ int objects_copy_source_parse(struct arena *a, const char *src, struct objects_a
 	}
 	if (!slash || slash == src || (size_t)(slash - src) + 1 >= n)
 		return -EINVAL;
-	struct objects_address out;
+	struct objects_address out = { 0 };
 	out.bucket = router_unescape(a, src, (size_t)(slash - src));
 	out.key = router_unescape(a, slash + 1, n - (size_t)(slash - src) - 1);
 	if (!out.bucket || !out.key)

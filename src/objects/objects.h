@@ -341,6 +341,7 @@ struct arena;
 struct objects_address {
 	const char *bucket; /* decoded, or NULL (the service itself) */
 	const char *key;    /* decoded, or NULL (the bucket itself) */
+	bool virtual_host;  /* the bucket came from the Host header */
 };
 
 /* Find bucket and key from the Host header (host, may be NULL) and the raw

@@ -965,6 +965,50 @@ def test_presigned_get_and_put(env):
     assert ET.fromstring(r.content).find("Code").text == "AccessDenied"
 
 
+def test_presigned_urls_of_signature_version_2(env):
+    """What boto3 makes by default for presigned URLs (AWSAccessKeyId,
+    Expires, Signature)."""
+    import boto3
+    from botocore.config import Config
+    kid, secret = env.keys["member"]
+    v2 = boto3.client("s3", endpoint_url=env.url, aws_access_key_id=kid,
+                      aws_secret_access_key=secret, region_name="us-east-1",
+                      config=Config(signature_version="s3", s3={"addressing_style": "path"}))
+    s3 = env.s3
+    s3.create_bucket(Bucket="presign2")
+    s3.put_object(Bucket="presign2", Key="dir/a b.txt", Body=b"v2 body")
+    url = v2.generate_presigned_url("get_object", Params={"Bucket": "presign2",
+                                                          "Key": "dir/a b.txt"}, ExpiresIn=300)
+    assert "AWSAccessKeyId=" in url and "Signature=" in url
+    r = requests.get(url)
+    assert r.status_code == 200 and r.content == b"v2 body"
+    url = v2.generate_presigned_url("get_object", Params={
+        "Bucket": "presign2", "Key": "dir/a b.txt", "ResponseContentType": "text/x"})
+    r = requests.get(url)
+    assert r.status_code == 200 and r.headers["Content-Type"] == "text/x"
+    url = v2.generate_presigned_url("put_object", Params={
+        "Bucket": "presign2", "Key": "up", "ContentType": "text/plain"})
+    r = requests.put(url, data=b"put by v2", headers={"Content-Type": "text/plain"})
+    assert r.status_code == 200, r.text
+    assert s3.get_object(Bucket="presign2", Key="up")["Body"].read() == b"put by v2"
+    # another content type than signed, a changed path, a bad key, an expired URL
+    r = requests.put(url, data=b"x", headers={"Content-Type": "text/html"})
+    assert ET.fromstring(r.content).find("Code").text == "SignatureDoesNotMatch"
+    url = v2.generate_presigned_url("get_object", Params={"Bucket": "presign2", "Key": "up"},
+                                    ExpiresIn=1)
+    r = requests.get(url.replace("/up?", "/dir/a%20b.txt?"))
+    assert ET.fromstring(r.content).find("Code").text == "SignatureDoesNotMatch"
+    r = requests.get(url.replace(kid, "NUBOAAAAAAAAAAAAAAAA"))
+    assert ET.fromstring(r.content).find("Code").text == "InvalidAccessKeyId"
+    r = requests.get(url.replace("Expires=", "Expires=9"))
+    assert r.status_code == 403
+    time.sleep(2.1)
+    r = requests.get(url)
+    assert r.status_code == 403
+    assert ET.fromstring(r.content).find("Code").text == "AccessDenied"
+    assert s3.get_object(Bucket="presign2", Key="up")["Body"].read() == b"put by v2"
+
+
 def test_virtual_hosted_style_addressing(env):
     s3 = env.s3
     s3.create_bucket(Bucket="vhost")
