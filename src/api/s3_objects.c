@@ -572,10 +572,10 @@ static void object_describe(struct s3_ctx *ctx, const struct bucket *b, const st
 		http_resp_header(req, checksum_header(algo), obj->checksum_value);
 }
 
-/* Find the version a GET, HEAD or DELETE names. -1 after answering. */
 /* An anonymous read: the object's ACL or the bucket's policy must allow
  * it; a missing key shows as such only in a bucket anyone may list. */
-static int find_public_object(struct s3_ctx *ctx, struct bucket *b, struct object *obj)
+static int find_public_object(struct s3_ctx *ctx, struct bucket *b, struct object *obj,
+			      int *ret_fd)
 {
 	char *policy = NULL;
 	struct err e = { 0 };
@@ -591,9 +591,17 @@ static int find_public_object(struct s3_ctx *ctx, struct bucket *b, struct objec
 	bucket_doc_get(s3_conn(ctx), b->name, BUCKET_DOC_POLICY, &policy, &e);
 	bool allowed = bucket_policy_allows_read(policy, b->name, ctx->key);
 	free(policy);
-	int r = object_get(s3_conn(ctx), b->name, ctx->key, NULL, obj, &ctx->err);
+	int r = object_get_open(ctx->s3->opts.objects, s3_conn(ctx), b->name, ctx->key, NULL, obj,
+				ret_fd, &ctx->err);
 	if (r == 0 && (allowed || strcmp(obj->acl, "public-read") == 0))
 		return 0;
+	if (*ret_fd >= 0)
+		close(*ret_fd);
+	*ret_fd = -1;
+	if (r < 0 && ctx->err.code == ERR_INTERNAL) {
+		s3_error_err(ctx, "NoSuchKey");
+		return -1;
+	}
 	if (r < 0 && strcmp(b->acl, "public-read") == 0)
 		s3_error_err(ctx, "NoSuchKey");
 	else
@@ -601,16 +609,20 @@ static int find_public_object(struct s3_ctx *ctx, struct bucket *b, struct objec
 	return -1;
 }
 
-static int find_object(struct s3_ctx *ctx, struct bucket *b, struct object *obj, bool write)
+/* Find the version a GET or HEAD names and open its bytes (*ret_fd, -1
+ * when it has none). -1 after answering. */
+static int find_object(struct s3_ctx *ctx, struct bucket *b, struct object *obj, int *ret_fd)
 {
 	const char *vid = s3_query(ctx, "versionId");
-	if (!ctx->authenticated && !write)
-		return find_public_object(ctx, b, obj);
-	if (s3_bucket_access(ctx, write, b) < 0)
+	*ret_fd = -1;
+	if (!ctx->authenticated)
+		return find_public_object(ctx, b, obj, ret_fd);
+	if (s3_bucket_access(ctx, false, b) < 0)
 		return -1;
 	if (s3_key_check(ctx, ctx->key) < 0)
 		return -1;
-	if (object_get(s3_conn(ctx), b->name, ctx->key, vid, obj, &ctx->err) < 0) {
+	if (object_get_open(ctx->s3->opts.objects, s3_conn(ctx), b->name, ctx->key, vid, obj,
+			    ret_fd, &ctx->err) < 0) {
 		s3_error_err(ctx, vid ? "NoSuchVersion" : "NoSuchKey");
 		if (obj->delete_marker) {
 			http_resp_header(ctx->req, "x-amz-delete-marker", "true");
@@ -621,32 +633,31 @@ static int find_object(struct s3_ctx *ctx, struct bucket *b, struct object *obj,
 	return 0;
 }
 
-void s3_object_get(struct s3_ctx *ctx)
+/* Answer GET or HEAD of obj, whose bytes are open on fd (-1 when it has
+ * none). Returns 0 when fd was taken, -1 after answering an error (fd left
+ * to the caller). */
+static int object_answer(struct s3_ctx *ctx, const struct bucket *b, const struct object *obj,
+			 int fd)
 {
 	struct http_req *req = ctx->req;
-	struct bucket b;
-	struct object *obj = arena_alloc(req->arena, sizeof(*obj));
-	if (find_object(ctx, &b, obj, false) < 0)
-		return;
 	if (obj->delete_marker) {
 		s3_error(ctx, 405, "MethodNotAllowed",
 			 "The specified method is not allowed against this resource.");
 		http_resp_header(req, "x-amz-delete-marker", "true");
-		return;
+		return -1;
 	}
 	if (preconditions(ctx, obj) < 0)
-		return;
+		return -1;
 	int64_t off = 0, len = obj->size;
-	const char *rh = http_req_header(req, "Range");
-	int pr = http_parse_range(rh, obj->size, &off, &len);
+	int pr = http_parse_range(http_req_header(req, "Range"), obj->size, &off, &len);
 	if (pr < 0) {
 		char cr[64];
 		s3_error(ctx, 416, "InvalidRange", "The requested range is not satisfiable");
 		str_printf(cr, sizeof(cr), "bytes */%lld", (long long)obj->size);
 		http_resp_header(req, "Content-Range", cr);
-		return;
+		return -1;
 	}
-	object_describe(ctx, &b, obj, pr == 0);
+	object_describe(ctx, b, obj, pr == 0);
 	const char *type = s3_query(ctx, "response-content-type");
 	type = arena_strdup(req->arena, type ? type : obj->content_type);
 	unsigned status = 200;
@@ -657,20 +668,26 @@ void s3_object_get(struct s3_ctx *ctx)
 		http_resp_header(req, "Content-Range", cr);
 		status = 206;
 	}
-	if (obj->size == 0) {
+	if (fd < 0) {
 		http_resp_set(req, status, type, "", 0);
-		return;
-	}
-	struct objects *o = ctx->s3->opts.objects;
-	int fd = -1;
-	if (o->ops->open(o->data, obj->data_ref, &fd, &ctx->err) < 0) {
-		s3_error_err(ctx, "NoSuchKey");
-		return;
+		return -1; /* nothing taken */
 	}
 	/* HEAD: the file gives the length; the server sends no body */
 	http_resp_file_range(req, status, type, fd, (uint64_t)off, (uint64_t)len);
 	if (strcmp(req->method, "GET") == 0)
 		s3_count_bytes(ctx, "nubo_s3_sent_bytes_total", (uint64_t)len);
+	return 0;
+}
+
+void s3_object_get(struct s3_ctx *ctx)
+{
+	struct bucket b;
+	struct object *obj = arena_alloc(ctx->req->arena, sizeof(*obj));
+	int fd = -1;
+	if (find_object(ctx, &b, obj, &fd) < 0)
+		return;
+	if (object_answer(ctx, &b, obj, fd) < 0 && fd >= 0)
+		close(fd);
 }
 
 /* ---- DELETE ---- */

@@ -148,6 +148,8 @@ static int insert_version(struct store_conn *c, struct object *obj, struct err *
 			      obj->content_encoding, obj->content_disposition, obj->content_language,
 			      obj->cache_control, obj->expires, obj->meta, obj->checksum_algo,
 			      obj->checksum_value, obj->last_modified_ms, obj->data_ref, obj->acl);
+	if (r == -EINVAL) /* the bucket's foreign key: deleted meanwhile */
+		return err_set(err, ERR_NOT_FOUND, "bucket", "the bucket was deleted");
 	if (r < 0)
 		return store_fail(c, r, err);
 	obj->is_latest = true;
@@ -220,6 +222,22 @@ int object_get(struct store_conn *c, const char *bucket, const char *key,
 	if (ret->delete_marker && !version_id)
 		return err_set(err, ERR_NOT_FOUND, "key", "no such key (deleted)");
 	return 0;
+}
+
+int object_get_open(struct objects *o, struct store_conn *c, const char *bucket,
+		    const char *key, const char *version_id, struct object *ret, int *ret_fd,
+		    struct err *err)
+{
+	*ret_fd = -1;
+	for (int attempt = 0;; attempt++) {
+		int r = object_get(c, bucket, key, version_id, ret, err);
+		if (r < 0 || ret->delete_marker || ret->size == 0)
+			return r;
+		if (o->ops->open(o->data, ret->data_ref, ret_fd, err) == 0)
+			return 0;
+		if (attempt == 2)
+			return -ERR_INTERNAL; /* err says why */
+	}
 }
 
 int object_delete(struct objects *o, struct store_conn *c, const struct bucket *b,

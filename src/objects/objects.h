@@ -194,6 +194,13 @@ int object_put(struct objects *o, struct store_conn *c, const struct bucket *b,
  * ret->delete_marker set. */
 int object_get(struct store_conn *c, const char *bucket, const char *key,
 	       const char *version_id, struct object *ret, struct err *err);
+/* object_get, and the stored bytes opened into *ret_fd (-1 for a delete
+ * marker or an empty object; the caller closes it). A version replaced
+ * between the look-up and the open is looked up again, so a reader gets
+ * the old bytes or the new ones, never an error. */
+int object_get_open(struct objects *o, struct store_conn *c, const char *bucket,
+		    const char *key, const char *version_id, struct object *ret, int *ret_fd,
+		    struct err *err);
 /* What a delete did (S3 reports it). */
 struct object_deleted {
 	bool delete_marker;                   /* a marker was made or removed */

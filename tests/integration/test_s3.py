@@ -1266,3 +1266,69 @@ def test_cors_configuration_and_preflight(env):
     events = env.tenancy.admin.get("/v1/audit?action=s3.bucket.cors").json()["items"]
     assert sorted((e["outcome"], e["status"]) for e in events) == [
         ("failure", 400), ("failure", 403), ("success", 200), ("success", 204)]
+
+
+def test_reads_during_overwrites_get_old_or_new_bytes(env):
+    import concurrent.futures
+    s3 = s3_client(env.url, env.keys["member"], max_pool_connections=8)
+    s3.create_bucket(Bucket="race")
+    bodies = [bytes([i]) * (200000 + i) for i in range(20)]
+    s3.put_object(Bucket="race", Key="k", Body=bodies[0])
+    stop = []
+
+    def write():
+        for b in bodies[1:]:
+            s3.put_object(Bucket="race", Key="k", Body=b)
+        stop.append(True)
+
+    def read():
+        seen = 0
+        while not stop:
+            data = s3.get_object(Bucket="race", Key="k")["Body"].read()
+            assert data in bodies
+            seen += 1
+        return seen
+
+    with concurrent.futures.ThreadPoolExecutor(4) as ex:
+        readers = [ex.submit(read) for _ in range(3)]
+        ex.submit(write).result()
+        assert all(r.result() >= 0 for r in readers)
+    assert s3.get_object(Bucket="race", Key="k")["Body"].read() == bodies[-1]
+    files = [f for _, _, fs in os.walk(env.nubod.data_dir / "objects" / "data") for f in fs]
+    assert len(files) == 1
+
+
+def test_bucket_deleted_while_an_upload_streams(env):
+    import threading
+    s3 = env.s3
+    s3.create_bucket(Bucket="vanishing")
+    go = threading.Event()
+
+    def body():
+        yield b"first part "
+        go.wait(10)
+        yield b"second part"
+
+    kid, secret = env.keys["member"]
+    import botocore.auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    req = AWSRequest(method="PUT", url=env.url + "/vanishing/k", data=b"")
+    auth = botocore.auth.S3SigV4Auth(Credentials(kid, secret), "s3", "us-east-1")
+    auth.payload = lambda request: "UNSIGNED-PAYLOAD"
+    auth.add_auth(req)
+    p = req.prepare()
+    headers = {k: v for k, v in p.headers.items() if k.lower() != "content-length"}
+    result = {}
+    t = threading.Thread(target=lambda: result.setdefault(
+        "r", requests.put(p.url, headers=headers, data=body(), timeout=30)))
+    t.start()
+    time.sleep(0.5)
+    s3.delete_bucket(Bucket="vanishing")
+    go.set()
+    t.join()
+    r = result["r"]
+    assert r.status_code == 404, r.text
+    assert ET.fromstring(r.content).find("Code").text == "NoSuchBucket"
+    files = [f for _, _, fs in os.walk(env.nubod.data_dir / "objects" / "data") for f in fs]
+    assert files == []
