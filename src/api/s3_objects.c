@@ -633,6 +633,29 @@ static int find_object(struct s3_ctx *ctx, struct bucket *b, struct object *obj,
 	return 0;
 }
 
+/* The response-* parameters become response headers: no control
+ * characters (a CR or LF would split the answer). -1 after answering. */
+static int response_overrides_check(struct s3_ctx *ctx)
+{
+	static const char *const names[] = { "response-content-type",
+					     "response-content-encoding",
+					     "response-content-disposition",
+					     "response-content-language", "response-cache-control",
+					     "response-expires" };
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		bool bad = false;
+		const char *v = http_req_query(ctx->req, names[i], &bad);
+		for (const char *p = v; p && *p && !bad; p++)
+			bad = ((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f;
+		if (bad) {
+			s3_error(ctx, 400, "InvalidArgument",
+				 "%s must be printable text, without control characters", names[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Answer GET or HEAD of obj, whose bytes are open on fd (-1 when it has
  * none). Returns 0 when fd was taken, -1 after answering an error (fd left
  * to the caller). */
@@ -640,6 +663,8 @@ static int object_answer(struct s3_ctx *ctx, const struct bucket *b, const struc
 			 int fd)
 {
 	struct http_req *req = ctx->req;
+	if (response_overrides_check(ctx) < 0)
+		return -1;
 	if (obj->delete_marker) {
 		s3_error(ctx, 405, "MethodNotAllowed",
 			 "The specified method is not allowed against this resource.");

@@ -949,6 +949,12 @@ def test_presigned_get_and_put(env):
     r = requests.get(url)
     assert r.headers["Content-Type"] == "text/plain"
     assert r.headers["Content-Disposition"] == "attachment"
+    # a header value smuggling a line break is refused, not sent
+    url = s3.generate_presigned_url("get_object", Params={
+        "Bucket": "presign", "Key": "file.txt",
+        "ResponseContentDisposition": "a\r\nSet-Cookie: x=y"}, ExpiresIn=300)
+    r = requests.get(url)
+    assert r.status_code == 400 and "Set-Cookie" not in r.headers
     url = s3.generate_presigned_url("put_object", Params={"Bucket": "presign", "Key": "up.txt"},
                                     ExpiresIn=300)
     r = requests.put(url, data=b"uploaded")
