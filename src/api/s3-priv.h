@@ -96,6 +96,8 @@ void s3_bucket_versioning_get(struct s3_ctx *ctx);
 void s3_bucket_versioning_put(struct s3_ctx *ctx);
 void s3_bucket_acl_get(struct s3_ctx *ctx);
 void s3_bucket_acl_put(struct s3_ctx *ctx);
+void s3_object_acl_get(struct s3_ctx *ctx);
+void s3_object_acl_put(struct s3_ctx *ctx);
 void s3_bucket_policy_get(struct s3_ctx *ctx);
 void s3_bucket_policy_put(struct s3_ctx *ctx);
 void s3_bucket_policy_delete(struct s3_ctx *ctx);

@@ -669,12 +669,12 @@ static s3_op_fn operation(struct s3_ctx *ctx, const char **ret_name)
 				 "the '%s' subresource is not implemented", unsupported[i]);
 			return NULL;
 		}
-	if (ctx->key && (s3_has_query(ctx, "acl") || s3_has_query(ctx, "policy"))) {
-		s3_error(ctx, 501, "NotImplemented", "object ACLs are set with x-amz-acl on upload; "
-			 "the acl subresource of objects is not implemented");
-		return NULL;
-	}
-	if (!ctx->bucket) {
+	if (ctx->key && s3_has_query(ctx, "acl")) {
+		if (strcmp(m, "GET") == 0)
+			return OP("GetObjectAcl", s3_object_acl_get);
+		if (strcmp(m, "PUT") == 0)
+			return OP("PutObjectAcl", s3_object_acl_put);
+	} else if (!ctx->bucket) {
 		if (strcmp(m, "GET") == 0)
 			return OP("ListBuckets", s3_list_buckets);
 	} else if (!ctx->key && s3_has_query(ctx, "acl")) {

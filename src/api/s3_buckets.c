@@ -439,6 +439,22 @@ void s3_list_versions(struct s3_ctx *ctx)
 
 /* ---- ACL and policy ---- */
 
+/* The canned ACL a PutBucketAcl or PutObjectAcl sets. NULL after
+ * answering. */
+static const char *acl_to_set(struct s3_ctx *ctx)
+{
+	const char *acl;
+	if (s3_acl_header(ctx, &acl) < 0)
+		return NULL;
+	if (!acl || ctx->req->body.len > 0) {
+		s3_error(ctx, 501, "NotImplemented",
+			 "only a canned ACL in x-amz-acl (private or public-read) is supported, "
+			 "not an AccessControlPolicy document or grant headers");
+		return NULL;
+	}
+	return acl;
+}
+
 static int acl_work(struct s3_ctx *ctx, void *arg)
 {
 	return bucket_set_acl(s3_conn(ctx), ctx->bucket, arg, &ctx->err);
@@ -447,18 +463,34 @@ static int acl_work(struct s3_ctx *ctx, void *arg)
 void s3_bucket_acl_put(struct s3_ctx *ctx)
 {
 	struct bucket b;
-	const char *acl;
-	if (s3_bucket_access(ctx, true, &b) < 0 || s3_acl_header(ctx, &acl) < 0)
+	if (s3_bucket_access(ctx, true, &b) < 0)
 		return;
-	if (!acl || ctx->req->body.len > 0) {
-		s3_error(ctx, 501, "NotImplemented",
-			 "only a canned ACL in x-amz-acl (private or public-read) is supported, "
-			 "not an AccessControlPolicy document or grant headers");
+	const char *acl = acl_to_set(ctx);
+	if (!acl)
 		return;
-	}
 	if (audited(ctx, "s3.bucket.acl", b.project_id, acl_work, (void *)acl, "NoSuchBucket",
 		    200) == 0)
 		http_resp_set(ctx->req, 200, NULL, "", 0);
+}
+
+/* An AccessControlPolicy: the owner's full control, and everyone's READ
+ * for public-read. */
+static void acl_xml(struct s3_ctx *ctx, const char *owner, bool public_read)
+{
+	struct buf x;
+	s3_xml_begin(&x, "AccessControlPolicy");
+	s3_xml_owner(ctx, &x, owner);
+	buf_puts(&x, "<AccessControlList><Grant><Grantee "
+		     "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+		     "xsi:type=\"CanonicalUser\">");
+	s3xml_element(&x, "ID", owner);
+	buf_puts(&x, "</Grantee><Permission>FULL_CONTROL</Permission></Grant>");
+	if (public_read)
+		buf_puts(&x, "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+			     "xsi:type=\"Group\"><URI>http://acs.amazonaws.com/groups/global/AllUsers"
+			     "</URI></Grantee><Permission>READ</Permission></Grant>");
+	buf_puts(&x, "</AccessControlList></AccessControlPolicy>");
+	s3_reply_xml(ctx, 200, &x);
 }
 
 void s3_bucket_acl_get(struct s3_ctx *ctx)
@@ -466,20 +498,38 @@ void s3_bucket_acl_get(struct s3_ctx *ctx)
 	struct bucket b;
 	if (s3_bucket_access(ctx, false, &b) < 0)
 		return;
-	struct buf x;
-	s3_xml_begin(&x, "AccessControlPolicy");
-	s3_xml_owner(ctx, &x, b.project_id);
-	buf_puts(&x, "<AccessControlList><Grant><Grantee "
-		     "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
-		     "xsi:type=\"CanonicalUser\">");
-	s3xml_element(&x, "ID", b.project_id);
-	buf_puts(&x, "</Grantee><Permission>FULL_CONTROL</Permission></Grant>");
-	if (strcmp(b.acl, "public-read") == 0)
-		buf_puts(&x, "<Grant><Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
-			     "xsi:type=\"Group\"><URI>http://acs.amazonaws.com/groups/global/AllUsers"
-			     "</URI></Grantee><Permission>READ</Permission></Grant>");
-	buf_puts(&x, "</AccessControlList></AccessControlPolicy>");
-	s3_reply_xml(ctx, 200, &x);
+	acl_xml(ctx, b.project_id, strcmp(b.acl, "public-read") == 0);
+}
+
+void s3_object_acl_get(struct s3_ctx *ctx)
+{
+	struct bucket b;
+	struct object *obj = arena_alloc(ctx->req->arena, sizeof(*obj));
+	const char *vid = s3_query(ctx, "versionId");
+	if (s3_bucket_access(ctx, false, &b) < 0 || s3_key_check(ctx, ctx->key) < 0)
+		return;
+	if (object_get(s3_conn(ctx), b.name, ctx->key, vid, obj, &ctx->err) < 0) {
+		s3_error_err(ctx, vid ? "NoSuchVersion" : "NoSuchKey");
+		return;
+	}
+	acl_xml(ctx, b.project_id, strcmp(obj->acl, "public-read") == 0);
+}
+
+void s3_object_acl_put(struct s3_ctx *ctx)
+{
+	struct bucket b;
+	const char *vid = s3_query(ctx, "versionId");
+	if (s3_bucket_access(ctx, true, &b) < 0 || s3_key_check(ctx, ctx->key) < 0)
+		return;
+	const char *acl = acl_to_set(ctx);
+	if (!acl)
+		return;
+	if (object_set_acl(s3_conn(ctx), b.name, ctx->key, vid,
+			   strcmp(acl, "public-read") == 0 ? acl : "", &ctx->err) < 0) {
+		s3_error_err(ctx, vid ? "NoSuchVersion" : "NoSuchKey");
+		return;
+	}
+	http_resp_set(ctx->req, 200, NULL, "", 0);
 }
 
 static int policy_work(struct s3_ctx *ctx, void *arg)

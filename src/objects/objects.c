@@ -240,6 +240,24 @@ int object_get_open(struct objects *o, struct store_conn *c, const char *bucket,
 	}
 }
 
+int object_set_acl(struct store_conn *c, const char *bucket, const char *key,
+		   const char *version_id, const char *acl, struct err *err)
+{
+	int r = version_id ? store_run(c,
+				       "UPDATE objects SET acl = ? WHERE bucket = ? AND obj_key = ?"
+				       " AND version_id = ? AND delete_marker = 0",
+				       "ssss", acl, bucket, key, version_id)
+			   : store_run(c,
+				       "UPDATE objects SET acl = ? WHERE bucket = ? AND obj_key = ?"
+				       " AND is_latest = 1 AND delete_marker = 0",
+				       "sss", acl, bucket, key);
+	if (r < 0)
+		return store_fail(c, r, err);
+	if (r == 0)
+		return err_set(err, ERR_NOT_FOUND, "key", "no such key");
+	return 0;
+}
+
 int object_delete(struct objects *o, struct store_conn *c, const struct bucket *b,
 		  const char *key, const char *version_id, struct object_deleted *ret,
 		  struct err *err)

@@ -201,6 +201,10 @@ int object_get(struct store_conn *c, const char *bucket, const char *key,
 int object_get_open(struct objects *o, struct store_conn *c, const char *bucket,
 		    const char *key, const char *version_id, struct object *ret, int *ret_fd,
 		    struct err *err);
+/* Set the canned ACL of key's latest version (or of version_id):
+ * "public-read" or "" (private). ERR_NOT_FOUND when there is none. */
+int object_set_acl(struct store_conn *c, const char *bucket, const char *key,
+		   const char *version_id, const char *acl, struct err *err);
 /* What a delete did (S3 reports it). */
 struct object_deleted {
 	bool delete_marker;                   /* a marker was made or removed */

@@ -1034,7 +1034,7 @@ def test_unsupported_operations_say_so(env):
     env.s3.create_bucket(Bucket="unsup")
     key = env.keys["member"]
     for method, path in (("GET", "/unsup?lifecycle"), ("PUT", "/unsup?website"),
-                         ("PUT", "/unsup/k?acl"), ("GET", "/unsup/k?tagging"),
+                         ("PUT", "/unsup/k?retention"), ("GET", "/unsup/k?tagging"),
                          ("GET", "/unsup/k?partNumber=1"), ("GET", "/unsup/k?attributes")):
         r = signed(env.url, key, method, path)
         assert r.status_code == 501, (method, path, r.text)
@@ -1161,6 +1161,24 @@ def test_public_read_acls(env):
     # a copy does not inherit the source's ACL
     s3.copy_object(Bucket="site", Key="copy.html", CopySource="site/index.html")
     assert anon.get(env.url + "/site/copy.html").status_code == 403
+    # an object's ACL read and changed
+    acl = s3.get_object_acl(Bucket="site", Key="copy.html")
+    assert [g["Permission"] for g in acl["Grants"]] == ["FULL_CONTROL"]
+    s3.put_object_acl(Bucket="site", Key="copy.html", ACL="public-read")
+    assert anon.get(env.url + "/site/copy.html").status_code == 200
+    assert {g["Permission"] for g in s3.get_object_acl(Bucket="site", Key="copy.html")[
+        "Grants"]} == {"FULL_CONTROL", "READ"}
+    s3.put_object_acl(Bucket="site", Key="copy.html", ACL="private")
+    assert anon.get(env.url + "/site/copy.html").status_code == 403
+    with pytest.raises(ClientError) as e:
+        s3.put_object_acl(Bucket="site", Key="missing", ACL="public-read")
+    assert error_code(e) == "NoSuchKey"
+    with pytest.raises(ClientError) as e:
+        env.clients["reader"].put_object_acl(Bucket="site", Key="copy.html", ACL="public-read")
+    assert error_code(e) == "AccessDenied"
+    with pytest.raises(ClientError) as e:
+        env.clients["other"].get_object_acl(Bucket="site", Key="copy.html")
+    assert error_code(e) == "AccessDenied"
 
 
 def test_bucket_policy_for_public_static_assets(env):
