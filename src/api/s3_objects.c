@@ -18,6 +18,7 @@
 #include "lib/s3xml.h"
 #include "lib/sigv4.h"
 #include "lib/util.h"
+#include "lib/webroot.h"
 #include "s3-priv.h"
 
 #define META_PREFIX "x-amz-meta-"
@@ -488,10 +489,9 @@ static enum cond_result conditions(struct s3_ctx *ctx, const struct object *obj,
 	int64_t t, mod_s = obj->last_modified_ms / 1000;
 	if (im && !etag_in(im, obj->etag))
 		return COND_FAILED;
-	if (!im && ius && http_parse_date(ius, &t) == 0 && mod_s > t / 1000)
+	if (!im && ius && webroot_parse_date(ius, &t) == 0 && mod_s > t)
 		return COND_FAILED;
-	if (inm ? etag_in(inm, obj->etag)
-		: ims && http_parse_date(ims, &t) == 0 && mod_s <= t / 1000)
+	if (inm ? etag_in(inm, obj->etag) : ims && webroot_parse_date(ims, &t) == 0 && mod_s <= t)
 		return COND_NOT_MODIFIED;
 	return COND_OK;
 }
@@ -512,8 +512,8 @@ static int preconditions(struct s3_ctx *ctx, const struct object *obj)
 		return -1;
 	}
 	if (c == COND_NOT_MODIFIED) {
-		char lm[HTTP_DATE_SIZE];
-		http_format_date(obj->last_modified_ms, lm);
+		char lm[WEBROOT_DATE_SIZE];
+		webroot_format_date(obj->last_modified_ms / 1000, lm);
 		req->resp_headers = NULL;
 		http_resp_header(req, "x-amz-request-id", req->request_id);
 		http_resp_header(req, "ETag", obj->etag);
@@ -543,8 +543,8 @@ static void object_describe(struct s3_ctx *ctx, const struct bucket *b, const st
 		{ "Cache-Control", "response-cache-control", offsetof(struct object, cache_control) },
 		{ "Expires", "response-expires", offsetof(struct object, expires) },
 	};
-	char lm[HTTP_DATE_SIZE];
-	http_format_date(obj->last_modified_ms, lm);
+	char lm[WEBROOT_DATE_SIZE];
+	webroot_format_date(obj->last_modified_ms / 1000, lm);
 	http_resp_header(req, "Last-Modified", lm);
 	http_resp_header(req, "Accept-Ranges", "bytes");
 	s3_version_headers(ctx, b, obj);

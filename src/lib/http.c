@@ -51,7 +51,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "crypto.h"
@@ -958,61 +957,6 @@ void http_server_free(struct http_server *s)
 }
 
 /* ---- header values ---- */
-
-static const char *const wdays[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-				      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-
-void http_format_date(int64_t ms, char out[HTTP_DATE_SIZE])
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	snprintf(out, HTTP_DATE_SIZE, "%s, %02d %s %04d %02d:%02d:%02d GMT", wdays[tm.tm_wday],
-		 tm.tm_mday % 100, months[tm.tm_mon], (tm.tm_year + 1900) % 10000, tm.tm_hour % 100,
-		 tm.tm_min % 100, tm.tm_sec % 100);
-}
-
-/* The n digits at s as a number, or -1. */
-static int digits(const char *s, int n)
-{
-	int v = 0;
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
-int http_parse_date(const char *s, int64_t *ret_ms)
-{
-	/* "Sun, 06 Nov 1994 08:49:37 GMT": fixed positions */
-	static const char shape[] = "www, dd mmm yyyy hh:mm:ss GMT";
-	if (strlen(s) != sizeof(shape) - 1)
-		return -EINVAL;
-	for (size_t i = 0; i < sizeof(shape) - 1; i++)
-		if ((shape[i] == ',' || shape[i] == ' ' || shape[i] == ':' || shape[i] == 'G' ||
-		     shape[i] == 'M' || shape[i] == 'T') &&
-		    s[i] != shape[i])
-			return -EINVAL;
-	int wd = -1, mon = -1;
-	for (int i = 0; i < 7; i++)
-		if (strncmp(s, wdays[i], 3) == 0)
-			wd = i;
-	for (int i = 0; i < 12; i++)
-		if (strncmp(s + 8, months[i], 3) == 0)
-			mon = i;
-	int day = digits(s + 5, 2), year = digits(s + 12, 4), h = digits(s + 17, 2),
-	    m = digits(s + 20, 2), sec = digits(s + 23, 2);
-	if (wd < 0 || mon < 0 || day < 1 || day > 31 || year < 1970 || h < 0 || h > 23 || m < 0 ||
-	    m > 59 || sec < 0 || sec > 60)
-		return -EINVAL;
-	struct tm tm = { .tm_year = year - 1900, .tm_mon = mon, .tm_mday = day, .tm_hour = h,
-			 .tm_min = m, .tm_sec = sec };
-	*ret_ms = (int64_t)timegm(&tm) * 1000;
-	return 0;
-}
 
 int http_parse_range(const char *h, int64_t size, int64_t *ret_off, int64_t *ret_len)
 {

@@ -172,12 +172,6 @@ void http_resp_header(struct http_req *req, const char *name, const char *value)
 /* Split "HOST:PORT" into host and port. Returns 0 or -EINVAL. */
 int http_parse_hostport(const char *s, char *host, size_t host_size, uint16_t *ret_port);
 
-/* Size of an HTTP date ("Fri, 03 Feb 2006 16:45:09 GMT") with its NUL. */
-#define HTTP_DATE_SIZE 40
-/* Format Unix ms as an HTTP date (IMF-fixdate, RFC 7231). */
-void http_format_date(int64_t ms, char out[HTTP_DATE_SIZE]);
-/* Parse an IMF-fixdate into Unix ms (whole seconds). Returns 0 or -EINVAL. */
-int http_parse_date(const char *s, int64_t *ret_ms);
 /* Parse a Range header value h (may be NULL) of one range ("bytes=a-b",
  * "bytes=a-", "bytes=-n") against a body of size bytes. Returns 1 with the
  * range in *ret_off and *ret_len, 0 to send the whole body (no range, or
