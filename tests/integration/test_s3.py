@@ -3,6 +3,7 @@ driven by real clients (Debian's boto3 1.26, raw requests signed by
 botocore). Other clients are in test_s3_clients.py."""
 import hashlib
 import os
+import re
 import time
 import xml.etree.ElementTree as ET
 
@@ -1356,3 +1357,36 @@ def test_bucket_deleted_while_an_upload_streams(env):
     assert ET.fromstring(r.content).find("Code").text == "NoSuchBucket"
     files = [f for _, _, fs in os.walk(env.nubod.data_dir / "objects" / "data") for f in fs]
     assert files == []
+
+
+def test_upload_cut_off_midway_leaves_nothing(env):
+    import socket
+    import botocore.auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    s3 = env.s3
+    s3.create_bucket(Bucket="cutoff")
+    kid, secret = env.keys["member"]
+    req = AWSRequest(method="PUT", url=env.url + "/cutoff/k", data=b"",
+                     headers={"Content-Length": str(1 << 20)})
+    auth = botocore.auth.S3SigV4Auth(Credentials(kid, secret), "s3", "us-east-1")
+    auth.payload = lambda request: "UNSIGNED-PAYLOAD"
+    auth.add_auth(req)
+    host, port = env.url.split("//")[1].split(":")
+    sock = socket.create_connection((host, int(port)))
+    head = "PUT /cutoff/k HTTP/1.1\r\nHost: %s:%s\r\n" % (host, port) + "".join(
+        "%s: %s\r\n" % (k, v) for k, v in req.headers.items()) + "\r\n"
+    sock.sendall(head.encode() + b"x" * 100000)
+    time.sleep(0.3)
+    sock.close()
+    tmp = env.nubod.data_dir / "objects" / "tmp"
+    deadline = time.monotonic() + 5
+    while list(tmp.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(tmp.iterdir()) == []
+    assert keys_of(s3, "cutoff") == []
+    files = [f for _, _, fs in os.walk(env.nubod.data_dir / "objects" / "data") for f in fs]
+    assert files == []
+    # the upload had begun (authenticated, streaming) when the client went away
+    assert re.search(r"route=s3:PutObject path=/cutoff/k status=0 .* aborted=true",
+                     env.nubod.log())
