@@ -112,9 +112,13 @@ void s3_mpu_complete(struct s3_ctx *ctx)
 		picks[i].etag = doc.parts[i].etag;
 		picks[i].checksum = algo != CHECKSUM_NONE ? doc.parts[i].checksum[algo] : NULL;
 	}
+	/* a FULL_OBJECT upload may state the whole object's checksum */
+	const char *want = algo != CHECKSUM_NONE && strcmp(u->checksum_type, "FULL_OBJECT") == 0
+				   ? http_req_header(req, checksum_header(algo))
+				   : NULL;
 	enum multipart_refusal why_not;
-	if (multipart_complete(ctx->s3->opts.objects, s3_conn(ctx), &b, u, picks, doc.nparts, obj,
-			       &why_not, &ctx->err) < 0) {
+	if (multipart_complete(ctx->s3->opts.objects, s3_conn(ctx), &b, u, picks, doc.nparts, want,
+			       obj, &why_not, &ctx->err) < 0) {
 		if (why_not == MULTIPART_INVALID_ORDER)
 			s3_error(ctx, 400, "InvalidPartOrder",
 				 "The list of parts was not in ascending order. The parts list must "
@@ -124,6 +128,8 @@ void s3_mpu_complete(struct s3_ctx *ctx)
 				 "One or more of the specified parts could not be found. The part "
 				 "may not have been uploaded, or the specified entity tag may not "
 				 "match the part's entity tag.");
+		else if (why_not == MULTIPART_BAD_CHECKSUM)
+			s3_error(ctx, 400, "BadDigest", "%s", ctx->err.message);
 		else if (why_not == MULTIPART_TOO_SMALL)
 			s3_error(ctx, 400, "EntityTooSmall",
 				 "Your proposed upload is smaller than the minimum allowed object "

@@ -323,8 +323,8 @@ static void remove_parts(struct objects *o, struct multipart_part *parts, size_t
 
 int multipart_complete(struct objects *o, struct store_conn *c, const struct bucket *b,
 		       const struct multipart_upload *u, const struct multipart_pick *picks,
-		       size_t n, struct object *ret, enum multipart_refusal *ret_why,
-		       struct err *err)
+		       size_t n, const char *want_checksum, struct object *ret,
+		       enum multipart_refusal *ret_why, struct err *err)
 {
 	struct multipart_part *parts = NULL;
 	struct multipart_part **sel = xcalloc(n ? n : 1, sizeof(*sel));
@@ -342,6 +342,11 @@ int multipart_complete(struct objects *o, struct store_conn *c, const struct buc
 	obj->data_ref[0] = '\0';
 	if (r == 0)
 		r = assembled_sums(u, sel, n, obj, err);
+	if (r == 0 && want_checksum && strcmp(want_checksum, obj->checksum_value) != 0) {
+		*ret_why = MULTIPART_BAD_CHECKSUM;
+		r = err_set(err, ERR_INVALID, "checksum", "the object's checksum is %s, not %.60s",
+			    obj->checksum_value, want_checksum);
+	}
 	if (r == 0)
 		r = assemble(o, sel, n, obj->data_ref, &obj->size, err);
 	if (r == 0 && (r = store_txn_begin(c)) < 0)

@@ -319,17 +319,19 @@ enum multipart_refusal {
 	MULTIPART_INVALID_PART,           /* a part missing, or its ETag or checksum differs */
 	MULTIPART_INVALID_ORDER,          /* numbers not ascending */
 	MULTIPART_TOO_SMALL,              /* a part but the last under MULTIPART_PART_MIN */
+	MULTIPART_BAD_CHECKSUM,           /* the whole object's checksum is not the one given */
 };
 /* Assemble the picked parts, in order, into the new latest version of the
  * upload's key (bytes copied into one stored file, never into memory), end
  * the upload and remove its parts' bytes. The ETag is the MD5 of the parts'
  * MD5s with "-N"; with a checksum algorithm the checksum is COMPOSITE
  * (checksum of the parts' checksums, "-N") or FULL_OBJECT (the CRCs
- * combined). Fills ret. A refusal sets *ret_why. */
+ * combined); want_checksum, when given, must be that checksum. Fills ret.
+ * A refusal sets *ret_why. */
 int multipart_complete(struct objects *o, struct store_conn *c, const struct bucket *b,
 		       const struct multipart_upload *u, const struct multipart_pick *picks,
-		       size_t n, struct object *ret, enum multipart_refusal *ret_why,
-		       struct err *err);
+		       size_t n, const char *want_checksum, struct object *ret,
+		       enum multipart_refusal *ret_why, struct err *err);
 /* End upload id without an object, removing its parts. */
 int multipart_abort(struct objects *o, struct store_conn *c, const struct bucket *b,
 		    const char *id, struct err *err);

@@ -207,3 +207,40 @@ def test_rclone_sync_and_check(env, tmp_path):
     assert got == b"changed\n"
     run(rclone + ["purge", "nubo:rclone-bucket"], e)
     assert env.s3.list_buckets()["Buckets"] == []
+
+
+def test_newer_boto3_full_object_crc_of_a_multipart_upload(env):
+    kid, secret = env.keys["member"]
+    out = run_new_python("""
+        import base64, json, os, zlib, boto3
+        from botocore.config import Config
+        s3 = boto3.client("s3", endpoint_url=%r, aws_access_key_id=%r,
+                          aws_secret_access_key=%r, region_name=%r,
+                          config=Config(s3={"addressing_style": "path"}))
+        s3.create_bucket(Bucket="fullcrc")
+        up = s3.create_multipart_upload(Bucket="fullcrc", Key="k", ChecksumAlgorithm="CRC32",
+                                        ChecksumType="FULL_OBJECT")
+        data = [os.urandom(5 * 1024 * 1024), os.urandom(1234)]
+        parts = []
+        for i, d in enumerate(data, 1):
+            r = s3.upload_part(Bucket="fullcrc", Key="k", UploadId=up["UploadId"], PartNumber=i,
+                               Body=d, ChecksumAlgorithm="CRC32")
+            parts.append({"PartNumber": i, "ETag": r["ETag"], "ChecksumCRC32": r["ChecksumCRC32"]})
+        whole = base64.b64encode(zlib.crc32(b"".join(data)).to_bytes(4, "big")).decode()
+        try:  # a wrong whole-object checksum is refused
+            s3.complete_multipart_upload(Bucket="fullcrc", Key="k", UploadId=up["UploadId"],
+                                         MultipartUpload={"Parts": parts},
+                                         ChecksumCRC32="AAAAAA==", ChecksumType="FULL_OBJECT")
+            refused = None
+        except Exception as e:
+            refused = e.response["Error"]["Code"]
+        r = s3.complete_multipart_upload(Bucket="fullcrc", Key="k", UploadId=up["UploadId"],
+                                         MultipartUpload={"Parts": parts}, ChecksumCRC32=whole,
+                                         ChecksumType="FULL_OBJECT")
+        h = s3.head_object(Bucket="fullcrc", Key="k", ChecksumMode="ENABLED")
+        print(json.dumps({"want": whole, "complete": r.get("ChecksumCRC32"),
+                          "type": r.get("ChecksumType"), "head": h.get("ChecksumCRC32"),
+                          "create_type": up.get("ChecksumType"), "refused": refused}))
+    """ % (env.url, kid, secret, REGION))
+    assert out["complete"] == out["want"] == out["head"]
+    assert out["type"] == "FULL_OBJECT" and out["refused"] == "BadDigest"

@@ -381,22 +381,22 @@ static void test_multipart(void **state)
 	struct object obj;
 	enum multipart_refusal why;
 	struct multipart_pick bad_order[] = { { 2, e3, NULL }, { 1, e1, NULL } };
-	assert_int_equal(multipart_complete(f->o, f->c, &b, &u, bad_order, 2, &obj, &why, &err),
+	assert_int_equal(multipart_complete(f->o, f->c, &b, &u, bad_order, 2, NULL, &obj, &why, &err),
 			 -ERR_INVALID);
 	assert_int_equal(why, MULTIPART_INVALID_ORDER);
 	struct multipart_pick stale[] = { { 1, e1, NULL }, { 2, e2, NULL } };
-	assert_int_equal(multipart_complete(f->o, f->c, &b, &u, stale, 2, &obj, &why, &err),
+	assert_int_equal(multipart_complete(f->o, f->c, &b, &u, stale, 2, NULL, &obj, &why, &err),
 			 -ERR_INVALID);
 	assert_int_equal(why, MULTIPART_INVALID_PART);
 	struct multipart_pick small[] = { { 2, e3, NULL } , { 3, e3, NULL } };
-	assert_int_equal(multipart_complete(f->o, f->c, &b, &u, small, 2, &obj, &why, &err),
+	assert_int_equal(multipart_complete(f->o, f->c, &b, &u, small, 2, NULL, &obj, &why, &err),
 			 -ERR_INVALID);
 	struct multipart_pick good[] = { { 1, e1 + 1, NULL }, { 2, e3, NULL } };
 	char quoted_less[72];
 	str_copy(quoted_less, sizeof(quoted_less), e1 + 1);
 	quoted_less[strlen(quoted_less) - 1] = '\0';
 	good[0].etag = quoted_less; /* ETags match with or without quotes */
-	assert_int_equal(multipart_complete(f->o, f->c, &b, &u, good, 2, &obj, &why, &err), 0);
+	assert_int_equal(multipart_complete(f->o, f->c, &b, &u, good, 2, NULL, &obj, &why, &err), 0);
 	assert_int_equal(obj.size, MULTIPART_PART_MIN + 3);
 	assert_true(strstr(obj.etag, "-2\"") != NULL);
 	assert_string_equal(obj.content_type, "text/plain");
