@@ -250,23 +250,19 @@ void s3_mpu_list_parts(struct s3_ctx *ctx)
 void s3_mpu_list(struct s3_ctx *ctx)
 {
 	struct bucket b;
-	struct multipart_upload *ups = NULL;
-	size_t n = 0;
-	bool more = false;
+	struct multipart_listing l = { 0 };
 	uint64_t max;
 	const char *prefix = s3_query(ctx, "prefix");
+	const char *delim = s3_query(ctx, "delimiter");
 	const char *km = s3_query(ctx, "key-marker");
 	const char *im = s3_query(ctx, "upload-id-marker");
 	if (s3_bucket_access(ctx, false, &b) < 0 ||
 	    query_count(ctx, "max-uploads", LIST_UPLOADS_MAX, LIST_UPLOADS_MAX, &max) < 0)
 		return;
-	if (s3_query(ctx, "delimiter")) {
-		s3_error(ctx, 501, "NotImplemented",
-			 "ListMultipartUploads with a delimiter is not implemented");
-		return;
-	}
-	if (max > 0 && multipart_list(s3_conn(ctx), b.name, prefix ? prefix : "", km,
-				      km ? im : NULL, max, &ups, &n, &more, &ctx->err) < 0) {
+	if (km && !km[0])
+		km = NULL;
+	if (multipart_list(s3_conn(ctx), b.name, prefix ? prefix : "", delim, km,
+			   km && im && im[0] ? im : NULL, max, &l, &ctx->err) < 0) {
 		s3_error_err(ctx, "NoSuchBucket");
 		return;
 	}
@@ -275,26 +271,34 @@ void s3_mpu_list(struct s3_ctx *ctx)
 	s3xml_element(&x, "Bucket", b.name);
 	s3xml_element(&x, "KeyMarker", km ? km : "");
 	s3xml_element(&x, "UploadIdMarker", km && im ? im : "");
-	if (more) {
-		s3xml_element(&x, "NextKeyMarker", ups[n - 1].meta.key);
-		s3xml_element(&x, "NextUploadIdMarker", ups[n - 1].id);
+	if (l.truncated) {
+		s3xml_element(&x, "NextKeyMarker", l.next_key);
+		s3xml_element(&x, "NextUploadIdMarker", l.next_id);
 	}
 	s3xml_element(&x, "Prefix", prefix ? prefix : "");
+	if (delim)
+		s3xml_element(&x, "Delimiter", delim);
 	buf_printf(&x, "<MaxUploads>%llu</MaxUploads>", (unsigned long long)max);
-	buf_printf(&x, "<IsTruncated>%s</IsTruncated>", more ? "true" : "false");
-	for (size_t i = 0; i < n; i++) {
+	buf_printf(&x, "<IsTruncated>%s</IsTruncated>", l.truncated ? "true" : "false");
+	for (size_t i = 0; i < l.n; i++) {
+		const struct multipart_upload *u = &l.items[i];
 		char t[32];
-		s3_time_iso(ups[i].initiated_ms, t);
+		s3_time_iso(u->initiated_ms, t);
 		buf_puts(&x, "<Upload>");
-		s3xml_element(&x, "Key", ups[i].meta.key);
-		s3xml_element(&x, "UploadId", ups[i].id);
-		initiator_xml(ctx, &x, &ups[i], &b);
+		s3xml_element(&x, "Key", u->meta.key);
+		s3xml_element(&x, "UploadId", u->id);
+		initiator_xml(ctx, &x, u, &b);
 		s3xml_element(&x, "Initiated", t);
-		if (ups[i].meta.checksum_algo[0])
-			s3xml_element(&x, "ChecksumAlgorithm", ups[i].meta.checksum_algo);
+		if (u->meta.checksum_algo[0])
+			s3xml_element(&x, "ChecksumAlgorithm", u->meta.checksum_algo);
 		buf_puts(&x, "</Upload>");
 	}
+	for (size_t i = 0; i < l.nprefixes; i++) {
+		buf_puts(&x, "<CommonPrefixes>");
+		s3xml_element(&x, "Prefix", l.prefixes[i]);
+		buf_puts(&x, "</CommonPrefixes>");
+	}
 	buf_puts(&x, "</ListMultipartUploadsResult>");
-	free(ups);
+	multipart_listing_release(&l);
 	s3_reply_xml(ctx, 200, &x);
 }

@@ -387,9 +387,10 @@ int multipart_abort(struct objects *o, struct store_conn *c, const struct bucket
 	return r;
 }
 
-int multipart_list(struct store_conn *c, const char *bucket, const char *prefix,
-		   const char *after_key, const char *after_id, size_t max,
-		   struct multipart_upload **ret, size_t *ret_n, bool *ret_more, struct err *err)
+/* One page of uploads after (key, id), keys with prefix, at most limit. */
+static int uploads_fetch(struct store_conn *c, const char *bucket, const char *prefix,
+			 const char *key, const char *id, size_t limit,
+			 struct multipart_upload **ret, size_t *ret_n)
 {
 	struct store_stmt *s = NULL;
 	void *items = NULL;
@@ -399,18 +400,111 @@ int multipart_list(struct store_conn *c, const char *bucket, const char *prefix,
 			    "SELECT " UPLOAD_COLS " FROM multipart_uploads"
 			    " WHERE bucket = ? AND obj_key >= ? AND (? = '' OR obj_key < ?)"
 			    " AND (obj_key > ? OR (obj_key = ? AND id > ?))"
-			    " ORDER BY obj_key, id",
-			    "sssssss", bucket, prefix, succ ? succ : "", succ ? succ : "",
-			    after_key ? after_key : "", after_key ? after_key : "",
-			    after_id ? after_id : "");
+			    " ORDER BY obj_key, id LIMIT ?",
+			    "sssssssi", bucket, prefix, succ ? succ : "", succ ? succ : "", key, key,
+			    id, (int64_t)limit);
 	free(succ);
 	if (r == 0)
-		r = store_fetch(s, sizeof(struct multipart_upload), max, upload_from_row, &items,
-				ret_n, ret_more);
-	if (r < 0)
+		r = store_fetch(s, sizeof(struct multipart_upload), 0, upload_from_row, &items, ret_n,
+				NULL);
+	if (r == 0)
+		*ret = items;
+	return r;
+}
+
+static void listing_note(struct multipart_listing *l, const char *key, const char *id)
+{
+	free(l->next_key);
+	l->next_key = xstrdup(key);
+	str_copy(l->next_id, sizeof(l->next_id), id);
+}
+
+int multipart_list(struct store_conn *c, const char *bucket, const char *prefix,
+		   const char *delimiter, const char *after_key, const char *after_id,
+		   size_t max, struct multipart_listing *ret, struct err *err)
+{
+	struct multipart_listing l = { 0 };
+	size_t cap = 0, pcap = 0, plen = strlen(prefix);
+	/* where the next page starts: after (key, id). Ids are lower-case hex,
+	 * so "~" passes every upload of key, and "" none: after a common prefix
+	 * (key, "") is its successor, and every key from there on comes */
+	char *key = xstrdup(after_key ? after_key : "");
+	char id[OBJECT_VERSION_SIZE + 1];
+	str_copy(id, sizeof(id), after_key && !after_id ? "~" : after_id ? after_id : "");
+	int r = 0;
+	bool done = max == 0;
+	l.truncated = false;
+	while (!done && r == 0) {
+		size_t limit = max - (l.n + l.nprefixes) + 1, n = 0;
+		struct multipart_upload *rows = NULL;
+		r = uploads_fetch(c, bucket, prefix, key, id, limit, &rows, &n);
+		if (r < 0)
+			break;
+		done = n < limit;
+		for (size_t i = 0; i < n; i++) {
+			const char *k = rows[i].meta.key;
+			const char *d = delimiter && delimiter[0] ? strstr(k + plen, delimiter) : NULL;
+			if (l.n + l.nprefixes == max) {
+				l.truncated = true;
+				done = true;
+				break;
+			}
+			if (!d) {
+				if (l.n == cap) {
+					cap = cap ? cap * 2 : 16;
+					l.items = xrealloc(l.items, cap * sizeof(*l.items));
+				}
+				l.items[l.n++] = rows[i];
+				listing_note(&l, k, rows[i].id);
+				free(key);
+				key = xstrdup(k);
+				str_copy(id, sizeof(id), rows[i].id);
+				continue;
+			}
+			size_t cplen = (size_t)(d - k) + strlen(delimiter);
+			char *cp = xstrndup(k, cplen);
+			if (!(after_key && strncmp(after_key, cp, cplen) == 0)) {
+				if (l.nprefixes == pcap) {
+					pcap = pcap ? pcap * 2 : 16;
+					l.prefixes = xrealloc(l.prefixes, pcap * sizeof(char *));
+				}
+				l.prefixes[l.nprefixes++] = xstrdup(cp);
+				listing_note(&l, cp, "");
+			}
+			/* pass every upload under the prefix with one seek */
+			free(key);
+			key = objects_prefix_successor(cp);
+			free(cp);
+			id[0] = '\0';
+			done = !key;
+			if (!key)
+				key = xstrdup("");
+			break;
+		}
+		free(rows);
+	}
+	free(key);
+	if (r < 0) {
+		multipart_listing_release(&l);
 		return store_fail(c, r, err);
-	*ret = items;
+	}
+	if (!l.truncated) {
+		free(l.next_key);
+		l.next_key = NULL;
+		l.next_id[0] = '\0';
+	}
+	*ret = l;
 	return 0;
+}
+
+void multipart_listing_release(struct multipart_listing *l)
+{
+	for (size_t i = 0; i < l->nprefixes; i++)
+		free(l->prefixes[i]);
+	free(l->prefixes);
+	free(l->items);
+	free(l->next_key);
+	memset(l, 0, sizeof(*l));
 }
 
 /* One upload to expire: its id and bucket. */

@@ -339,12 +339,26 @@ int multipart_abort(struct objects *o, struct store_conn *c, const struct bucket
  * many, or -ERR_*. */
 int multipart_expire(struct objects *o, struct store_conn *c, int64_t before_ms,
 		     struct err *err);
-/* Uploads in bucket whose key starts with prefix, after (key, id) given
- * by after_key and after_id, in key then start order, at most max.
- * Caller frees *ret. */
+/* A page of uploads in progress. */
+struct multipart_listing {
+	struct multipart_upload *items; /* by key, then id */
+	size_t n;
+	char **prefixes;                /* common prefixes, in order */
+	size_t nprefixes;
+	bool truncated;                 /* more follow */
+	char *next_key;                 /* truncated: the last key or prefix given */
+	char next_id[OBJECT_VERSION_SIZE]; /* truncated: its upload id ("" for a prefix) */
+};
+/* Uploads in bucket whose key starts with prefix, after (after_key,
+ * after_id) (after_id NULL: after every upload of after_key), at most max
+ * uploads and common prefixes together; with a delimiter, keys that hold
+ * it after the prefix roll up into common prefixes (each passed over with
+ * one seek). Free ret with multipart_listing_release(). */
 int multipart_list(struct store_conn *c, const char *bucket, const char *prefix,
-		   const char *after_key, const char *after_id, size_t max,
-		   struct multipart_upload **ret, size_t *ret_n, bool *ret_more, struct err *err);
+		   const char *delimiter, const char *after_key, const char *after_id,
+		   size_t max, struct multipart_listing *ret, struct err *err);
+/* Free what a listing of uploads holds. */
+void multipart_listing_release(struct multipart_listing *l);
 
 /* ---- names in requests ---- */
 

@@ -665,6 +665,37 @@ def test_multipart_refusals_change_nothing(env):
     s3.delete_bucket(Bucket="mpx")
 
 
+def test_list_multipart_uploads_pages_and_rolls_up(env):
+    s3 = env.s3
+    s3.create_bucket(Bucket="ups")
+    made = {}
+    for key in ("a", "a", "b/1", "b/2", "c/x/1", "d"):
+        made.setdefault(key, []).append(
+            s3.create_multipart_upload(Bucket="ups", Key=key)["UploadId"])
+    every = sorted((k, u) for k, ids in made.items() for u in ids)
+    got, km, im = [], None, None
+    while True:
+        kw = {"MaxUploads": 2}
+        if km:
+            kw.update(KeyMarker=km, UploadIdMarker=im)
+        r = s3.list_multipart_uploads(Bucket="ups", **kw)
+        got += [(u["Key"], u["UploadId"]) for u in r.get("Uploads", [])]
+        if not r["IsTruncated"]:
+            break
+        km, im = r["NextKeyMarker"], r["NextUploadIdMarker"]
+    assert got == every
+    r = s3.list_multipart_uploads(Bucket="ups", Delimiter="/")
+    assert [u["Key"] for u in r["Uploads"]] == ["a", "a", "d"]
+    assert [p["Prefix"] for p in r["CommonPrefixes"]] == ["b/", "c/"]
+    r = s3.list_multipart_uploads(Bucket="ups", Delimiter="/", MaxUploads=3)
+    assert r["IsTruncated"] and r["NextKeyMarker"] == "b/"
+    r = s3.list_multipart_uploads(Bucket="ups", Delimiter="/", KeyMarker="b/")
+    assert [u["Key"] for u in r.get("Uploads", [])] == ["d"]
+    assert [p["Prefix"] for p in r["CommonPrefixes"]] == ["c/"]
+    r = s3.list_multipart_uploads(Bucket="ups", Prefix="c/", Delimiter="/")
+    assert [p["Prefix"] for p in r["CommonPrefixes"]] == ["c/x/"]
+
+
 def test_upload_part_copy(env):
     s3 = env.s3
     s3.create_bucket(Bucket="pcopy")
