@@ -13,7 +13,7 @@ SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
            UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
 .PHONY: all deps build build-asan build-fuzz run test unit integration browser browser-deps lint \
-	fuzz bench bench-scheduler clean guest-image
+	fuzz bench bench-s3 bench-scheduler clean guest-image
 
 # The small test guest (Debian's cloud kernel and busybox) that VMs in tests boot.
 guest-image: deps
@@ -79,8 +79,12 @@ fuzz: build-fuzz
 
 bench: build
 	bench/run $(BUILD)
+	bench/s3 $(BUILD)
 	$(BUILD)/bench_scheduler
 	$(BUILD)/bench_scheduler --pack
+
+bench-s3: build
+	bench/s3 $(BUILD)
 
 bench-scheduler: build
 	$(BUILD)/bench_scheduler

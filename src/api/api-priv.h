@@ -146,6 +146,11 @@ void api_fail(struct api_ctx *ctx, enum err_code code, const char *field, const 
  * cursor points past (arena memory) or NULL. Returns 0, or -1 after
  * answering a 400. */
 int api_page_params(struct api_ctx *ctx, size_t *ret_limit, const char **ret_after);
+/* An opaque cursor holding key: base64url("1:" key). Caller frees. */
+char *api_cursor_encode(const char *key);
+/* The key a cursor of at most max_len characters holds (arena), or NULL
+ * when it is not one api_cursor_encode made. */
+const char *api_cursor_decode(struct arena *a, const char *cursor, size_t max_len);
 /* Wrap items as {"items": items, "next": cursor or null}; last_key is the
  * key of the last item when more follow, else NULL. Steals items. */
 json_t *api_list(json_t *items, const char *last_key);

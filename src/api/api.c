@@ -307,12 +307,24 @@ int api_query_u64(struct api_ctx *ctx, const char *name, uint64_t max, uint64_t 
 }
 
 /* A cursor is base64url("1:" key): versioned so its form can change. */
-static char *cursor_encode(const char *key)
+char *api_cursor_encode(const char *key)
 {
 	char *raw = xasprintf("1:%s", key);
 	char *c = base64url_encode(raw, strlen(raw));
 	free(raw);
 	return c;
+}
+
+const char *api_cursor_decode(struct arena *a, const char *cursor, size_t max_len)
+{
+	unsigned char *raw = NULL;
+	size_t len = 0;
+	const char *key = NULL;
+	if (strlen(cursor) <= max_len && base64url_decode(cursor, &raw, &len) == 0 && len >= 2 &&
+	    memcmp(raw, "1:", 2) == 0 && strlen((char *)raw) == len)
+		key = arena_strdup(a, (char *)raw + 2);
+	free(raw);
+	return key;
 }
 
 int api_page_params(struct api_ctx *ctx, size_t *ret_limit, const char **ret_after)
@@ -329,18 +341,13 @@ int api_page_params(struct api_ctx *ctx, size_t *ret_limit, const char **ret_aft
 	*ret_limit = (size_t)n;
 	*ret_after = NULL;
 	if (cursor) {
-		unsigned char *raw = NULL;
-		size_t len = 0;
-		if (strlen(cursor) > 1024 || base64url_decode(cursor, &raw, &len) < 0 || len < 2 ||
-		    memcmp(raw, "1:", 2) != 0 || strlen((char *)raw) != len) {
-			free(raw);
+		*ret_after = api_cursor_decode(ctx->req->arena, cursor, 1024);
+		if (!*ret_after) {
 			api_fail(ctx, ERR_INVALID, "cursor",
 				 "cursor is not one this API handed out; pass the 'next' value of "
 				 "the previous page as it is");
 			return -1;
 		}
-		*ret_after = arena_strdup(ctx->req->arena, (char *)raw + 2);
-		free(raw);
 	}
 	return 0;
 }
@@ -349,7 +356,7 @@ json_t *api_list(json_t *items, const char *last_key)
 {
 	json_t *next = json_null();
 	if (last_key) {
-		char *c = cursor_encode(last_key);
+		char *c = api_cursor_encode(last_key);
 		next = json_string(c);
 		free(c);
 	}

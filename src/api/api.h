@@ -14,6 +14,7 @@
 #include "lib/http.h"
 #include "lib/metrics.h"
 #include "lib/notify.h"
+#include "objects/objects.h"
 #include "storage/storage.h"
 #include "store/store.h"
 
@@ -50,3 +51,34 @@ void api_handle(struct http_req *req, void *userdata);
 /* Delete idempotency records older than their 24 h life. Returns how many
  * were deleted, or a negative error. */
 int api_housekeep(struct api *api);
+
+/* ---- the S3 service (s3.c): its own listener, handler and errors ---- */
+
+/* Largest S3 request body held in memory (XML documents; objects stream):
+ * the S3 listener's body limit. */
+#define S3_BODY_LIMIT (8u * 1024 * 1024)
+
+struct s3_opts {
+	struct store *store;      /* borrowed; outlives the service */
+	const struct identity_settings *identity; /* borrowed */
+	struct objects *objects;  /* borrowed: buckets' data backend */
+	const char *domain;       /* "bucket.<domain>" is virtual-hosted addressing; "": none */
+	const char *region;       /* the region GetBucketLocation names */
+	int64_t upload_expiry_ms; /* multipart uploads older than this are aborted */
+	struct metrics *metrics;  /* borrowed; object bytes in and out go here; may be NULL */
+};
+
+struct s3;
+
+/* Build the S3 service. Caller frees with s3_free(). */
+struct s3 *s3_new(const struct s3_opts *opts);
+/* Free it. Accepts NULL. */
+void s3_free(struct s3 *s3);
+/* Look at an S3 request before its body (an http_prepare_fn; userdata is
+ * the s3): PutObject authenticates here and streams its body. */
+void s3_prepare(struct http_req *req, void *userdata);
+/* Answer one S3 request (an http_handler_fn; userdata is the s3). */
+void s3_handle(struct http_req *req, void *userdata);
+/* Abort the multipart uploads older than the configured expiry. Returns
+ * how many, or a negative error (logged). */
+int s3_housekeep(struct s3 *s3);

@@ -202,16 +202,6 @@ static void upload_prepare(struct api_ctx *ctx)
 		api_image_upload_begin(ctx, im.id);
 }
 
-static bool sha256_hex_ok(const char *s)
-{
-	if (strlen(s) != 64)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-			return false;
-	return true;
-}
-
 int api_image_upload_end(struct api_ctx *ctx, struct image *ret)
 {
 	struct image_upload *u = ctx->stream;
@@ -223,9 +213,9 @@ int api_image_upload_end(struct api_ctx *ctx, struct image *ret)
 	/* the checksum the client vouches for: our header, or the SigV4 one */
 	const char *want = http_req_header(ctx->req, "X-Image-Sha256");
 	const char *amz = http_req_header(ctx->req, "X-Amz-Content-SHA256");
-	if (!want && amz && sha256_hex_ok(amz))
+	if (!want && amz && sha256_hex_valid(amz))
 		want = amz;
-	if (want && !sha256_hex_ok(want)) {
+	if (want && !sha256_hex_valid(want)) {
 		image_upload_abort(api_conn(ctx), u);
 		api_fail(ctx, ERR_INVALID, "X-Image-Sha256",
 			 "X-Image-Sha256 must be 64 lower-case hex digits");

@@ -25,6 +25,7 @@
 #include "lib/metrics.h"
 #include "lib/notify.h"
 #include "lib/util.h"
+#include "objects/objects.h"
 #include "store/store.h"
 #include "version.h"
 
@@ -33,6 +34,12 @@
 struct nubod_config {
 	char *config;           /* INI file given with --config */
 	char *listen;           /* HOST:PORT of the API */
+	char *s3_listen;        /* HOST:PORT of the S3 service */
+	char *s3_domain;        /* virtual-hosted addressing: bucket.<s3_domain> */
+	char *s3_region;        /* the region the S3 service names */
+	char *s3_tls_cert;      /* HTTPS for S3: PEM certificate (chain); "": plain HTTP */
+	char *s3_tls_key;       /* and its private key */
+	uint64_t s3_upload_expiry; /* seconds before an unfinished multipart upload is aborted */
 	char *data_dir;         /* where the store and keys live */
 	char *store_url;        /* "sqlite:PATH"; empty: <data_dir>/nubo.db */
 	char *log_level;        /* debug, info, warn, error */
@@ -70,6 +77,19 @@ static const struct config_opt options[] = {
 	    "read settings from this INI file (flags override it)"),
 	OPT("server", "listen", "listen", CONFIG_STRING, listen, "127.0.0.1:8080", 0, 0,
 	    "address and port of the API, HOST:PORT or [IPV6]:PORT"),
+	OPT("s3", "listen", "s3-listen", CONFIG_STRING, s3_listen, "127.0.0.1:8081", 0, 0,
+	    "address and port of the S3 service, HOST:PORT or [IPV6]:PORT"),
+	OPT("s3", "domain", "s3-domain", CONFIG_STRING, s3_domain, "localhost", 0, 0,
+	    "requests to BUCKET.<domain> address that bucket (virtual-hosted style); empty: "
+	    "path-style only"),
+	OPT("s3", "region", "s3-region", CONFIG_STRING, s3_region, "us-east-1", 0, 0,
+	    "the region the S3 service reports (GetBucketLocation)"),
+	OPT("s3", "tls_cert", "s3-tls-cert", CONFIG_STRING, s3_tls_cert, "", 0, 0,
+	    "serve S3 over HTTPS with this PEM certificate (chain); with --s3-tls-key"),
+	OPT("s3", "tls_key", "s3-tls-key", CONFIG_STRING, s3_tls_key, "", 0, 0,
+	    "the private key (PEM, unencrypted) of --s3-tls-cert"),
+	OPT("s3", "upload_expiry", "s3-upload-expiry", CONFIG_UINT, s3_upload_expiry, "604800", 1,
+	    315360000, "seconds after which an unfinished multipart upload is aborted"),
 	OPT("server", "data_dir", "data-dir", CONFIG_STRING, data_dir, NUBO_DEFAULT_DATA_DIR, 0, 0,
 	    "directory for the state store and server keys"),
 	OPT("server", "threads", "threads", CONFIG_UINT, threads, "4", 1, 256,
@@ -277,6 +297,7 @@ struct housekeeper {
 	pthread_cond_t wake;  /* signalled to stop */
 	bool stop;
 	struct api *api;
+	struct s3 *s3;
 };
 
 static void *housekeep_main(void *arg)
@@ -291,6 +312,7 @@ static void *housekeep_main(void *arg)
 			log_warn("housekeeping: purging idempotency keys failed (%d)", r);
 		else if (r > 0)
 			log_info("housekeeping: purged %d expired idempotency keys", r);
+		s3_housekeep(h->s3);
 		pthread_mutex_lock(&h->lock);
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
@@ -338,6 +360,77 @@ static void web_dir_check(const char *dir)
 	if (access(index, R_OK) < 0)
 		log_warn("the web console's files are not in %s (--web-dir): / answers 404", dir);
 	free(index);
+}
+
+/* The S3 service: its data backend, handler and listener. */
+struct s3_service {
+	struct objects *objects;
+	struct s3 *s3;
+	struct http_server *srv;
+};
+
+static void s3_service_stop(struct s3_service *sv)
+{
+	http_server_free(sv->srv);
+	s3_free(sv->s3);
+	objects_free(sv->objects);
+	memset(sv, 0, sizeof(*sv));
+}
+
+/* Open the object store under DATA_DIR/objects, sweep what a crash left
+ * there, and start listening for S3 requests. */
+static int s3_service_start(const struct nubod_config *cfg, struct store *st, struct metrics *m,
+			    const struct identity_settings *ids, struct s3_service *sv)
+{
+	struct err err = { 0 };
+	char *dir = xasprintf("%s/objects", cfg->data_dir);
+	int r = objects_open_fs(dir, &sv->objects, &err);
+	free(dir);
+	if (r == 0) {
+		struct store_conn *c = store_conn_get(st);
+		r = objects_recover(sv->objects, c, &err);
+		store_conn_put(c);
+		if (r > 0)
+			log_info("object store: removed %d files a crash left behind", r);
+	}
+	if (r < 0) {
+		log_error("%s", err.message);
+		s3_service_stop(sv);
+		return -1;
+	}
+	struct s3_opts so = { .store = st, .identity = ids, .objects = sv->objects,
+			      .domain = cfg->s3_domain, .region = cfg->s3_region,
+			      .upload_expiry_ms = (int64_t)cfg->s3_upload_expiry * 1000,
+			      .metrics = m };
+	sv->s3 = s3_new(&so);
+	struct http_server_opts hopts = {
+		.listen = cfg->s3_listen, .threads = (unsigned)cfg->threads,
+		.body_limit = S3_BODY_LIMIT, .timeout_s = (unsigned)cfg->idle_timeout,
+		.handler = s3_handle, .prepare = s3_prepare, .userdata = sv->s3, .metrics = m,
+		.max_conns = (unsigned)cfg->max_conns,
+		.tls_cert = cfg->s3_tls_cert[0] ? cfg->s3_tls_cert : NULL,
+		.tls_key = cfg->s3_tls_key[0] ? cfg->s3_tls_key : NULL,
+	};
+	r = http_server_start(&hopts, &sv->srv);
+	if (r < 0) {
+		log_error("cannot serve S3 on %s (--s3-listen%s): %s", cfg->s3_listen,
+			  hopts.tls_cert || hopts.tls_key ? ", --s3-tls-cert, --s3-tls-key" : "",
+			  strerror(-r));
+		s3_service_stop(sv);
+		return -1;
+	}
+	return 0;
+}
+
+/* "http[s]://HOST:PORT" of a server listening as listen asked. */
+static void server_url(const char *listen, struct http_server *srv, bool tls, char *out,
+		       size_t size)
+{
+	char host[256];
+	uint16_t port;
+	http_parse_hostport(listen, host, sizeof(host), &port);
+	str_printf(out, size, strchr(host, ':') ? "%s://[%s]:%u" : "%s://%s:%u",
+		   tls ? "https" : "http", host, http_server_port(srv));
 }
 
 static int serve(const struct nubod_config *cfg, struct store *st, struct metrics *m,
@@ -389,9 +482,14 @@ static int serve(const struct nubod_config *cfg, struct store *st, struct metric
 	};
 	raise_fd_limit(cfg->max_conns + cfg->threads + 64);
 	struct http_server *srv = NULL;
+	struct s3_service s3 = { 0 };
 	int r = http_server_start(&hopts, &srv);
-	if (r < 0) {
+	if (r < 0)
 		log_error("cannot listen on %s: %s", cfg->listen, strerror(-r));
+	else if (s3_service_start(cfg, st, m, ids, &s3) < 0)
+		r = -1;
+	if (r < 0) {
+		http_server_free(srv);
 		api_free(api);
 		free(image_dir);
 		free(console_dir);
@@ -400,16 +498,14 @@ static int serve(const struct nubod_config *cfg, struct store *st, struct metric
 		notify_board_free(board);
 		return 1;
 	}
-	char host[256], url[300];
-	uint16_t port;
-	http_parse_hostport(cfg->listen, host, sizeof(host), &port);
-	str_printf(url, sizeof(url), strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u", host,
-		   http_server_port(srv));
+	char url[300], s3_url[300];
+	server_url(cfg->listen, srv, false, url, sizeof(url));
+	server_url(cfg->s3_listen, s3.srv, cfg->s3_tls_cert[0] != '\0', s3_url, sizeof(s3_url));
 	web_dir_check(cfg->web_dir);
-	log_line(LOGL_INFO, "nubod ready", "url", url, "data_dir", cfg->data_dir, "version",
-		 NUBO_VERSION, NULL);
+	log_line(LOGL_INFO, "nubod ready", "url", url, "s3_url", s3_url, "data_dir",
+		 cfg->data_dir, "version", NUBO_VERSION, NULL);
 
-	struct housekeeper hk = { .api = api, .lock = PTHREAD_MUTEX_INITIALIZER,
+	struct housekeeper hk = { .api = api, .s3 = s3.s3, .lock = PTHREAD_MUTEX_INITIALIZER,
 				  .wake = PTHREAD_COND_INITIALIZER };
 	pthread_create(&hk.thread, NULL, housekeep_main, &hk);
 
@@ -426,9 +522,11 @@ static int serve(const struct nubod_config *cfg, struct store *st, struct metric
 			 (unsigned long long)cfg->drain_timeout);
 		break;
 	}
-	unsigned left = http_server_drain(srv, (unsigned)cfg->drain_timeout * 1000);
+	unsigned left = http_server_drain(s3.srv, (unsigned)cfg->drain_timeout * 1000);
+	left += http_server_drain(srv, (unsigned)cfg->drain_timeout * 1000);
 	if (left)
 		log_warn("shutting down with %u requests still in flight", left);
+	s3_service_stop(&s3);
 	http_server_free(srv);
 	housekeep_stop(&hk);
 	scheduler_stop(sch);

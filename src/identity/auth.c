@@ -7,6 +7,8 @@
  * same Argon2id time whether or not the user exists (a dummy hash is
  * verified), and says the same thing in both cases. */
 #include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,18 +207,23 @@ int auth_sigv4(struct store_conn *c, const struct identity_settings *s,
 	       const struct sigv4_request *r, const struct sigv4_auth *a, int64_t now_ms,
 	       struct principal *ret, struct err *err)
 {
-	int rc = check_sigv4_time(a, now_ms, err);
-	if (rc < 0)
-		return rc;
+	return auth_sigv4_keyed(c, s, r, a, now_ms, ret, NULL, err);
+}
+
+/* The principal and secret (caller wipes and frees) of access key id. */
+static int key_secret(struct store_conn *c, const struct identity_settings *s, const char *id,
+		      struct principal *ret, unsigned char **ret_secret, size_t *ret_len,
+		      struct err *err)
+{
 	struct store_stmt *st = NULL;
-	rc = store_query(c, &st,
-			 "SELECT k.secret_sealed, " PRINCIPAL_COLS " FROM access_keys k"
-			 " JOIN users u ON u.id = k.user_id"
-			 " LEFT JOIN projects p ON p.id = k.project_id"
-			 " LEFT JOIN role_bindings b ON b.project_id = k.project_id"
-			 "  AND b.user_id = k.user_id"
-			 " WHERE k.id = ? AND u.disabled = 0",
-			 "s", a->access_key);
+	int rc = store_query(c, &st,
+			     "SELECT k.secret_sealed, " PRINCIPAL_COLS " FROM access_keys k"
+			     " JOIN users u ON u.id = k.user_id"
+			     " LEFT JOIN projects p ON p.id = k.project_id"
+			     " LEFT JOIN role_bindings b ON b.project_id = k.project_id"
+			     "  AND b.user_id = k.user_id"
+			     " WHERE k.id = ? AND u.disabled = 0",
+			     "s", id);
 	if (rc < 0)
 		return store_fail(c, rc, err);
 	rc = store_step(st);
@@ -224,21 +231,42 @@ int auth_sigv4(struct store_conn *c, const struct identity_settings *s,
 		store_stmt_free(st);
 		if (rc < 0)
 			return store_fail(c, rc, err);
-		return err_set(err, ERR_UNAUTHORIZED, "Authorization",
+		return err_set(err, ERR_UNAUTHORIZED, "X-Amz-Credential",
 			       "the access key id is not known");
 	}
 	struct principal p = { .kind = CRED_ACCESS_KEY };
-	str_copy(p.credential_id, sizeof(p.credential_id), a->access_key);
+	str_copy(p.credential_id, sizeof(p.credential_id), id);
 	principal_from_row(st, 1, &p);
 	if (p.system_admin && p.project_id[0])
 		p.role = ROLE_ADMIN;
-	unsigned char *secret = NULL;
-	size_t slen = 0;
-	rc = crypto_open(s->server_key, store_col_text(st, 0), &secret, &slen);
+	rc = crypto_open(s->server_key, store_col_text(st, 0), ret_secret, ret_len);
 	store_stmt_free(st);
 	if (rc < 0)
 		return err_set(err, ERR_INTERNAL, "",
 			       "an access key cannot be decrypted with this server's key");
+	*ret = p;
+	return 0;
+}
+
+static int signature_mismatch(struct err *err)
+{
+	return err_set(err, ERR_UNAUTHORIZED, "Authorization",
+		       "the signature does not match: check the secret key and the signing "
+		       "method");
+}
+
+int auth_sigv4_keyed(struct store_conn *c, const struct identity_settings *s,
+		     const struct sigv4_request *r, const struct sigv4_auth *a, int64_t now_ms,
+		     struct principal *ret, unsigned char *ret_key, struct err *err)
+{
+	struct principal p;
+	unsigned char *secret = NULL;
+	size_t slen = 0;
+	int rc = check_sigv4_time(a, now_ms, err);
+	if (rc == 0)
+		rc = key_secret(c, s, a->access_key, &p, &secret, &slen, err);
+	if (rc < 0)
+		return rc;
 	char *canonical = NULL;
 	if (sigv4_canonical_request(r, a, &canonical) < 0) {
 		explicit_bzero(secret, slen);
@@ -249,14 +277,46 @@ int auth_sigv4(struct store_conn *c, const struct identity_settings *s,
 	char *sts = sigv4_string_to_sign(a, canonical);
 	char sig[65];
 	sigv4_sign((const char *)secret, a, sts, sig);
+	bool ok = mem_equal_ct(sig, a->signature, 64);
+	if (ok && ret_key)
+		sigv4_signing_key((const char *)secret, a->date, a->region, a->service, ret_key);
 	explicit_bzero(secret, slen);
 	free(secret);
 	free(canonical);
 	free(sts);
-	if (!mem_equal_ct(sig, a->signature, 64))
-		return err_set(err, ERR_UNAUTHORIZED, "Authorization",
-			       "the signature does not match: check the secret key and the "
-			       "signing method");
+	if (!ok)
+		return signature_mismatch(err);
+	*ret = p;
+	return 0;
+}
+
+int auth_sigv2_presigned(struct store_conn *c, const struct identity_settings *s,
+			 const char *access_key, const char *string_to_sign,
+			 const char *signature, int64_t expires_s, int64_t now_ms,
+			 struct principal *ret, struct err *err)
+{
+	if (expires_s * 1000 < now_ms)
+		return err_set(err, ERR_UNAUTHORIZED, "X-Amz-Expires",
+			       "the presigned URL has expired");
+	if (expires_s * 1000 - now_ms > (int64_t)SIGV4_MAX_EXPIRES * 1000)
+		return err_set(err, ERR_UNAUTHORIZED, "X-Amz-Expires",
+			       "a presigned URL may be valid for 7 days at most");
+	struct principal p;
+	unsigned char *secret = NULL, mac[EVP_MAX_MD_SIZE];
+	size_t slen = 0;
+	unsigned int mlen = 0;
+	int rc = key_secret(c, s, access_key, &p, &secret, &slen, err);
+	if (rc < 0)
+		return rc;
+	HMAC(EVP_sha1(), secret, (int)slen, (const unsigned char *)string_to_sign,
+	     strlen(string_to_sign), mac, &mlen);
+	explicit_bzero(secret, slen);
+	free(secret);
+	char b64[64];
+	EVP_EncodeBlock((unsigned char *)b64, mac, (int)mlen);
+	size_t n = strlen(b64);
+	if (strlen(signature) != n || !mem_equal_ct(b64, signature, n))
+		return signature_mismatch(err);
 	*ret = p;
 	return 0;
 }

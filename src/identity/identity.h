@@ -185,6 +185,20 @@ int auth_token(struct store_conn *c, const char *token, struct principal *ret, s
 int auth_sigv4(struct store_conn *c, const struct identity_settings *s,
 	       const struct sigv4_request *r, const struct sigv4_auth *a, int64_t now_ms,
 	       struct principal *ret, struct err *err);
+/* auth_sigv4, and on success the signing key of the request's scope into
+ * ret_key (SIGV4_KEY_SIZE bytes; NULL: not wanted), which signs the chunks
+ * of an aws-chunked body. The caller wipes it. */
+int auth_sigv4_keyed(struct store_conn *c, const struct identity_settings *s,
+		     const struct sigv4_request *r, const struct sigv4_auth *a, int64_t now_ms,
+		     struct principal *ret, unsigned char *ret_key, struct err *err);
+/* Verify an S3 presigned URL of Signature Version 2 (what boto3 presigns
+ * by default): signature must be the base64 HMAC-SHA1 of string_to_sign
+ * under access_key's secret, and expires_s (Unix seconds) neither past at
+ * now_ms nor more than 7 days ahead. Errors as auth_sigv4. */
+int auth_sigv2_presigned(struct store_conn *c, const struct identity_settings *s,
+			 const char *access_key, const char *string_to_sign,
+			 const char *signature, int64_t expires_s, int64_t now_ms,
+			 struct principal *ret, struct err *err);
 /* Revoke the token with id token_id. */
 int token_revoke(struct store_conn *c, const char *token_id, struct err *err);
 

@@ -269,3 +269,13 @@ int sha256_file_hex(const char *path, char out[SHA256_HEX_SIZE], int64_t *ret_si
 		*ret_size = total;
 	return r;
 }
+
+bool sha256_hex_valid(const char *s)
+{
+	if (strlen(s) != 64)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return false;
+	return true;
+}

@@ -20,6 +20,8 @@ void uuid_generate(char out[UUID_SIZE]);
 bool uuid_valid(const char *s);
 /* Hex SHA-256 of n bytes of data into out. */
 void sha256_hex(const void *data, size_t n, char out[SHA256_HEX_SIZE]);
+/* True when s has the form sha256_hex writes: 64 lower-case hex digits. */
+bool sha256_hex_valid(const char *s);
 /* Size of an AES-256 key. */
 #define CRYPTO_KEY_SIZE 32
 

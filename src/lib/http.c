@@ -270,6 +270,14 @@ size_t http_req_query_raw(struct http_req *req, const struct http_kv **ret)
 	return kc.n;
 }
 
+size_t http_req_headers(struct http_req *req, const struct http_kv **ret)
+{
+	struct kv_collect kc = { .req = req };
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, collect_kv, &kc);
+	*ret = kc.items;
+	return kc.n;
+}
+
 void http_resp_take(struct http_req *req, unsigned status, const char *type, char *body,
 		    size_t len)
 {
@@ -290,14 +298,21 @@ void http_resp_set(struct http_req *req, unsigned status, const char *type, cons
 	http_resp_take(req, status, type, copy, len);
 }
 
-void http_resp_file(struct http_req *req, unsigned status, const char *type, int fd,
-		    uint64_t size)
+void http_resp_file_range(struct http_req *req, unsigned status, const char *type, int fd,
+			  uint64_t offset, uint64_t size)
 {
 	http_resp_set(req, status, type, "", 0);
 	if (req->resp_fd >= 0)
 		close(req->resp_fd);
 	req->resp_fd = fd;
+	req->resp_fd_offset = offset;
 	req->resp_fd_size = size;
+}
+
+void http_resp_file(struct http_req *req, unsigned status, const char *type, int fd,
+		    uint64_t size)
+{
+	http_resp_file_range(req, status, type, fd, 0, size);
 }
 
 void http_resp_header(struct http_req *req, const char *name, const char *value)
@@ -619,7 +634,8 @@ static enum MHD_Result dispatch(struct http_req *req)
 	struct MHD_Response *resp;
 	if (req->resp_fd >= 0) {
 		/* MHD owns the descriptor from here on and closes it */
-		resp = MHD_create_response_from_fd64(req->resp_fd_size, req->resp_fd);
+		resp = MHD_create_response_from_fd_at_offset64(req->resp_fd_size, req->resp_fd,
+							       req->resp_fd_offset);
 		req->resp_fd = -1;
 	} else {
 		resp = MHD_create_response_from_buffer(req->resp_len, req->resp_body,
@@ -939,3 +955,51 @@ void http_server_free(struct http_server *s)
 	tls_release(s);
 	free(s);
 }
+
+/* ---- header values ---- */
+
+int http_parse_range(const char *h, int64_t size, int64_t *ret_off, int64_t *ret_len)
+{
+	if (!h || !str_starts_with(h, "bytes="))
+		return 0;
+	const char *s = h + 6;
+	if (strchr(s, ','))
+		return 0;
+	const char *dash = strchr(s, '-');
+	if (!dash)
+		return 0;
+	char a[24], b[24];
+	size_t al = (size_t)(dash - s);
+	if (al >= sizeof(a) || strlen(dash + 1) >= sizeof(b))
+		return 0;
+	memcpy(a, s, al);
+	a[al] = '\0';
+	str_copy(b, sizeof(b), dash + 1);
+	uint64_t first, last;
+	if (!a[0]) {
+		/* the last b bytes */
+		if (parse_u64(b, 0, UINT64_MAX, &last) < 0)
+			return 0;
+		if (last == 0)
+			return -1;
+		if (last > (uint64_t)size)
+			last = (uint64_t)size;
+		if (size == 0)
+			return -1;
+		*ret_off = size - (int64_t)last;
+		*ret_len = (int64_t)last;
+		return 1;
+	}
+	if (parse_u64(a, 0, INT64_MAX, &first) < 0)
+		return 0;
+	if (b[0] && (parse_u64(b, 0, UINT64_MAX, &last) < 0 || last < first))
+		return 0;
+	if ((int64_t)first >= size)
+		return -1;
+	if (!b[0] || last >= (uint64_t)size)
+		last = (uint64_t)size - 1;
+	*ret_off = (int64_t)first;
+	*ret_len = (int64_t)(last - first + 1);
+	return 1;
+}
+

@@ -63,6 +63,7 @@ struct http_req {
 	/* a response streamed from a file instead of resp_body */
 	int resp_fd;               /* owned; -1 when none */
 	uint64_t resp_fd_size;     /* bytes to send from resp_fd */
+	uint64_t resp_fd_offset;   /* where in resp_fd they start */
 	/* private to http.c */
 	struct http_server *server;
 	void *conn;
@@ -149,6 +150,9 @@ struct http_kv {
 /* All query parameters, raw and in order; the array lives in the arena.
  * Returns how many. */
 size_t http_req_query_raw(struct http_req *req, const struct http_kv **ret);
+/* All request headers as sent, in order; the array lives in the arena.
+ * Returns how many. */
+size_t http_req_headers(struct http_req *req, const struct http_kv **ret);
 /* Set the response: status, content type and body (copied). */
 void http_resp_set(struct http_req *req, unsigned status, const char *type, const void *body,
 		   size_t len);
@@ -159,7 +163,18 @@ void http_resp_take(struct http_req *req, unsigned status, const char *type, cha
  * sendfile where possible); takes ownership of fd. */
 void http_resp_file(struct http_req *req, unsigned status, const char *type, int fd,
 		    uint64_t size);
+/* Set the response to size bytes of the open file fd from offset on (a
+ * range of it); takes ownership of fd. */
+void http_resp_file_range(struct http_req *req, unsigned status, const char *type, int fd,
+			  uint64_t offset, uint64_t size);
 /* Add a response header (name and value are copied). */
 void http_resp_header(struct http_req *req, const char *name, const char *value);
 /* Split "HOST:PORT" into host and port. Returns 0 or -EINVAL. */
 int http_parse_hostport(const char *s, char *host, size_t host_size, uint16_t *ret_port);
+
+/* Parse a Range header value h (may be NULL) of one range ("bytes=a-b",
+ * "bytes=a-", "bytes=-n") against a body of size bytes. Returns 1 with the
+ * range in *ret_off and *ret_len, 0 to send the whole body (no range, or
+ * one not understood or of several ranges), or -1 when it cannot be
+ * satisfied (416). */
+int http_parse_range(const char *h, int64_t size, int64_t *ret_off, int64_t *ret_len);

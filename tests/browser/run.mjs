@@ -54,7 +54,7 @@ async function startNubod(dir) {
   const data = path.join(dir, "data");
   const logPath = path.join(dir, "nubod.log");
   const log = fs.openSync(logPath, "a");
-  const proc = spawn(NUBOD, ["--listen", "127.0.0.1:0", "--data-dir", data,
+  const proc = spawn(NUBOD, ["--listen", "127.0.0.1:0", "--s3-listen", "127.0.0.1:0", "--data-dir", data,
     "--web-dir", path.join(ROOT, "web"), "--argon2-memory", "1024", "--argon2-passes", "1"],
   { stdio: ["ignore", log, log] });
   const deadline = Date.now() + 30000;

@@ -26,12 +26,15 @@ NUBOD = os.environ.get("NUBOD", str(ROOT / "build" / "nubod"))
 AGENT = os.environ.get("NUBO_AGENT", str(Path(NUBOD).parent / "nubo-agent"))
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                      "SUMMARY: UndefinedBehaviorSanitizer")
-READY = re.compile(r'msg="nubod ready" url=(\S+)')
+READY = re.compile(r'msg="nubod ready" url=(\S+) s3_url=(\S+)')
 # a request line of a mutating route: every POST/PUT/PATCH/DELETE route is one,
 # except what agents send about their own host (heartbeats, reports, consoles:
-# observations, not changes anyone asked for)
+# observations, not changes anyone asked for) and S3 object operations (data,
+# not configuration: of the S3 service only bucket-level changes are audited)
 MUTATION = re.compile(r"msg=request request_id=(\S+) method=(?:POST|PUT|PATCH|DELETE) "
-                      r"route=(?!unmatched)(?!/v1/hosts/\{id\}/)\S+")
+                      r"route=(?!unmatched)(?!/v1/hosts/\{id\}/)"
+                      r"(?!s3:(?!CreateBucket|DeleteBucket|PutBucketVersioning|PutBucketAcl|PutBucketPolicy|"
+                      r"DeleteBucketPolicy|PutBucketCors|DeleteBucketCors))\S+")
 
 
 class Nubod:
@@ -43,14 +46,16 @@ class Nubod:
         self.extra_args = list(extra_args)
         self.proc = None
         self.url = None
+        self.s3_url = None  # the S3 service's "http://127.0.0.1:PORT"
         # the "ready" line goes to --log-file when one is given
         self.ready_path = self.log_path
         if "--log-file" in self.extra_args:
             self.ready_path = Path(self.extra_args[self.extra_args.index("--log-file") + 1])
 
-    def start(self, listen="127.0.0.1:0", wait=True, timeout=30):
+    def start(self, listen="127.0.0.1:0", wait=True, timeout=30, s3_listen="127.0.0.1:0"):
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        args = [NUBOD, "--listen", listen, "--data-dir", str(self.data_dir)] + self.extra_args
+        args = [NUBOD, "--listen", listen, "--s3-listen", s3_listen,
+                "--data-dir", str(self.data_dir)] + self.extra_args
         self._log = open(self.log_path, "ab")
         self._log_start = self.ready_path.stat().st_size if self.ready_path.exists() else 0
         self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
@@ -94,6 +99,7 @@ class Nubod:
                 m = READY.search(f.read().decode(errors="replace"))
             if m:
                 self.url = m.group(1)
+                self.s3_url = m.group(2)
                 try:
                     if requests.get(self.url + "/v1/healthz", timeout=2).status_code == 200:
                         return
@@ -121,7 +127,8 @@ class Nubod:
         """Start again on the same data dir and the same port, so that
         agents and clients holding the URL reach it again."""
         port = self.url.rsplit(":", 1)[1]
-        self.start(listen="127.0.0.1:" + port, timeout=timeout)
+        s3_port = self.s3_url.rsplit(":", 1)[1]
+        self.start(listen="127.0.0.1:" + port, timeout=timeout, s3_listen="127.0.0.1:" + s3_port)
         return self
 
     def unaudited_mutations(self):

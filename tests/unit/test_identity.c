@@ -1835,7 +1835,8 @@ static void test_auth_sigv4_header(void **state)
 	/* an unknown access key, properly signed with a secret */
 	bad = header_auth("NUBOAAAAAAAAAAAAAAAA", SIG_DATE);
 	sign_request(e.key.secret, &r, &bad);
-	expect_sigv4_refused(f, &r, &bad, now, "Authorization", "the access key id is not known");
+	expect_sigv4_refused(f, &r, &bad, now, "X-Amz-Credential",
+			     "the access key id is not known");
 	/* a credential scope date that is not X-Amz-Date's */
 	bad = a;
 	str_copy(bad.date, sizeof(bad.date), "20260114");
@@ -1852,12 +1853,14 @@ static void test_auth_sigv4_header(void **state)
 	struct user_spec spec = { .has_disabled = true, .disabled = true };
 	struct user u;
 	assert_int_equal(user_update(f->c, &f->s, "alice", &spec, &u, &err), 0);
-	expect_sigv4_refused(f, &r, &a, now, "Authorization", "the access key id is not known");
+	expect_sigv4_refused(f, &r, &a, now, "X-Amz-Credential",
+			     "the access key id is not known");
 	spec.disabled = false;
 	assert_int_equal(user_update(f->c, &f->s, "alice", &spec, &u, &err), 0);
 	assert_int_equal(auth_sigv4(f->c, &f->s, &r, &a, now, &p, &err), 0);
 	assert_int_equal(access_key_delete(f->c, NULL, e.key.id, &err), 0);
-	expect_sigv4_refused(f, &r, &a, now, "Authorization", "the access key id is not known");
+	expect_sigv4_refused(f, &r, &a, now, "X-Amz-Credential",
+			     "the access key id is not known");
 }
 
 static void test_auth_sigv4_clock(void **state)

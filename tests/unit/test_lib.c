@@ -15,6 +15,7 @@
 #include "lib/config.h"
 #include "lib/crypto.h"
 #include "lib/err.h"
+#include "lib/http.h"
 #include "lib/idxmap.h"
 #include "lib/iso3166.h"
 #include "lib/jsonreq.h"
@@ -1990,6 +1991,35 @@ static void test_webroot_opens_regular_files_only(void **state)
 	assert_int_equal(unit_tmpdir_remove(dir), 0);
 }
 
+static void test_http_range(void **state)
+{
+	(void)state;
+	int64_t off, len;
+	static const struct {
+		const char *h;
+		int64_t size;
+		int want, off, len;
+	} cases[] = {
+		{ "bytes=0-9", 100, 1, 0, 10 },     { "bytes=90-", 100, 1, 90, 10 },
+		{ "bytes=-5", 100, 1, 95, 5 },      { "bytes=95-200", 100, 1, 95, 5 },
+		{ "bytes=-500", 100, 1, 0, 100 },   { "bytes=100-", 100, -1, 0, 0 },
+		{ "bytes=-0", 100, -1, 0, 0 },      { "bytes=0-", 0, -1, 0, 0 },
+		{ "bytes=5-2", 100, 0, 0, 0 },      { "bytes=0-1,5-6", 100, 0, 0, 0 },
+		{ "items=0-1", 100, 0, 0, 0 },      { "bytes=x-1", 100, 0, 0, 0 },
+		{ "bytes=", 100, 0, 0, 0 },         { "bytes=99999999999999999999-", 100, 0, 0, 0 },
+	};
+	assert_int_equal(http_parse_range(NULL, 10, &off, &len), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		off = len = -7;
+		assert_int_equal(http_parse_range(cases[i].h, cases[i].size, &off, &len),
+				 cases[i].want);
+		if (cases[i].want == 1) {
+			assert_int_equal(off, cases[i].off);
+			assert_int_equal(len, cases[i].len);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2046,6 +2076,7 @@ int main(void)
 		cmocka_unit_test(test_webroot_path_rule),
 		cmocka_unit_test(test_webroot_dates_and_conditions),
 		cmocka_unit_test(test_webroot_opens_regular_files_only),
+		cmocka_unit_test(test_http_range),
 	};
 	return cmocka_run_group_tests_name("lib", tests, NULL, NULL);
 }
