@@ -15,6 +15,7 @@
  * off (1 s doubling up to 30 s); a refused credential (the host was
  * deleted) ends the agent with an error, since only a new enrollment can
  * fix that. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -53,6 +54,7 @@ struct agent_config {
 	uint64_t stop_timeout; /* seconds of graceful stop before forcing off */
 	uint64_t interval;  /* seconds between heartbeats */
 	uint64_t image_cache_ttl; /* seconds an unused cached image is kept */
+	char *underlay_ip;  /* VXLAN's local address; "" for none */
 	char *log_level;
 	char *log_file;
 };
@@ -79,6 +81,9 @@ static const struct config_opt options[] = {
 	    "seconds between heartbeats"),
 	OPT(NULL, NULL, "image-cache-ttl", CONFIG_UINT, image_cache_ttl, "86400", 1, 31536000,
 	    "seconds a cached image no instance of this host uses is kept"),
+	OPT(NULL, NULL, "underlay-ip", CONFIG_STRING, underlay_ip, "", 0, 0,
+	    "IPv4 address of this host that VXLAN of tenant networks leaves from and "
+	    "arrives at (none: tenant networks stay on this host)"),
 	OPT(NULL, NULL, "log-level", CONFIG_STRING, log_level, "info", 0, 0,
 	    "debug, info, warn or error"),
 	OPT(NULL, NULL, "log-file", CONFIG_STRING, log_file, "-", 0, 0, "log file; - for stderr"),
@@ -152,6 +157,8 @@ static int add_report(const struct agent *a, json_t *o)
 	json_object_set_new(o, "cpu_model", json_string(hi.cpu_model));
 	json_object_set_new(o, "virt_type", json_string(hi.virt_type));
 	json_object_set_new(o, "agent_version", json_string(AGENT_VERSION));
+	if (*a->cfg.underlay_ip)
+		json_object_set_new(o, "underlay_ip", json_string(a->cfg.underlay_ip));
 	return 0;
 }
 
@@ -289,6 +296,8 @@ static int start_driver(struct agent *a)
 	a->rc.drv = a->drv;
 	a->rc.stop_timeout_s = (unsigned)a->cfg.stop_timeout;
 	a->rc.image_cache_ttl_s = (unsigned)a->cfg.image_cache_ttl;
+	a->rc.net.dir = xasprintf("%s/net", a->cfg.state_dir);
+	a->rc.net.underlay_ip = *a->cfg.underlay_ip ? a->cfg.underlay_ip : NULL;
 	return 0;
 }
 
@@ -461,6 +470,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nubo-agent: --virt-type must be auto, kvm or qemu\n");
 		goto out;
 	}
+	struct in_addr underlay;
+	if (*a.cfg.underlay_ip && inet_pton(AF_INET, a.cfg.underlay_ip, &underlay) != 1) {
+		fprintf(stderr, "nubo-agent: --underlay-ip must be an IPv4 address\n");
+		goto out;
+	}
 	if (log_level_parse(a.cfg.log_level, &level) < 0 || log_open(a.cfg.log_file, level) < 0) {
 		fprintf(stderr, "nubo-agent: bad --log-level or --log-file\n");
 		goto out;
@@ -472,6 +486,7 @@ out:
 	driver_free(a.drv);
 	free(a.rc.image_dir);
 	free(a.rc.disk_dir);
+	free((char *)a.rc.net.dir);
 	free(a.rc.sent);
 	explicit_bzero(a.credential, sizeof(a.credential));
 	config_release(options, ARRAY_SIZE(options), &a.cfg);

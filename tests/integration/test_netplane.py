@@ -1,0 +1,277 @@
+"""The data plane of tenant networks, as nubo-agent builds it from its
+desired state: two agents run in two network namespaces ("hosts") joined
+by a veth underlay, each fed by a stand-in nubod (netplane_util.FakeNubod)
+with desired state of the contract's shape; "guests" are namespaces whose
+eth0 is joined to the agent's tap. Guests get their addresses by DHCP from
+the agent's dnsmasq, reach each other across hosts over VXLAN, not across
+networks (even with the same CIDR), and through security groups only as
+these allow; what nubod no longer wants goes, and nothing is left."""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from conftest import AGENT, NO_KVM, SANITIZER_MARKERS
+from compute_util import wait_for
+from netplane_util import FakeNubod, Guest, sh
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for namespaces")
+
+UNDERLAY = {"a": "192.168.77.1", "b": "192.168.77.2"}
+NET1 = "a1000000-0000-4000-8000-000000000001"
+NET2 = "a2000000-0000-4000-8000-000000000002"
+SG_ICMP = "5a000000-0000-4000-8000-000000000001"
+SG_SSH = "5b000000-0000-4000-8000-000000000002"
+SSH_RULE = {"id": "5b100000-0000-4000-8000-000000000001", "direction": "ingress",
+            "ethertype": "IPv4", "protocol": "tcp", "port_min": 22, "port_max": 22,
+            "cidr": "10.0.0.5/32", "remote_ips": None}
+ICMP_RULE = {"id": "5a100000-0000-4000-8000-000000000001", "direction": "ingress",
+             "ethertype": "IPv4", "protocol": "icmp", "port_min": None, "port_max": None,
+             "cidr": None, "remote_ips": None}
+
+
+def port(n, ip, groups=()):
+    """Port n (a small number) with its address ip."""
+    return {"id": "b%07d-0000-4000-8000-000000000000" % n,
+            "mac": "fa:16:3e:00:00:%02x" % n, "ip": ip, "instance": None,
+            "security_groups": list(groups), "floating_ip": None}
+
+
+def tap(p):
+    return "nt-" + p["id"].replace("-", "")[:11]
+
+
+def network(nid, vni, ports, peers):
+    return {"id": nid, "vni": vni, "cidr": "10.0.0.0/24", "gateway": "10.0.0.1", "dns": [],
+            "mtu": 1450, "external": False, "snat": False, "peers": peers, "ports": ports}
+
+
+class Host:
+    """A namespace with its agent and the agent's nubod stand-in."""
+
+    def __init__(self, ns, top, log_path, underlay):
+        self.ns, self.top, self.log_path = ns, top, log_path
+        self.underlay = underlay
+        self.nubod = FakeNubod(ns)
+        self.state_dir = Path(top) / "state"
+        self.proc = None
+
+    def start(self):
+        args = [AGENT, "--server", self.nubod.url, "--state-dir", str(self.state_dir),
+                "--enroll", "tok", "--name", self.ns, "--virt-type", "qemu",
+                "--libvirt-uri", "qemu:///embed?root=%s/lv" % self.top,
+                "--heartbeat-interval", "1", "--underlay-ip", self.underlay]
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(["ip", "netns", "exec", self.ns] + NO_KVM + args,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(60)
+            self.log.close()
+        return self.proc.returncode if self.proc else 0
+
+    def text(self):
+        return Path(self.log_path).read_text(errors="replace")
+
+    def links(self):
+        return sh("ip", "-br", "link", ns=self.ns).stdout
+
+    def ruleset(self):
+        return sh("nft", "list", "ruleset", ns=self.ns).stdout
+
+    def dnsmasqs(self):
+        """Pids of dnsmasq processes serving from this agent's state dir."""
+        r = subprocess.run(["pgrep", "-f", "dnsmasq --conf-file=%s/" % self.state_dir],
+                           capture_output=True, text=True)
+        return [int(p) for p in r.stdout.split()]
+
+
+@pytest.fixture
+def plane(tmp_path, request):
+    """Two hosts a and b on a veth underlay, each with a running agent;
+    guests made with plane.guest(...) are removed afterwards."""
+    tag = "nbt%d" % os.getpid()
+    hosts, guests, tops = {}, [], []
+
+    class Plane:
+        pass
+    p = Plane()
+    try:
+        for k in ("a", "b"):
+            sh("ip", "netns", "add", tag + k)
+            sh("ip", "link", "set", "lo", "up", ns=tag + k)
+        sh("ip", "link", "add", "ul", "netns", tag + "a", "type", "veth", "peer", "name", "ul",
+           "netns", tag + "b")
+        for k in ("a", "b"):
+            sh("ip", "addr", "add", UNDERLAY[k] + "/24", "dev", "ul", ns=tag + k)
+            sh("ip", "link", "set", "ul", "up", ns=tag + k)
+            top = tempfile.mkdtemp(prefix="nv-", dir="/tmp")
+            os.chmod(top, 0o711)
+            tops.append(top)
+            hosts[k] = Host(tag + k, top, tmp_path / ("agent-%s.log" % k), UNDERLAY[k])
+            hosts[k].start()
+
+        def guest(name, host, prt):
+            wait_for(lambda: tap(prt) in hosts[host].links(), 20, "tap " + tap(prt))
+            g = Guest(tag + name, hosts[host].ns, tap(prt), prt["mac"])
+            guests.append(g)
+            return g
+        p.hosts, p.guest, p.tag = hosts, guest, tag
+        p.script = str(tmp_path / "udhcpc.script")
+        Path(p.script).write_text(
+            "#!/bin/sh\n"
+            "case \"$1\" in bound|renew)\n"
+            "  ip addr flush dev \"$interface\"\n"
+            "  ip addr add \"$ip/$mask\" dev \"$interface\"\n"
+            "  [ -n \"$mtu\" ] && ip link set dev \"$interface\" mtu \"$mtu\"\n"
+            "  echo \"$staticroutes\" > \"$0.$interface.$ip.routes\"\n"
+            ";; esac\n")
+        os.chmod(p.script, 0o755)
+        yield p
+    finally:
+        problems = []
+        for g in guests:
+            g.close()
+        for h in hosts.values():
+            code = h.stop()
+            if code != 0:
+                problems.append("agent %s exited with %s" % (h.ns, code))
+            problems += [l for l in h.text().splitlines()
+                         if any(m in l for m in SANITIZER_MARKERS)]
+            for pid in h.dnsmasqs():  # the agent's dnsmasq outlive it, by design
+                os.kill(pid, signal.SIGKILL)
+            h.nubod.close()
+        failed = getattr(request.node, "rep_call", None) is not None and \
+            request.node.rep_call.failed
+        if failed or problems:
+            for h in hosts.values():
+                print("\n===== %s =====\n%s" % (h.log_path, h.text()[-10000:]))
+        for k in ("a", "b"):
+            sh("ip", "netns", "del", tag + k, check=False)
+        for top in tops:
+            shutil.rmtree(top, ignore_errors=True)
+        assert not problems, problems
+
+
+def two_networks(p, sg1=(SG_ICMP,), groups=None):
+    """net1 (VNI 4097) with guest 1 on a and 2 on b; net2 (VNI 4098, the same
+    CIDR) with guest 3 on a and 4 on b, whose addresses are those of 2 and
+    1. Returns the ports."""
+    ports = {1: port(1, "10.0.0.5", sg1), 2: port(2, "10.0.0.6", sg1),
+             3: port(3, "10.0.0.6", sg1), 4: port(4, "10.0.0.5", sg1)}
+    groups = groups if groups is not None else [{"id": SG_ICMP, "rules": [ICMP_RULE]}]
+    a, b = p.hosts["a"], p.hosts["b"]
+    a.nubod.set(networks=[network(NET1, 4097, [ports[1]], [UNDERLAY["b"]]),
+                          network(NET2, 4098, [ports[3]], [UNDERLAY["b"]])],
+                security_groups=groups, external_network=None)
+    b.nubod.set(networks=[network(NET1, 4097, [ports[2]], [UNDERLAY["a"]]),
+                          network(NET2, 4098, [ports[4]], [UNDERLAY["a"]])],
+                security_groups=groups, external_network=None)
+    return ports
+
+
+def test_guests_get_dhcp_and_reach_each_other_across_hosts_but_not_across_networks(plane):
+    p = plane
+    ports = two_networks(p)
+    g = {n: p.guest("g%d" % n, "a" if n in (1, 3) else "b", ports[n]) for n in ports}
+    for n, prt in ports.items():
+        assert g[n].dhcp(p.script) == prt["ip"]
+    # the lease carries the network's MTU and the routes to the gateway
+    routes = Path("%s.eth0.10.0.0.5.routes" % p.script).read_text()
+    assert "169.254.169.254/32 10.0.0.1" in routes and "0.0.0.0/0 10.0.0.1" in routes
+    assert "mtu 1450" in g[1].run("ip", "link", "show", "eth0").stdout
+    servers = [g[n].serve(7, "g%d" % n) for n in g]
+    try:
+        assert g[1].ping("10.0.0.6")
+        assert g[3].ping("10.0.0.5")
+        # same addresses on the other network: each guest meets its own network's
+        wait_for(lambda: g[1].connect("10.0.0.6", 7) is None, 5, "closed port 7")
+        ssh = {"id": "5a200000-0000-4000-8000-000000000002", "direction": "ingress",
+               "ethertype": "IPv4", "protocol": "tcp", "port_min": 7, "port_max": 7,
+               "cidr": None, "remote_ips": None}
+        for h in p.hosts.values():
+            h.nubod.set(security_groups=[{"id": SG_ICMP, "rules": [ICMP_RULE, ssh]}])
+        assert wait_for(lambda: g[1].connect("10.0.0.6", 7), 10, "port 7 open") == "g2"
+        assert g[2].connect("10.0.0.5", 7) == "g1"
+        assert g[3].connect("10.0.0.5", 7) == "g4"
+        assert g[4].connect("10.0.0.6", 7) == "g3"
+    finally:
+        for s in servers:
+            s.kill()
+            s.wait()
+    # nothing of the host answers tenants but DHCP and metadata
+    assert not g[1].ping("10.0.0.1", count=1)
+    links = p.hosts["a"].links()
+    assert "nb-a1000000000" in links and "nx-a1000000000" in links
+    fdb = sh("bridge", "fdb", "show", "dev", "nx-a1000000000", ns=p.hosts["a"].ns).stdout
+    assert "00:00:00:00:00:00 dst 192.168.77.2" in fdb
+
+
+def test_a_security_group_lets_in_only_tcp_22_from_its_cidr_until_the_rule_goes(plane):
+    p = plane
+    sg = [SG_ICMP, SG_SSH]
+    groups = [{"id": SG_ICMP, "rules": [ICMP_RULE]}, {"id": SG_SSH, "rules": [SSH_RULE]}]
+    p1, p2, p5 = port(1, "10.0.0.5", sg), port(2, "10.0.0.6", sg), port(5, "10.0.0.8", sg)
+    p.hosts["a"].nubod.set(networks=[network(NET1, 4097, [p1, p5], [UNDERLAY["b"]])],
+                           security_groups=groups, external_network=None)
+    p.hosts["b"].nubod.set(networks=[network(NET1, 4097, [p2], [UNDERLAY["a"]])],
+                           security_groups=groups, external_network=None)
+    g1, g2, g5 = p.guest("g1", "a", p1), p.guest("g2", "b", p2), p.guest("g5", "a", p5)
+    for g, prt in ((g1, p1), (g2, p2), (g5, p5)):
+        assert g.dhcp(p.script) == prt["ip"]
+    servers = [g2.serve(22, "ssh-g2"), g2.serve(23, "telnet-g2")]
+    try:
+        assert wait_for(lambda: g1.connect("10.0.0.6", 22), 10, "ssh from the CIDR") == "ssh-g2"
+        assert g5.connect("10.0.0.6", 22) is None      # outside the CIDR
+        assert g1.connect("10.0.0.6", 23) is None      # another port
+        assert g5.ping("10.0.0.6")                     # the other group lets ICMP in
+        # spoofing another address gets nothing through
+        g5.run("ip", "addr", "add", "10.0.0.5/24", "dev", "eth0")
+        g5.run("ip", "addr", "del", "10.0.0.8/24", "dev", "eth0")
+        assert g5.connect("10.0.0.6", 22) is None
+        # outbound is open: g2 reaches g1's ICMP
+        assert g2.ping("10.0.0.5")
+        # the rule goes: the next pass closes the port
+        groups[1]["rules"] = []
+        for h in p.hosts.values():
+            h.nubod.set(security_groups=groups)
+        wait_for(lambda: g1.connect("10.0.0.6", 22) is None, 10, "ssh closed")
+    finally:
+        for s in servers:
+            s.kill()
+            s.wait()
+
+
+def test_deleting_everything_leaves_nothing_and_a_stopped_agent_leaves_networks_up(plane):
+    p = plane
+    ports = two_networks(p)
+    g1 = p.guest("g1", "a", ports[1])
+    assert g1.dhcp(p.script) == "10.0.0.5"
+    a = p.hosts["a"]
+    wait_for(lambda: len(a.dnsmasqs()) == 2, 10, "two dnsmasq on host a")
+    # an agent that stops leaves the guests' networking as it is
+    assert a.stop() == 0
+    assert "nb-a1000000000" in a.links() and "nubo" in a.ruleset()
+    assert len(a.dnsmasqs()) == 2
+    # strays: a device of ours nubod does not know goes with the next start
+    sh("ip", "link", "add", "nb-ffffffffff0", "type", "bridge", ns=a.ns)
+    a.start()
+    wait_for(lambda: "nb-ffffffffff0" not in a.links(), 20, "the stray bridge removed")
+    a.nubod.set(networks=[network(NET1, 4097, [ports[1]], [UNDERLAY["b"]])])
+    wait_for(lambda: "nb-a2000000000" not in a.links(), 10, "net2 removed")
+    assert "nt-b0000003000" not in a.links() and len(a.dnsmasqs()) == 1
+    for h in p.hosts.values():
+        h.nubod.set(networks=[], security_groups=[])
+    for h in p.hosts.values():
+        wait_for(lambda: not any(x in h.links() for x in ("nb-", "nx-", "nt-")), 10,
+                 "no device of ours on " + h.ns)
+        wait_for(lambda: "nubo" not in h.ruleset(), 10, "no nubo table on " + h.ns)
+        wait_for(lambda: not h.dnsmasqs(), 10, "no dnsmasq on " + h.ns)
+        wait_for(lambda: not [d for d in (h.state_dir / "net").iterdir() if d.is_dir()], 10,
+                 "no network's files on " + h.ns)
