@@ -106,5 +106,11 @@ void net_ruleset(const struct net_state *st, struct buf *b);
 /* Append to b the dnsmasq configuration of network n whose files live in
  * dir. */
 void net_dnsmasq_conf(const struct net_net *n, const char *dir, struct buf *b);
+struct agent_net;
+
+/* Serve the metadata of the instances of items (nubod's desired
+ * instances) to their ports on each network of st that has ports here;
+ * stop the servers of the others. Returns 0 or -1 (logged). */
+int agent_metadata_converge(struct agent_net *cfg, const struct net_state *st, json_t *items);
 /* Append to b dnsmasq's static leases (dhcp-hostsfile) of n. */
 void net_dnsmasq_hosts(const struct net_net *n, struct buf *b);

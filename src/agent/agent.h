@@ -122,6 +122,8 @@ int driver_list(struct driver *d, char ***ret, size_t *ret_n);
 struct agent_net {
 	const char *dir;           /* net/ under the state dir: per-network files */
 	const char *underlay_ip;   /* VXLAN's local address, or NULL: no VXLAN */
+	struct md_server **md;     /* metadata servers, one per network (metadata.c) */
+	size_t nmd;
 };
 
 /* Converge this host's tenant networking (bridges, VXLAN, taps, dnsmasq,
@@ -130,7 +132,10 @@ struct agent_net {
  * remove what nubod no longer wants. A desired state without "networks"
  * (a nubod without tenant networks) changes nothing. Returns 0, or -1
  * when a step failed (logged; the next pass tries again). */
-int agent_net_converge(const struct agent_net *cfg, json_t *desired);
+int agent_net_converge(struct agent_net *cfg, json_t *desired);
+/* Stop the metadata servers and free what cfg holds (the host's networking
+ * stays as it is). */
+void agent_net_release(struct agent_net *cfg);
 
 /* ---- reconciling ---- */
 

@@ -486,6 +486,7 @@ out:
 	driver_free(a.drv);
 	free(a.rc.image_dir);
 	free(a.rc.disk_dir);
+	agent_net_release(&a.rc.net);
 	free((char *)a.rc.net.dir);
 	free(a.rc.sent);
 	explicit_bzero(a.credential, sizeof(a.credential));

@@ -28,6 +28,7 @@
 #define CMD_TIMEOUT_S 20
 #define CMD_OUT_LIMIT (8 << 20)
 #define VXLAN_PORT "4789"
+#define META_IP "169.254.169.254"
 
 /* A device of ours as the kernel has it. */
 struct link {
@@ -205,17 +206,17 @@ static int bridge_converge(const struct net_net *n, struct links *ls)
 	return link_settle(l, n->br, "", n->mtu);
 }
 
-/* The bridge's addresses: the gateway, without a route (the host routes
+/* The bridge's addresses: the metadata service's and the gateway, without a route (the host routes
  * nothing to tenants by its main table; dnsmasq and the metadata service
  * answer through sockets bound to the bridge). */
 static int addrs_converge(const struct net_net *n)
 {
-	char want[32] = "";
+	char want[2][32] = { META_IP "/32", "" };
 	if (n->gw[0])
-		str_printf(want, sizeof(want), "%s/%u", n->gw, n->prefix);
+		str_printf(want[1], sizeof(want[1]), "%s/%u", n->gw, n->prefix);
 	json_t *j = run_json((char *const[]){ "ip", "-j", "addr", "show", "dev", (char *)n->br,
 					      NULL });
-	bool have = false;
+	bool have[2] = { false, !want[1][0] };
 	int r = 0;
 	size_t k;
 	json_t *a;
@@ -225,14 +226,15 @@ static int addrs_converge(const struct net_net *n)
 		char got[32];
 		str_printf(got, sizeof(got), "%s/%lld", jstr(a, "local"),
 			   (long long)json_integer_value(json_object_get(a, "prefixlen")));
-		if (strcmp(got, want) == 0)
-			have = true;
+		if (strcmp(got, want[0]) == 0 || strcmp(got, want[1]) == 0)
+			have[strcmp(got, want[0]) != 0] = true;
 		else
 			r |= RUN("ip", "addr", "del", got, "dev", (char *)n->br);
 	}
 	json_decref(j);
-	if (want[0] && !have)
-		r |= RUN("ip", "addr", "add", want, "dev", (char *)n->br, "noprefixroute");
+	for (size_t i = 0; i < 2; i++)
+		if (!have[i])
+			r |= RUN("ip", "addr", "add", want[i], "dev", (char *)n->br, "noprefixroute");
 	return r ? -1 : 0;
 }
 
@@ -267,7 +269,7 @@ static int fdb_converge(const struct net_net *n)
 	return r ? -1 : 0;
 }
 
-static int vxlan_converge(const struct agent_net *cfg, const struct net_net *n, struct links *ls)
+static int vxlan_converge(struct agent_net *cfg, const struct net_net *n, struct links *ls)
 {
 	struct link *l = link_find(ls, n->vx);
 	if (!cfg->underlay_ip) {
@@ -310,7 +312,7 @@ static int taps_converge(const struct net_net *n, struct links *ls)
 
 /* ---- dnsmasq ---- */
 
-static char *net_dir(const struct agent_net *cfg, const char *id)
+static char *net_dir(struct agent_net *cfg, const char *id)
 {
 	return xasprintf("%s/%s", cfg->dir, id);
 }
@@ -388,7 +390,7 @@ static void dnsmasq_stop(const char *dir)
 
 /* dnsmasq for n when it has a gateway (its address on the bridge) and
  * ports here; none otherwise. */
-static int dnsmasq_converge(const struct agent_net *cfg, const struct net_net *n)
+static int dnsmasq_converge(struct agent_net *cfg, const struct net_net *n)
 {
 	char *dir = net_dir(cfg, n->id);
 	char *conf_path = xasprintf("%s/dnsmasq.conf", dir), *hosts_path = xasprintf("%s/hosts", dir);
@@ -434,7 +436,7 @@ out:
 }
 
 /* The directories of networks nubod no longer sends: their dnsmasq ends. */
-static void dnsmasq_strays(const struct agent_net *cfg, const struct net_state *st)
+static void dnsmasq_strays(struct agent_net *cfg, const struct net_state *st)
 {
 	DIR *d = opendir(cfg->dir);
 	for (struct dirent *e; d && (e = readdir(d));) {
@@ -457,7 +459,7 @@ static void dnsmasq_strays(const struct agent_net *cfg, const struct net_state *
 
 /* ---- the whole ---- */
 
-static int ruleset_apply(const struct agent_net *cfg, const struct net_state *st)
+static int ruleset_apply(struct agent_net *cfg, const struct net_state *st)
 {
 	struct buf b;
 	buf_init(&b, 0);
@@ -484,7 +486,7 @@ static void links_strays(struct links *ls)
 		}
 }
 
-static int converge_state(const struct agent_net *cfg, const struct net_state *st)
+static int converge_state(struct agent_net *cfg, const struct net_state *st, json_t *items)
 {
 	struct links ls = { 0 };
 	if (links_read(&ls) < 0) {
@@ -505,13 +507,14 @@ static int converge_state(const struct agent_net *cfg, const struct net_state *s
 	links_strays(&ls);
 	free(ls.v);
 	r |= ruleset_apply(cfg, st);
+	r |= agent_metadata_converge(cfg, st, items);
 	for (size_t k = 0; k < st->nnets; k++)
 		r |= dnsmasq_converge(cfg, &st->nets[k]);
 	dnsmasq_strays(cfg, st);
 	return r ? -1 : 0;
 }
 
-int agent_net_converge(const struct agent_net *cfg, json_t *desired)
+int agent_net_converge(struct agent_net *cfg, json_t *desired)
 {
 	struct arena *ar = arena_new();
 	struct net_state st;
@@ -524,7 +527,7 @@ int agent_net_converge(const struct agent_net *cfg, json_t *desired)
 			log_warn("cannot create %s: %s", cfg->dir, strerror(errno));
 			r = -1;
 		} else {
-			r = converge_state(cfg, &st);
+			r = converge_state(cfg, &st, json_object_get(desired, "items"));
 		}
 	}
 	arena_free(ar);

@@ -9,6 +9,7 @@ same path as a VM's.
 Every address lives in the namespaces made here (or their loopback)."""
 import ctypes
 import fcntl
+import http.client
 import json
 import os
 import select
@@ -202,6 +203,18 @@ class Guest:
                     return s.recv(100).decode().strip()
             except OSError:
                 return None
+        return in_ns(self.name, go)
+
+    def fetch(self, path):
+        """GET http://169.254.169.254<path> from the guest: (status, text)."""
+        def go():
+            c = http.client.HTTPConnection("169.254.169.254", 80, timeout=5)
+            try:
+                c.request("GET", path)
+                r = c.getresponse()
+                return r.status, r.read().decode()
+            finally:
+                c.close()
         return in_ns(self.name, go)
 
     def close(self):

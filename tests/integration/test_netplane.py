@@ -6,6 +6,7 @@ eth0 is joined to the agent's tap. Guests get their addresses by DHCP from
 the agent's dnsmasq, reach each other across hosts over VXLAN, not across
 networks (even with the same CIDR), and through security groups only as
 these allow; what nubod no longer wants goes, and nothing is left."""
+import json
 import os
 import shutil
 import signal
@@ -35,10 +36,24 @@ ICMP_RULE = {"id": "5a100000-0000-4000-8000-000000000001", "direction": "ingress
 
 
 def port(n, ip, groups=()):
-    """Port n (a small number) with its address ip."""
+    """Port n (a small number) with its address ip, of instance inst(n)."""
     return {"id": "b%07d-0000-4000-8000-000000000000" % n,
-            "mac": "fa:16:3e:00:00:%02x" % n, "ip": ip, "instance": None,
+            "mac": "fa:16:3e:00:00:%02x" % n, "ip": ip, "instance": inst(n),
             "security_groups": list(groups), "floating_ip": None}
+
+
+def inst(n):
+    return "c%07d-0000-4000-8000-000000000000" % n
+
+
+def instance(prt, name):
+    """The desired instance of port prt: stopped (the agent builds nothing),
+    with what its metadata says."""
+    return {"id": prt["instance"], "name": name, "desired": "stopped", "state": "stopped",
+            "user_data": "#!/bin/sh\necho hello from %s\n" % name,
+            "public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI%s test" % name,
+            "nics": [{"port": prt["id"], "mac": prt["mac"], "ip": prt["ip"],
+                      "network": None}]}
 
 
 def tap(p):
@@ -131,6 +146,8 @@ def plane(tmp_path, request):
             "  ip addr add \"$ip/$mask\" dev \"$interface\"\n"
             "  [ -n \"$mtu\" ] && ip link set dev \"$interface\" mtu \"$mtu\"\n"
             "  echo \"$staticroutes\" > \"$0.$interface.$ip.routes\"\n"
+            "  set -- $staticroutes\n"
+            "  while [ $# -ge 2 ]; do ip route add \"$1\" via \"$2\" dev \"$interface\"; shift 2; done\n"
             ";; esac\n")
         os.chmod(p.script, 0o755)
         yield p
@@ -169,10 +186,12 @@ def two_networks(p, sg1=(SG_ICMP,), groups=None):
     a, b = p.hosts["a"], p.hosts["b"]
     a.nubod.set(networks=[network(NET1, 4097, [ports[1]], [UNDERLAY["b"]]),
                           network(NET2, 4098, [ports[3]], [UNDERLAY["b"]])],
-                security_groups=groups, external_network=None)
+                security_groups=groups, external_network=None,
+                items=[instance(ports[1], "vm1"), instance(ports[3], "vm3")])
     b.nubod.set(networks=[network(NET1, 4097, [ports[2]], [UNDERLAY["a"]]),
                           network(NET2, 4098, [ports[4]], [UNDERLAY["a"]])],
-                security_groups=groups, external_network=None)
+                security_groups=groups, external_network=None,
+                items=[instance(ports[4], "vm4")])
     return ports
 
 
@@ -207,6 +226,19 @@ def test_guests_get_dhcp_and_reach_each_other_across_hosts_but_not_across_networ
             s.wait()
     # nothing of the host answers tenants but DHCP and metadata
     assert not g[1].ping("10.0.0.1", count=1)
+    # the metadata service tells each instance about itself only, in both
+    # path styles; the same address on another network is another instance
+    assert g[1].fetch("/latest/meta-data/instance-id") == (200, inst(1))
+    assert g[4].fetch("/latest/meta-data/instance-id") == (200, inst(4))
+    assert g[4].fetch("/latest/meta-data/local-ipv4") == (200, "10.0.0.5")
+    code, body = g[3].fetch("/openstack/latest/meta_data.json")
+    meta = json.loads(body)
+    assert code == 200 and meta["uuid"] == inst(3) and meta["name"] == "vm3"
+    assert meta["public_keys"]["default"].endswith("vm3 test")
+    assert g[3].fetch("/openstack/2012-08-10/user_data") == (200, "#!/bin/sh\necho hello from vm3\n")
+    assert g[1].fetch("/2009-04-04/user-data")[1].endswith("vm1\n")
+    assert g[2].fetch("/latest/meta-data/instance-id")[0] == 404  # a port of no instance
+    assert g[1].fetch("/latest/meta-data/nothing")[0] == 404
     links = p.hosts["a"].links()
     assert "nb-a1000000000" in links and "nx-a1000000000" in links
     fdb = sh("bridge", "fdb", "show", "dev", "nx-a1000000000", ns=p.hosts["a"].ns).stdout
