@@ -99,10 +99,17 @@ bool net_mac_parse(const char *s, char out[18]);
 void net_suffix(const char *id, char out[12]);
 /* The conntrack zone of a network (1..65535, from its VNI). */
 unsigned net_zone(const struct net_net *n);
-/* Append to b the nft script that replaces the tables inet nubo and
- * bridge nubo with what st wants, in one transaction (only their removal
- * when st has no network). */
-void net_ruleset(const struct net_state *st, struct buf *b);
+/* The mark of a network's routed connections and packets. */
+uint32_t net_route_mark(const struct net_net *n);
+/* The routing table of a network's routed traffic. */
+uint32_t net_table(const struct net_net *n);
+/* The MAC of the network's gateway (the bridge), the same on every host. */
+void net_gw_mac(const struct net_net *n, char out[18]);
+/* Append to b the nft script that replaces the tables inet nubo, bridge
+ * nubo and (with an external interface ext_if, else NULL, and an external
+ * network) ip nubo_nat with what st wants, in one transaction (only their
+ * removal when st has no network). */
+void net_ruleset(const struct net_state *st, const char *ext_if, struct buf *b);
 /* Append to b the dnsmasq configuration of network n whose files live in
  * dir. */
 void net_dnsmasq_conf(const struct net_net *n, const char *dir, struct buf *b);

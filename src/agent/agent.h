@@ -122,6 +122,7 @@ int driver_list(struct driver *d, char ***ret, size_t *ret_n);
 struct agent_net {
 	const char *dir;           /* net/ under the state dir: per-network files */
 	const char *underlay_ip;   /* VXLAN's local address, or NULL: no VXLAN */
+	const char *external_if;   /* faces the external network, or NULL: no NAT */
 	struct md_server **md;     /* metadata servers, one per network (metadata.c) */
 	size_t nmd;
 };

@@ -55,6 +55,7 @@ struct agent_config {
 	uint64_t interval;  /* seconds between heartbeats */
 	uint64_t image_cache_ttl; /* seconds an unused cached image is kept */
 	char *underlay_ip;  /* VXLAN's local address; "" for none */
+	char *external_if;  /* the interface facing the external network; "" for none */
 	char *log_level;
 	char *log_file;
 };
@@ -84,6 +85,9 @@ static const struct config_opt options[] = {
 	OPT(NULL, NULL, "underlay-ip", CONFIG_STRING, underlay_ip, "", 0, 0,
 	    "IPv4 address of this host that VXLAN of tenant networks leaves from and "
 	    "arrives at (none: tenant networks stay on this host)"),
+	OPT(NULL, NULL, "external-interface", CONFIG_STRING, external_if, "", 0, 0,
+	    "network interface facing the external network (outbound SNAT, floating IPs; "
+	    "none: no routing to it)"),
 	OPT(NULL, NULL, "log-level", CONFIG_STRING, log_level, "info", 0, 0,
 	    "debug, info, warn or error"),
 	OPT(NULL, NULL, "log-file", CONFIG_STRING, log_file, "-", 0, 0, "log file; - for stderr"),
@@ -298,6 +302,7 @@ static int start_driver(struct agent *a)
 	a->rc.image_cache_ttl_s = (unsigned)a->cfg.image_cache_ttl;
 	a->rc.net.dir = xasprintf("%s/net", a->cfg.state_dir);
 	a->rc.net.underlay_ip = *a->cfg.underlay_ip ? a->cfg.underlay_ip : NULL;
+	a->rc.net.external_if = *a->cfg.external_if ? a->cfg.external_if : NULL;
 	return 0;
 }
 
@@ -473,6 +478,11 @@ int main(int argc, char **argv)
 	struct in_addr underlay;
 	if (*a.cfg.underlay_ip && inet_pton(AF_INET, a.cfg.underlay_ip, &underlay) != 1) {
 		fprintf(stderr, "nubo-agent: --underlay-ip must be an IPv4 address\n");
+		goto out;
+	}
+	if (strlen(a.cfg.external_if) > 11 || !str_only(a.cfg.external_if, true, "-_.")) {
+		fprintf(stderr, "nubo-agent: --external-interface must be an interface name of at "
+				"most 11 characters\n");
 		goto out;
 	}
 	if (log_level_parse(a.cfg.log_level, &level) < 0 || log_open(a.cfg.log_file, level) < 0) {

@@ -198,8 +198,7 @@ static int bridge_converge(const struct net_net *n, struct links *ls)
 	 * host's side of a bridge never meets the other hosts') and whatever
 	 * ports come and go */
 	char mac[18];
-	str_printf(mac, sizeof(mac), "02:6e:62:%02x:%02x:%02x", n->vni >> 16, (n->vni >> 8) & 0xff,
-		   n->vni & 0xff);
+	net_gw_mac(n, mac);
 	if ((!l || strcmp(l->mac, mac) != 0) &&
 	    RUN("ip", "link", "set", "dev", (char *)n->br, "address", mac) < 0)
 		return -1;
@@ -457,13 +456,166 @@ static void dnsmasq_strays(struct agent_net *cfg, const struct net_state *st)
 		closedir(d);
 }
 
+/* ---- routing to the external network ---- */
+
+/* Our policy routing rules, one preference for all. */
+#define RULE_PREF "20100"
+
+static char *u32_text(uint32_t v, bool hex)
+{
+	return xasprintf(hex ? "0x%x" : "%u", v);
+}
+
+/* One rule (selector "iif" or "fwmark" with value, to table) wanted or
+ * not: made when missing from have (ip -j rule show), marked seen there. */
+static int rule_want(json_t *have, const char *sel, const char *value, const char *table)
+{
+	size_t k;
+	json_t *r;
+	json_array_foreach(have, k, r) {
+		const char *v = jstr(r, sel);
+		if (strcmp(v, value) == 0 && strcmp(jstr(r, "table"), table) == 0 &&
+		    json_integer_value(json_object_get(r, "priority")) == 20100) {
+			json_object_set_new(r, "nubo_seen", json_true());
+			return 0;
+		}
+	}
+	return RUN("ip", "rule", "add", "pref", RULE_PREF, (char *)sel, (char *)value, "lookup",
+		   (char *)table);
+}
+
+/* A network's routed traffic: table net_table(n) sends the network's CIDR
+ * to its bridge and the rest to the external gateway; packets from the
+ * bridge, and packets marked as the network's (replies and floating IPs,
+ * see netstate.c), use it. The host's main table learns nothing. */
+static int net_routes(const struct agent_net *cfg, const struct net_state *st,
+		      const struct net_net *n, json_t *rules)
+{
+	char *table = u32_text(net_table(n), false), *mark = u32_text(net_route_mark(n), true);
+	char cidr[24];
+	str_printf(cidr, sizeof(cidr), "%s/%u", n->addr, n->prefix);
+	int r = RUN("ip", "route", "replace", cidr, "dev", (char *)n->br, "table", table);
+	if (st->ext_gw[0])
+		r |= RUN("ip", "route", "replace", "default", "via", (char *)st->ext_gw, "dev",
+			 (char *)cfg->external_if, "table", table);
+	r |= rule_want(rules, "iif", n->br, table);
+	r |= rule_want(rules, "fwmark", mark, table);
+	free(mark);
+	free(table);
+	return r ? -1 : 0;
+}
+
+/* Whether table id is one of ours (net_table) that no network of st has. */
+static bool table_stray(const struct net_state *st, uint32_t id)
+{
+	if ((id & 0xffff0000u) != 0x6e620000u)
+		return false;
+	for (size_t k = 0; k < st->nnets; k++)
+		if (net_table(&st->nets[k]) == id)
+			return false;
+	return true;
+}
+
+/* Our rules not seen as wanted, and our tables of no network, go. */
+static void routes_strays(const struct net_state *st, json_t *rules)
+{
+	size_t k;
+	json_t *r;
+	json_array_foreach(rules, k, r) {
+		if (json_integer_value(json_object_get(r, "priority")) != 20100 ||
+		    json_is_true(json_object_get(r, "nubo_seen")))
+			continue;
+		const char *sel = jstr(r, "iif")[0] ? "iif" : "fwmark";
+		RUN("ip", "rule", "del", "pref", RULE_PREF, (char *)sel, (char *)jstr(r, sel), "lookup",
+		    (char *)jstr(r, "table"));
+	}
+	json_t *routes = run_json((char *const[]){ "ip", "-j", "route", "show", "table", "all",
+						   NULL });
+	uint32_t done[64];
+	size_t ndone = 0;
+	json_array_foreach(routes, k, r) {
+		uint64_t id;
+		if (parse_u64(jstr(r, "table"), 1, UINT32_MAX, &id) < 0 || !table_stray(st, (uint32_t)id))
+			continue;
+		bool seen = false;
+		for (size_t i = 0; i < ndone; i++)
+			seen |= done[i] == id;
+		if (seen || ndone == ARRAY_SIZE(done))
+			continue;
+		done[ndone++] = (uint32_t)id;
+		RUN("ip", "route", "flush", "table", (char *)jstr(r, "table"));
+	}
+	json_decref(routes);
+}
+
+/* The floating IPs of st's ports as /32 addresses on the external
+ * interface (labelled IF:fip), so that the host answers ARP for them;
+ * other addresses with that label go. */
+static int fips_converge(const struct agent_net *cfg, const struct net_state *st)
+{
+	char label[32];
+	str_printf(label, sizeof(label), "%s:fip", cfg->external_if);
+	json_t *j = run_json((char *const[]){ "ip", "-j", "addr", "show", "dev",
+					      (char *)cfg->external_if, NULL });
+	bool *have = xcalloc(st->nall + 1, sizeof(*have));
+	int r = 0;
+	size_t k;
+	json_t *a;
+	json_array_foreach(json_object_get(json_array_get(j, 0), "addr_info"), k, a) {
+		if (strcmp(jstr(a, "label"), label) != 0)
+			continue;
+		bool known = false;
+		for (size_t i = 0; i < st->nall; i++)
+			if (st->has_ext && strcmp(st->all[i]->fip, jstr(a, "local")) == 0)
+				known = have[i] = true;
+		char got[24];
+		str_printf(got, sizeof(got), "%s/32", jstr(a, "local"));
+		if (!known)
+			r |= RUN("ip", "addr", "del", got, "dev", (char *)cfg->external_if);
+	}
+	for (size_t i = 0; st->has_ext && i < st->nall; i++) {
+		if (have[i] || !st->all[i]->fip[0])
+			continue;
+		char want[24];
+		str_printf(want, sizeof(want), "%s/32", st->all[i]->fip);
+		r |= RUN("ip", "addr", "add", want, "dev", (char *)cfg->external_if, "label", label);
+	}
+	free(have);
+	json_decref(j);
+	return r ? -1 : 0;
+}
+
+/* Routing between networks and the external network: IPv4 forwarding
+ * on, each network's table and rules, the floating IPs; strays go. */
+static int external_converge(const struct agent_net *cfg, const struct net_state *st)
+{
+	json_t *rules = run_json((char *const[]){ "ip", "-j", "rule", "show", NULL });
+	int r = 0;
+	if (cfg->external_if && st->has_ext) {
+		int fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "1", 1) != 1) {
+			log_warn("cannot switch IPv4 forwarding on: %s", strerror(errno));
+			r = -1;
+		}
+		if (fd >= 0)
+			close(fd);
+		for (size_t k = 0; k < st->nnets; k++)
+			r |= net_routes(cfg, st, &st->nets[k], rules);
+	}
+	routes_strays(cfg->external_if && st->has_ext ? st : &(struct net_state){ 0 }, rules);
+	if (cfg->external_if)
+		r |= fips_converge(cfg, st);
+	json_decref(rules);
+	return r ? -1 : 0;
+}
+
 /* ---- the whole ---- */
 
 static int ruleset_apply(struct agent_net *cfg, const struct net_state *st)
 {
 	struct buf b;
 	buf_init(&b, 0);
-	net_ruleset(st, &b);
+	net_ruleset(st, cfg->external_if, &b);
 	char *path = xasprintf("%s/nubo.nft", cfg->dir);
 	int r = write_if_changed(path, b.data) < 0 ? -1 : RUN("nft", "-f", path);
 	free(path);
@@ -507,6 +659,7 @@ static int converge_state(struct agent_net *cfg, const struct net_state *st, jso
 	links_strays(&ls);
 	free(ls.v);
 	r |= ruleset_apply(cfg, st);
+	r |= external_converge(cfg, st);
 	r |= agent_metadata_converge(cfg, st, items);
 	for (size_t k = 0; k < st->nnets; k++)
 		r |= dnsmasq_converge(cfg, &st->nets[k]);

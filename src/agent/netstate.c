@@ -16,10 +16,14 @@
 #include "lib/crypto.h"
 #include "lib/util.h"
 
-/* The ruleset's marks: the port a frame came from (low 16 bits) and the
- * port it goes to (high 16 bits), set in the bridge family where ports
- * are known, read in the inet family where conntrack is. */
-#define MARK_SRC_MASK 0xffffu
+/* The ruleset's packet marks. Bridged: the port a frame came from (bits
+ * 0-14) and the port it goes to (bits 16-30), set in the bridge family
+ * where ports are known, read in the inet family where conntrack is.
+ * Routed between a network and the outside: bit 31 and the network's zone
+ * (net_route_mark), kept in the connection's mark and chosen by the
+ * network's routing rule. */
+#define MARK_SRC_MASK 0x80007fffu
+#define MARK_DST_MASK 0xffff0000u
 #define MARK_DST_SHIFT 16
 #define META_IP "169.254.169.254"
 
@@ -110,6 +114,22 @@ void net_suffix(const char *id, char out[12])
 unsigned net_zone(const struct net_net *n)
 {
 	return 1 + n->vni % 65535;
+}
+
+uint32_t net_route_mark(const struct net_net *n)
+{
+	return 0x80000000u | net_zone(n);
+}
+
+uint32_t net_table(const struct net_net *n)
+{
+	return 0x6e620000u | net_zone(n);
+}
+
+void net_gw_mac(const struct net_net *n, char out[18])
+{
+	str_printf(out, 18, "02:6e:62:%02x:%02x:%02x", n->vni >> 16, (n->vni >> 8) & 0xff,
+		   n->vni & 0xff);
 }
 
 static const char *id_of(struct parse *p, json_t *o, const char *what)
@@ -456,43 +476,56 @@ static void port_chains(const struct net_state *st, const struct net_port *pt, s
 	buf_puts(b, "\t\tdrop\n\t}\n");
 }
 
-/* The chain at hook that gives packets through a bridge (matched by
- * dev: iifname or oifname) their network's conntrack zone, before
- * conntrack sees them. */
-static void zone_chain(const struct net_state *st, const char *hook, const char *dev,
-		       struct buf *b)
+/* Conntrack zones, before conntrack: a network's bridged traffic has
+ * its own zone; its routed traffic (to the gateway's MAC) has it in the
+ * original direction only, so that the replies from outside (zone 0) find
+ * their connection. A guest's new connection is marked with its network
+ * (priority mangle); a packet from outside takes its connection's mark
+ * after NAT (dstnat + 1), so the network's routing rule picks it up. */
+static void zone_chains(const struct net_state *st, const char *ext_if, struct buf *b)
 {
-	buf_printf(b,
-		   "\tchain zone_%s {\n"
-		   "\t\ttype filter hook %s priority raw; policy accept;\n",
-		   hook, hook);
+	buf_puts(b, "\tchain zone {\n"
+		    "\t\ttype filter hook prerouting priority raw; policy accept;\n");
+	for (size_t k = 0; k < st->nnets; k++) {
+		const struct net_net *n = &st->nets[k];
+		char mac[18];
+		net_gw_mac(n, mac);
+		buf_printf(b,
+			   "\t\tiifname \"%s\" ether daddr %s ct original zone set %u\n"
+			   "\t\tiifname \"%s\" ether daddr != %s ct zone set %u\n",
+			   n->br, mac, net_zone(n), n->br, mac, net_zone(n));
+	}
+	buf_puts(b, "\t}\n"
+		    "\tchain connmark {\n"
+		    "\t\ttype filter hook prerouting priority mangle; policy accept;\n");
 	for (size_t k = 0; k < st->nnets; k++)
-		buf_printf(b, "\t\t%s \"%s\" ct zone set %u\n", dev, st->nets[k].br,
-			   net_zone(&st->nets[k]));
+		buf_printf(b, "\t\tiifname \"%s\" ct state new ct mark set 0x%x\n",
+			   st->nets[k].br, net_route_mark(&st->nets[k]));
 	buf_puts(b, "\t}\n");
+	if (ext_if)
+		buf_printf(b,
+			   "\tchain route_back {\n"
+			   "\t\ttype filter hook prerouting priority dstnat + 1; policy accept;\n"
+			   "\t\tiifname \"%s\" ct mark & 0x80000000 != 0 meta mark set ct mark\n"
+			   "\t}\n",
+			   ext_if);
 }
 
-static void inet_table(const struct net_state *st, struct buf *b)
+/* The forward hook: routed traffic leaves a network only for the outside
+ * (ext_if) and enters one only as a connection of its own (NAT); a packet
+ * passes its sender's egress and its receiver's ingress chains. */
+static void relay_chain(const struct net_state *st, const char *ext_if, struct buf *b)
 {
-	buf_puts(b, "table inet nubo {\n");
-	zone_chain(st, "prerouting", "iifname", b);
-	zone_chain(st, "output", "oifname", b);
-	/* guests reach the host only for DHCP and the metadata service */
-	buf_puts(b, "\tchain host_in {\n"
-		    "\t\ttype filter hook input priority filter; policy accept;\n"
-		    "\t\tiifname \"nb-*\" jump from_guests\n"
-		    "\t}\n"
-		    "\tchain from_guests {\n"
-		    "\t\tct state established,related accept\n"
-		    "\t\tudp dport 67 accept\n"
-		    "\t\tip daddr " META_IP " tcp dport 80 accept\n"
-		    "\t\tdrop\n"
-		    "\t}\n"
-		    "\tchain relay {\n"
+	buf_puts(b, "\tchain relay {\n"
 		    "\t\ttype filter hook forward priority filter; policy accept;\n");
-	for (size_t k = 0; k < st->nnets; k++)
-		buf_printf(b, "\t\tiifname \"%s\" oifname != \"%s\" oifname \"nb-*\" drop\n",
-			   st->nets[k].br, st->nets[k].br);
+	for (size_t k = 0; k < st->nnets; k++) {
+		buf_printf(b, "\t\tiifname \"%s\" oifname != \"%s\"", st->nets[k].br,
+			   st->nets[k].br);
+		if (ext_if && st->has_ext)
+			buf_printf(b, " oifname != \"%s\"", ext_if);
+		buf_puts(b, " drop\n");
+	}
+	buf_puts(b, "\t\toifname \"nb-*\" iifname != \"nb-*\" ct mark & 0x80000000 == 0 drop\n");
 	/* a port's mark index is its place in st->all, plus one */
 	struct buf src, dst;
 	buf_init(&src, 0);
@@ -505,13 +538,67 @@ static void inet_table(const struct net_state *st, struct buf *b)
 		buf_printf(b,
 			   "\t\tmeta mark & 0x%x vmap { %s }\n"
 			   "\t\tmeta mark & 0x%x vmap { %s }\n",
-			   MARK_SRC_MASK, src.data, MARK_SRC_MASK << MARK_DST_SHIFT, dst.data);
+			   MARK_SRC_MASK, src.data, MARK_DST_MASK, dst.data);
 	buf_release(&src);
 	buf_release(&dst);
+	/* routed in (NAT): the receiver by its bridge and address */
+	for (size_t n = 0, i = 1; n < st->nnets; n++)
+		for (size_t k = 0; k < st->nets[n].nports; k++, i++)
+			buf_printf(b, "\t\toifname \"%s\" ip daddr %s jump in_%zu\n", st->nets[n].br,
+				   st->nets[n].ports[k].ip, i);
 	buf_puts(b, "\t}\n");
+}
+
+static void inet_table(const struct net_state *st, const char *ext_if, struct buf *b)
+{
+	buf_puts(b, "table inet nubo {\n");
+	zone_chains(st, ext_if, b);
+	/* guests reach the host only for DHCP and the metadata service */
+	buf_puts(b, "\tchain host_in {\n"
+		    "\t\ttype filter hook input priority filter; policy accept;\n"
+		    "\t\tiifname \"nb-*\" jump from_guests\n"
+		    "\t}\n"
+		    "\tchain from_guests {\n"
+		    "\t\tct state established,related accept\n"
+		    "\t\tudp dport 67 accept\n"
+		    "\t\tip daddr " META_IP " tcp dport 80 accept\n"
+		    "\t\tdrop\n"
+		    "\t}\n");
+	relay_chain(st, ext_if, b);
 	for (size_t i = 1; i <= st->nall; i++)
 		port_chains(st, st->all[i - 1], i, b);
 	buf_puts(b, "}\n");
+}
+
+/* Outbound SNAT (masquerade on ext_if) of networks with snat, and 1:1
+ * NAT of floating IPs. */
+static void nat_table(const struct net_state *st, const char *ext_if, struct buf *b)
+{
+	buf_puts(b, "table ip nubo_nat {\n"
+		    "\tchain pre {\n"
+		    "\t\ttype nat hook prerouting priority dstnat; policy accept;\n");
+	for (size_t n = 0; n < st->nnets; n++)
+		for (size_t k = 0; k < st->nets[n].nports; k++) {
+			const struct net_port *p = &st->nets[n].ports[k];
+			if (p->fip[0])
+				buf_printf(b, "\t\tiifname \"%s\" ip daddr %s ct mark set 0x%x dnat to %s\n",
+					   ext_if, p->fip, net_route_mark(&st->nets[n]), p->ip);
+		}
+	buf_puts(b, "\t}\n"
+		    "\tchain post {\n"
+		    "\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
+	for (size_t n = 0; n < st->nnets; n++) {
+		const struct net_net *net = &st->nets[n];
+		for (size_t k = 0; k < net->nports; k++)
+			if (net->ports[k].fip[0])
+				buf_printf(b, "\t\toifname \"%s\" ct mark 0x%x ip saddr %s snat to %s\n",
+					   ext_if, net_route_mark(net), net->ports[k].ip,
+					   net->ports[k].fip);
+		if (net->snat)
+			buf_printf(b, "\t\toifname \"%s\" ct mark 0x%x masquerade\n", ext_if,
+				   net_route_mark(net));
+	}
+	buf_puts(b, "\t}\n}\n");
 }
 
 /* Anti-spoofing of the port with mark index i: it sends from its MAC and
@@ -570,18 +657,22 @@ static void bridge_table(const struct net_state *st, struct buf *b)
 	buf_puts(b, "}\n");
 }
 
-void net_ruleset(const struct net_state *st, struct buf *b)
+void net_ruleset(const struct net_state *st, const char *ext_if, struct buf *b)
 {
 	/* declaring a table before deleting it makes the deletion succeed
 	 * when it is absent; the whole file is one transaction */
 	buf_puts(b, "table inet nubo\n"
 		    "delete table inet nubo\n"
 		    "table bridge nubo\n"
-		    "delete table bridge nubo\n");
+		    "delete table bridge nubo\n"
+		    "table ip nubo_nat\n"
+		    "delete table ip nubo_nat\n");
 	if (!st->nnets)
 		return;
-	inet_table(st, b);
+	inet_table(st, ext_if, b);
 	bridge_table(st, b);
+	if (ext_if && st->has_ext)
+		nat_table(st, ext_if, b);
 }
 
 void net_dnsmasq_conf(const struct net_net *n, const char *dir, struct buf *b)

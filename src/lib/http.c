@@ -816,7 +816,7 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
 	s->mhd = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_access, s,
 		MHD_OPTION_ARRAY, where,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(opts->threads ? opts->threads : 1),
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(opts->threads > 1 ? opts->threads : 0),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)opts->timeout_s,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 		MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,

@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		struct buf b;
 		buf_init(&b, 0);
-		net_ruleset(&st, &b);
+		net_ruleset(&st, NULL, &b);
 		check_text(&b);
 		for (size_t k = 0; k < st.nnets; k++) {
 			buf_reset(&b);

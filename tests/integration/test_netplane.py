@@ -8,6 +8,7 @@ networks (even with the same CIDR), and through security groups only as
 these allow; what nubod no longer wants goes, and nothing is left."""
 import json
 import os
+import socket
 import shutil
 import signal
 import subprocess
@@ -18,11 +19,14 @@ import pytest
 
 from conftest import AGENT, NO_KVM, SANITIZER_MARKERS
 from compute_util import wait_for
-from netplane_util import FakeNubod, Guest, sh
+from netplane_util import FakeNubod, Guest, in_ns, sh
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for namespaces")
 
 UNDERLAY = {"a": "192.168.77.1", "b": "192.168.77.2"}
+EXT_HOST, EXT_GW, FIP = "203.0.113.2", "203.0.113.1", "203.0.113.10"
+EXTERNAL = {"id": "e0000000-0000-4000-8000-000000000001", "cidr": "203.0.113.0/24",
+            "gateway": EXT_GW}
 NET1 = "a1000000-0000-4000-8000-000000000001"
 NET2 = "a2000000-0000-4000-8000-000000000002"
 SG_ICMP = "5a000000-0000-4000-8000-000000000001"
@@ -68,9 +72,9 @@ def network(nid, vni, ports, peers):
 class Host:
     """A namespace with its agent and the agent's nubod stand-in."""
 
-    def __init__(self, ns, top, log_path, underlay):
+    def __init__(self, ns, top, log_path, underlay, extra=()):
         self.ns, self.top, self.log_path = ns, top, log_path
-        self.underlay = underlay
+        self.underlay, self.extra = underlay, list(extra)
         self.nubod = FakeNubod(ns)
         self.state_dir = Path(top) / "state"
         self.proc = None
@@ -79,7 +83,7 @@ class Host:
         args = [AGENT, "--server", self.nubod.url, "--state-dir", str(self.state_dir),
                 "--enroll", "tok", "--name", self.ns, "--virt-type", "qemu",
                 "--libvirt-uri", "qemu:///embed?root=%s/lv" % self.top,
-                "--heartbeat-interval", "1", "--underlay-ip", self.underlay]
+                "--heartbeat-interval", "1", "--underlay-ip", self.underlay] + self.extra
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(["ip", "netns", "exec", self.ns] + NO_KVM + args,
                                      stdout=self.log, stderr=subprocess.STDOUT)
@@ -118,18 +122,26 @@ def plane(tmp_path, request):
         pass
     p = Plane()
     try:
-        for k in ("a", "b"):
+        for k in ("a", "b", "o"):
             sh("ip", "netns", "add", tag + k)
             sh("ip", "link", "set", "lo", "up", ns=tag + k)
         sh("ip", "link", "add", "ul", "netns", tag + "a", "type", "veth", "peer", "name", "ul",
            "netns", tag + "b")
+        # the outside: host a's external interface ext0 faces namespace o
+        sh("ip", "link", "add", "ext0", "netns", tag + "a", "type", "veth", "peer", "name",
+           "up0", "netns", tag + "o")
+        sh("ip", "addr", "add", EXT_HOST + "/24", "dev", "ext0", ns=tag + "a")
+        sh("ip", "link", "set", "ext0", "up", ns=tag + "a")
+        sh("ip", "addr", "add", EXT_GW + "/24", "dev", "up0", ns=tag + "o")
+        sh("ip", "link", "set", "up0", "up", ns=tag + "o")
         for k in ("a", "b"):
             sh("ip", "addr", "add", UNDERLAY[k] + "/24", "dev", "ul", ns=tag + k)
             sh("ip", "link", "set", "ul", "up", ns=tag + k)
             top = tempfile.mkdtemp(prefix="nv-", dir="/tmp")
             os.chmod(top, 0o711)
             tops.append(top)
-            hosts[k] = Host(tag + k, top, tmp_path / ("agent-%s.log" % k), UNDERLAY[k])
+            hosts[k] = Host(tag + k, top, tmp_path / ("agent-%s.log" % k), UNDERLAY[k],
+                            ["--external-interface", "ext0"] if k == "a" else [])
             hosts[k].start()
 
         def guest(name, host, prt):
@@ -169,7 +181,7 @@ def plane(tmp_path, request):
         if failed or problems:
             for h in hosts.values():
                 print("\n===== %s =====\n%s" % (h.log_path, h.text()[-10000:]))
-        for k in ("a", "b"):
+        for k in ("a", "b", "o"):
             sh("ip", "netns", "del", tag + k, check=False)
         for top in tops:
             shutil.rmtree(top, ignore_errors=True)
@@ -307,3 +319,58 @@ def test_deleting_everything_leaves_nothing_and_a_stopped_agent_leaves_networks_
         wait_for(lambda: not h.dnsmasqs(), 10, "no dnsmasq on " + h.ns)
         wait_for(lambda: not [d for d in (h.state_dir / "net").iterdir() if d.is_dir()], 10,
                  "no network's files on " + h.ns)
+
+
+def test_snat_takes_guests_outside_and_a_floating_ip_brings_the_outside_in(plane):
+    p = plane
+    a, o = p.hosts["a"], p.tag + "o"
+    tcp7 = {"id": "5a200000-0000-4000-8000-000000000002", "direction": "ingress",
+            "ethertype": "IPv4", "protocol": "tcp", "port_min": 7, "port_max": 7,
+            "cidr": None, "remote_ips": None}
+    groups = [{"id": SG_ICMP, "rules": [ICMP_RULE, tcp7]}]
+    p1, p5 = port(1, "10.0.0.5", [SG_ICMP]), port(5, "10.0.0.8", [SG_ICMP])
+    p1["floating_ip"] = FIP
+    net = dict(network(NET1, 4097, [p1, p5], []), snat=True)
+    a.nubod.set(networks=[net], security_groups=groups, external_network=EXTERNAL)
+    g1, g5 = p.guest("g1", "a", p1), p.guest("g5", "a", p5)
+    assert g1.dhcp(p.script) == "10.0.0.5" and g5.dhcp(p.script) == "10.0.0.8"
+    outside = subprocess.Popen(["ip", "netns", "exec", o, "socat", "TCP-LISTEN:8,fork,reuseaddr",
+                                "SYSTEM:echo $SOCAT_PEERADDR"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = g1.serve(7, "g1")
+    try:
+        # SNAT: a guest without a floating IP goes out as the host
+        assert wait_for(lambda: g5.connect(EXT_GW, 8), 10, "g5 reaching outside") == EXT_HOST
+        assert g5.ping(EXT_GW)
+        # the floating IP: the guest goes out as it, and is reached through it
+        assert g1.connect(EXT_GW, 8) == FIP
+        assert in_ns(o, lambda: connect(FIP, 7)) == "g1"
+        assert sh("busybox", "ping", "-c", "1", "-W", "1", FIP, ns=o, check=False).returncode == 0
+        # only the floating IP: not the guest's own address, not the other guest
+        sh("ip", "route", "add", "10.0.0.0/24", "via", EXT_HOST, ns=o)
+        assert in_ns(o, lambda: connect("10.0.0.5", 7)) is None
+        assert sh("busybox", "ping", "-c", "1", "-W", "1", "10.0.0.8", ns=o, check=False).returncode != 0
+        # the floating IP goes: the outside no longer gets in
+        p1["floating_ip"] = None
+        a.nubod.set(networks=[net])
+        wait_for(lambda: FIP not in sh("ip", "addr", "show", "ext0", ns=a.ns).stdout, 10,
+                 "the floating IP off ext0")
+        assert in_ns(o, lambda: connect(FIP, 7)) is None
+        assert g1.connect(EXT_GW, 8) == EXT_HOST
+    finally:
+        for proc in (outside, server):
+            proc.kill()
+            proc.wait()
+    a.nubod.set(networks=[], security_groups=[], external_network=None)
+    wait_for(lambda: "nubo" not in a.ruleset(), 10, "no nubo table")
+    assert "20100" not in sh("ip", "rule", "show", ns=a.ns).stdout
+    assert "1852" not in sh("ip", "route", "show", "table", "all", ns=a.ns).stdout
+
+
+def connect(ip, port, timeout=2):
+    """What a TCP server at ip:port answers, or None (this thread's namespace)."""
+    try:
+        with socket.create_connection((ip, port), timeout) as s:
+            return s.recv(100).decode().strip()
+    except OSError:
+        return None

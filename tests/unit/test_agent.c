@@ -82,13 +82,18 @@ static void test_parse_absent_networks_is_not_present(void **state)
 	arena_free(ar);
 }
 
+/* good with the first from replaced by to. Caller frees. */
+static char *replaced(const char *from, const char *to)
+{
+	const char *at = strstr(good, from);
+	assert_non_null(at);
+	return xasprintf("%.*s%s%s", (int)(at - good), good, to, at + strlen(from));
+}
+
 /* good with one substring replaced must be refused. */
 static void refused(const char *from, const char *to)
 {
-	char *text = xstrdup(good);
-	char *at = strstr(text, from);
-	assert_non_null(at);
-	char *bad = xasprintf("%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+	char *bad = replaced(from, to);
 	struct arena *ar = arena_new();
 	struct net_state st;
 	char why[256] = "";
@@ -96,7 +101,6 @@ static void refused(const char *from, const char *to)
 	assert_true(why[0] != '\0');
 	arena_free(ar);
 	free(bad);
-	free(text);
 }
 
 static void test_parse_refuses_bad_values(void **state)
@@ -137,11 +141,12 @@ static void test_ruleset(void **state)
 	assert_int_equal(parse(good, ar, &st, why), 0);
 	struct buf b;
 	buf_init(&b, 0);
-	net_ruleset(&st, &b);
+	net_ruleset(&st, NULL, &b);
 	static const char *const want[] = {
 		"delete table inet nubo\n",
-		"iifname \"nb-a1000000000\" ct zone set 4098\n",
-		"meta mark & 0xffff vmap { 0x1 : jump eg_1, 0x2 : jump eg_2 }\n",
+		"iifname \"nb-a1000000000\" ether daddr != 02:6e:62:00:10:01 ct zone set 4098\n",
+		"iifname \"nb-a1000000000\" ether daddr 02:6e:62:00:10:01 ct original zone set 4098\n",
+		"meta mark & 0x80007fff vmap { 0x1 : jump eg_1, 0x2 : jump eg_2 }\n",
 		"ip saddr 10.1.0.0/16 ip protocol tcp tcp dport 22 accept\n",
 		"ip saddr { 10.0.0.7, 10.0.0.8 } ip protocol udp udp dport 1000-2000 accept\n",
 		"ip daddr 0.0.0.0/0", /* absent: egress rule has no cidr */
@@ -152,7 +157,7 @@ static void test_ruleset(void **state)
 		"ether type ip ip saddr 10.0.0.5 accept\n",
 	};
 	for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++)
-		if (k == 5)
+		if (k == 6)
 			assert_null(strstr(b.data, want[k]));
 		else if (!strstr(b.data, want[k]))
 			fail_msg("ruleset lacks %s:\n%s", want[k], b.data);
@@ -176,10 +181,43 @@ static void test_ruleset_without_networks_only_deletes(void **state)
 	assert_int_equal(parse("{\"networks\": []}", ar, &st, why), 0);
 	struct buf b;
 	buf_init(&b, 0);
-	net_ruleset(&st, &b);
+	net_ruleset(&st, NULL, &b);
 	assert_string_equal(b.data, "table inet nubo\ndelete table inet nubo\n"
-				    "table bridge nubo\ndelete table bridge nubo\n");
+				    "table bridge nubo\ndelete table bridge nubo\n"
+				    "table ip nubo_nat\ndelete table ip nubo_nat\n");
 	buf_release(&b);
+	arena_free(ar);
+}
+
+static void test_nat(void **state)
+{
+	(void)state;
+	struct arena *ar = arena_new();
+	struct net_state st;
+	char why[256];
+	refused("\"floating_ip\": null", "\"floating_ip\": \"9.9.9\"");
+	char *fixed = replaced("\"floating_ip\": null", "\"floating_ip\": \"9.9.9.9\"");
+	assert_int_equal(parse(fixed, ar, &st, why), 0);
+	struct buf b;
+	buf_init(&b, 0);
+	net_ruleset(&st, NULL, &b);
+	assert_null(strstr(b.data, "table ip nubo_nat {")); /* no external interface */
+	buf_reset(&b);
+	net_ruleset(&st, "ext0", &b);
+	static const char *const want[] = {
+		"iifname \"ext0\" ip daddr 9.9.9.9 ct mark set 0x80001002 dnat to 10.0.0.5\n",
+		"oifname \"ext0\" ct mark 0x80001002 ip saddr 10.0.0.5 snat to 9.9.9.9\n",
+		"oifname \"ext0\" ct mark 0x80001002 masquerade\n",
+		"iifname \"nb-a1000000000\" oifname != \"nb-a1000000000\" oifname != \"ext0\" drop\n",
+		"iifname \"nb-a1000000000\" ct state new ct mark set 0x80001002\n",
+		"iifname \"ext0\" ct mark & 0x80000000 != 0 meta mark set ct mark\n",
+		"oifname \"nb-a1000000000\" ip daddr 10.0.0.5 jump in_1\n",
+	};
+	for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++)
+		if (!strstr(b.data, want[k]))
+			fail_msg("ruleset lacks %s:\n%s", want[k], b.data);
+	buf_release(&b);
+	free(fixed);
 	arena_free(ar);
 }
 
@@ -214,6 +252,7 @@ int main(void)
 		cmocka_unit_test(test_parse_refuses_bad_values),
 		cmocka_unit_test(test_ruleset),
 		cmocka_unit_test(test_ruleset_without_networks_only_deletes),
+		cmocka_unit_test(test_nat),
 		cmocka_unit_test(test_dnsmasq_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
