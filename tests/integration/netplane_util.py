@@ -81,6 +81,7 @@ class FakeNubod:
         self.state = {"items": [], "volumes": [], "snapshots": []}
         self.version = 1
         self.reports = []
+        self.images = {}  # image id -> path of its file
         self.heartbeats = []
         owner = self
 
@@ -117,6 +118,15 @@ class FakeNubod:
 
             def do_GET(self):
                 path, _, query = self.path.partition("?")
+                image = path.rsplit("/", 1)[-1]
+                if "/images/" in path and image in owner.images:
+                    data = open(owner.images[image], "rb").read()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/octet-stream")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 if not path.endswith("/instances"):
                     return self.reply(404, {"error": {"message": "no route"}})
                 q = dict(kv.split("=", 1) for kv in query.split("&") if "=" in kv)

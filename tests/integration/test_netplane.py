@@ -6,6 +6,7 @@ eth0 is joined to the agent's tap. Guests get their addresses by DHCP from
 the agent's dnsmasq, reach each other across hosts over VXLAN, not across
 networks (even with the same CIDR), and through security groups only as
 these allow; what nubod no longer wants goes, and nothing is left."""
+import hashlib
 import json
 import os
 import socket
@@ -175,6 +176,8 @@ def plane(tmp_path, request):
                          if any(m in l for m in SANITIZER_MARKERS)]
             for pid in h.dnsmasqs():  # the agent's dnsmasq outlive it, by design
                 os.kill(pid, signal.SIGKILL)
+            # so do the QEMU of an embedded libvirt driver
+            subprocess.run(["pkill", "-9", "-f", "qemu-system.*%s" % h.top], capture_output=True)
             h.nubod.close()
         failed = getattr(request.node, "rep_call", None) is not None and \
             request.node.rep_call.failed
@@ -374,3 +377,42 @@ def connect(ip, port, timeout=2):
             return s.recv(100).decode().strip()
     except OSError:
         return None
+
+
+def test_a_vm_on_a_tap_gets_its_address_pings_across_hosts_and_reads_its_id(plane,
+                                                                              guest_image):
+    """A real guest (the test image under QEMU) on host a's tap: the
+    domain's NIC is the port's tap, its DHCP comes from the agent's
+    dnsmasq, its user-data pings a guest on host b over VXLAN and reads
+    its instance-id from the metadata service."""
+    p = plane
+    a, b = p.hosts["a"], p.hosts["b"]
+    p1, p2 = port(1, "10.0.0.5", [SG_ICMP]), port(2, "10.0.0.6", [SG_ICMP])
+    groups = [{"id": SG_ICMP, "rules": [ICMP_RULE]}]
+    b.nubod.set(networks=[network(NET1, 4097, [p2], [UNDERLAY["a"]])], security_groups=groups,
+                external_network=None)
+    g2 = p.guest("g2", "b", p2)
+    assert g2.dhcp(p.script) == "10.0.0.6"
+    image = "d0000000-0000-4000-8000-000000000001"
+    a.nubod.images[image] = str(guest_image)
+    vm = dict(instance(p1, "vm1"), desired="running", state="scheduled", vcpus=1, ram_mb=256,
+              disk_gb=1, image_id=image,
+              image_sha256=hashlib.sha256(open(guest_image, "rb").read()).hexdigest(),
+              user_data="#!/bin/sh\n"
+                        "ping -c 3 -W 2 10.0.0.6 >/dev/null && echo NUBO_PING_OK\n"
+                        "echo NUBO_META $(wget -qO- "
+                        "http://169.254.169.254/latest/meta-data/instance-id)\n")
+    a.nubod.set(networks=[network(NET1, 4097, [p1], [UNDERLAY["b"]])], security_groups=groups,
+                external_network=None, items=[vm])
+    console = a.state_dir / "disks" / (vm["id"] + ".console")
+    text = lambda: console.read_text(errors="replace") if console.exists() else ""
+    wait_for(lambda: "NUBO_USERDATA_EXIT" in text(), 240, "the guest's user-data")
+    out = text()
+    assert "NUBO_NET eth0 10.0.0.5" in out, out[-3000:]
+    assert "NUBO_PING_OK" in out, out[-3000:]
+    assert "NUBO_META %s" % vm["id"] in out, out[-3000:]
+    xml = list((Path(a.top) / "lv").rglob("nubo-%s.xml" % vm["id"]))
+    assert xml and "<target dev='%s'" % tap(p1) in xml[0].read_text()
+    # the instance goes: its domain, and with its port its tap
+    a.nubod.set(items=[], networks=[network(NET1, 4097, [], [UNDERLAY["b"]])])
+    wait_for(lambda: tap(p1) not in a.links(), 60, "the tap removed")
