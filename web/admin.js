@@ -1,5 +1,6 @@
 // admin.js: what operators see: hosts (capacity bars from each host's
-// allocation), projects, users and the audit log.
+// allocation), the catalogue (zones, flavors, storage pools), projects,
+// users and the audit log.
 
 import * as api from "./api.js";
 import {
@@ -68,6 +69,100 @@ export function hostsPage(main, s) {
     } catch (ex) { toast(errorText(ex), "error"); }
   });
   return every(5000, load);
+}
+
+/* --------------------------------------------- zones, flavors, storage pools */
+
+// A list that system administrators add to and delete from; everyone sees it.
+function cataloguePage(main, s, { title, path, what, columns, fields, body, empty, note }) {
+  const err = errorBox();
+  const admin = s.user.system_admin;
+  const create = h("button", { type: "button", class: "btn primary", disabled: !admin }, `Create ${what}`);
+  let refresh = () => {};
+  const table = listTable(columns.concat([{ label: "Actions", cell: (x) => h("div", { class: "actions" },
+    admin ? h("button", {
+      type: "button", class: "btn small danger",
+      onclick: async () => {
+        if (!(await confirmDialog(`Delete ${what} ${x.name}?`, note))) return;
+        try { await api.del(`${path}/${x.id}`); toast(`${x.name}: deleted`); }
+        catch (ex) { toast(`${x.name}: ${errorText(ex)}`, "error"); }
+        refresh();
+      },
+    }, "Delete") : null) }]), { empty, label: title });
+  fill(main, pageHead(title, create), admin ? null : h("p", { class: "notice" },
+    `System administrators define ${title.toLowerCase()}; you can look.`),
+  err, h("div", { class: "table-wrap" }, table));
+  const load = async () => {
+    try { table.update(await api.listAll(path)); err.show(null); } catch (ex) { err.show(ex); }
+  };
+  refresh = load;
+  create.addEventListener("click", async () => {
+    const r = await formDialog({ title: `Create ${what}`, fields, submit: (v) => api.post(path, body(v)) });
+    if (r && r.id) toast(`${r.name}: created`);
+    load();
+  });
+  load();
+  return null;
+}
+
+const ratio = (x) => (x == null ? "default" : `${x}×`);
+
+export function zonesPage(main, s) {
+  return cataloguePage(main, s, {
+    title: "Zones", path: "/v1/zones", what: "zone", empty: "No zones yet.",
+    note: "Only a zone without hosts can be deleted.",
+    columns: [
+      { label: "Name", cell: (z) => h("span", { class: "name" }, z.name) },
+      { label: "Jurisdiction", cell: (z) => z.jurisdiction },
+      { label: "Overcommit (CPU · RAM)", cell: (z) => `${ratio(z.cpu_allocation_ratio)} · ${ratio(z.ram_allocation_ratio)}` },
+      { label: "Description", cell: (z) => z.description },
+    ],
+    fields: [
+      { name: "name", label: "Name", required: true, placeholder: "fr-par-1" },
+      { name: "jurisdiction", label: "Jurisdiction (ISO 3166 country code)", required: true, placeholder: "FR" },
+      { name: "description", label: "Description" },
+    ],
+    body: (v) => ({ name: v.name.trim(), jurisdiction: v.jurisdiction.trim().toUpperCase(), description: v.description }),
+  });
+}
+
+export function flavorsPage(main, s) {
+  return cataloguePage(main, s, {
+    title: "Flavors", path: "/v1/flavors", what: "flavor", empty: "No flavors yet.",
+    note: "Instances made from it keep their size.",
+    columns: [
+      { label: "Name", cell: (f) => h("span", { class: "name" }, f.name) },
+      { label: "vCPUs", cell: (f) => String(f.vcpus) },
+      { label: "Memory", cell: (f) => `${f.ram_mb} MB` },
+      { label: "Disk", cell: (f) => `${f.disk_gb} GB` },
+    ],
+    fields: [
+      { name: "name", label: "Name", required: true, placeholder: "m1.small" },
+      { name: "vcpus", label: "vCPUs", type: "number", required: true, min: 1, value: "1" },
+      { name: "ram_mb", label: "Memory (MB)", type: "number", required: true, min: 64, value: "1024" },
+      { name: "disk_gb", label: "Disk (GB)", type: "number", required: true, min: 1, value: "10" },
+    ],
+    body: (v) => ({ name: v.name.trim(), vcpus: Number(v.vcpus), ram_mb: Number(v.ram_mb), disk_gb: Number(v.disk_gb) }),
+  });
+}
+
+export function poolsPage(main, s) {
+  return cataloguePage(main, s, {
+    title: "Storage pools", path: "/v1/storage-pools", what: "storage pool",
+    empty: "No storage pools: volumes live on their hosts' local disks.",
+    note: "Only a pool that holds no volume or snapshot can be deleted.",
+    columns: [
+      { label: "Name", cell: (p) => h("span", { class: "name" }, p.name) },
+      { label: "Driver", cell: (p) => p.driver },
+      { label: "Description", cell: (p) => p.description },
+      { label: "Created", cell: (p) => fmtTime(p.created_at) },
+    ],
+    fields: [
+      { name: "name", label: "Name (as the agents' --storage-pools name it)", required: true, placeholder: "nfs1" },
+      { name: "description", label: "Description", placeholder: "the NFS export every host mounts" },
+    ],
+    body: (v) => ({ name: v.name.trim(), driver: "dir", description: v.description }),
+  });
 }
 
 /* ---------------------------------------------------------------- projects */

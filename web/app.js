@@ -7,7 +7,9 @@ import * as api from "./api.js";
 import { h, fill, formDialog, toast, errorText } from "./ui.js";
 import { overviewPage, instancesPage, consolePage } from "./compute.js";
 import { imagesPage, volumesPage, keypairsPage } from "./storage.js";
-import { hostsPage, projectsPage, usersPage, auditPage } from "./admin.js";
+import {
+  hostsPage, zonesPage, flavorsPage, poolsPage, projectsPage, usersPage, auditPage,
+} from "./admin.js";
 
 // who is logged in (from the login answer); null when logged out
 let session = null;
@@ -31,6 +33,9 @@ const PAGES = {
   volumes: volumesPage,
   keypairs: keypairsPage,
   hosts: hostsPage,
+  zones: zonesPage,
+  flavors: flavorsPage,
+  "storage-pools": poolsPage,
   projects: projectsPage,
   users: usersPage,
   audit: auditPage,

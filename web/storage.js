@@ -128,6 +128,7 @@ export function volumesPage(main, s) {
   const table = listTable([
     { label: "Name", cell: (v) => h("span", { class: "name" }, v.name) },
     { label: "Size", cell: (v) => `${v.size_gb} GB` },
+    { label: "Storage", cell: (v) => v.pool ? `pool ${v.pool}` : "local" },
     { label: "State", cell: (v) => h("span", {}, badge(v.state), v.error ? h("span", { class: "reason" }, v.error) : null) },
     { label: "Attached to", cell: (v) => v.instance_id
       ? `${(instances[v.instance_id] || {}).name || v.instance_id.slice(0, 8)}${v.device ? " as " + v.device : ""}` : "—" },
@@ -150,8 +151,9 @@ export function volumesPage(main, s) {
   };
   refresh = load;
   create.addEventListener("click", async () => {
-    let images = [];
+    let images = [], pools = [];
     try { images = (await api.listAll("/v1/images")).filter((i) => i.state === "active"); } catch (_) { /* blank only */ }
+    try { pools = await api.listAll("/v1/storage-pools"); } catch (_) { /* local only */ }
     const r = await formDialog({
       title: "Create volume",
       fields: [
@@ -159,10 +161,14 @@ export function volumesPage(main, s) {
         { name: "size_gb", label: "Size (GB)", type: "number", required: true, min: 1, value: "1" },
         { name: "image", label: "Contents", type: "select",
           options: [{ value: "", label: "Blank" }].concat(images.map((i) => ({ value: i.id, label: `Copy of image ${i.name}` }))) },
+        { name: "pool", label: "Storage", type: "select",
+          options: [{ value: "", label: "Local disk of its first instance's host" }].concat(
+            pools.map((p) => ({ value: p.id, label: `Shared pool ${p.name}` }))) },
       ],
       submit: (v) => {
         const body = { name: v.name.trim(), size_gb: Number(v.size_gb) };
         if (v.image) body.image = v.image;
+        if (v.pool) body.pool = v.pool;
         return api.post("/v1/volumes", body);
       },
     });

@@ -116,6 +116,62 @@ int driver_remove(struct driver *d, const char *id);
  * array and its strings. */
 int driver_list(struct driver *d, char ***ret, size_t *ret_n);
 
+/* ---- storage: where volumes and their snapshots live ---- */
+
+struct storage_pool;
+
+/* A storage driver: what it takes to keep volumes and snapshots in a pool
+ * of its kind. Each function returns 0, or -1 with a reason in why. */
+struct storage_ops {
+	const char *driver;       /* "dir" */
+	/* Where QEMU opens volume id. Caller frees. */
+	char *(*volume_path)(const struct storage_pool *p, const char *id);
+	bool (*volume_exists)(const struct storage_pool *p, const char *id);
+	/* Make volume id of size_gb: blank, a full copy of the local file
+	 * image_file, or of snapshot snapshot_id of the same pool. */
+	int (*volume_make)(const struct storage_pool *p, const char *id, int64_t size_gb,
+			   const char *image_file, const char *snapshot_id, char *why,
+			   size_t why_size);
+	/* Grow a volume no running guest holds. */
+	int (*volume_grow)(const struct storage_pool *p, const char *id, int64_t size_gb,
+			   char *why, size_t why_size);
+	int (*volume_remove)(const struct storage_pool *p, const char *id, char *why,
+			     size_t why_size);
+	/* Copy volume volume_id into snapshot id. */
+	int (*snapshot_make)(const struct storage_pool *p, const char *id, const char *volume_id,
+			     char *why, size_t why_size);
+	int (*snapshot_remove)(const struct storage_pool *p, const char *id, char *why,
+			       size_t why_size);
+};
+
+/* A storage pool as this host reaches it. */
+struct storage_pool {
+	char name[64];            /* as nubod knows it; "" for the host's local storage */
+	char *dir;                /* "dir" driver: the directory of its files (owned) */
+	const struct storage_ops *ops;
+};
+
+/* The pools of this host: local storage in local_dir first, then each
+ * NAME=DIR of spec ("a=/mnt/a,b=/mnt/b"; the directories must exist).
+ * Returns 0 and an array to free with storage_pools_free, or -1 (logged). */
+int storage_pools_parse(const char *spec, const char *local_dir, struct storage_pool **ret,
+			size_t *ret_n);
+/* Free pools from storage_pools_parse. Accepts NULL. */
+void storage_pools_free(struct storage_pool *pools, size_t n);
+/* The pool named name ("" for local storage) among pools, or NULL. */
+const struct storage_pool *storage_pool_find(const struct storage_pool *pools, size_t n,
+					     const char *name);
+/* Warn about each parent of dir that QEMU (another user) cannot traverse. */
+void storage_warn_untraversable(const char *dir);
+/* Run qemu-img with argv; 0, or -1 with its complaint (after what) in why. */
+int storage_qemu_img(char *const argv[], const char *what, char *why, size_t why_size);
+/* Make part a qcow2 of size (e.g. "2G") holding a full copy of the disk
+ * from (what names the copy in an error). */
+int storage_copy(const char *from, const char *part, const char *size, const char *what,
+		 char *why, size_t why_size);
+/* A file made aside as part becomes path when r is 0, and goes otherwise.
+ * Returns r, or -1 when the rename fails. */
+int storage_put_in_place(const char *part, const char *path, int r, char *why, size_t why_size);
 /* ---- tenant networks (net.c, netstate.c) ---- */
 
 /* How this host takes part in tenant networks. */
@@ -149,6 +205,8 @@ struct agent_ctx {
 	char *disk_dir;            /* instance disks and consoles */
 	unsigned stop_timeout_s;   /* graceful stop before forcing off */
 	unsigned image_cache_ttl_s; /* unused cached images live this long */
+	struct storage_pool *pools; /* local storage first, then shared pools */
+	size_t npools;
 	struct agent_net net;      /* tenant networking; net.dir NULL: none */
 	void *volumes;             /* this pass's volumes (a borrowed json_t array) */
 	/* the version of the desired state last fetched ("" for none): the

@@ -54,6 +54,7 @@ struct agent_config {
 	uint64_t stop_timeout; /* seconds of graceful stop before forcing off */
 	uint64_t interval;  /* seconds between heartbeats */
 	uint64_t image_cache_ttl; /* seconds an unused cached image is kept */
+	char *storage_pools; /* NAME=DIR,... of the shared storage pools mounted here */
 	char *underlay_ip;  /* VXLAN's local address; "" for none */
 	char *external_if;  /* the interface facing the external network; "" for none */
 	char *log_level;
@@ -82,6 +83,8 @@ static const struct config_opt options[] = {
 	    "seconds between heartbeats"),
 	OPT(NULL, NULL, "image-cache-ttl", CONFIG_UINT, image_cache_ttl, "86400", 1, 31536000,
 	    "seconds a cached image no instance of this host uses is kept"),
+	OPT(NULL, NULL, "storage-pools", CONFIG_STRING, storage_pools, "", 0, 0,
+	    "shared storage pools mounted here, as NAME=DIR,... (NAME as nubod knows it)"),
 	OPT(NULL, NULL, "underlay-ip", CONFIG_STRING, underlay_ip, "", 0, 0,
 	    "IPv4 address of this host that VXLAN of tenant networks leaves from and "
 	    "arrives at (none: tenant networks stay on this host)"),
@@ -239,6 +242,10 @@ static int heartbeat(struct agent *a)
 {
 	json_t *o = json_object();
 	int r = add_report(a, o);
+	json_t *pools = json_array();
+	for (size_t k = 1; k < a->rc.npools; k++) /* the first is local storage */
+		json_array_append_new(pools, json_string(a->rc.pools[k].name));
+	json_object_set_new(o, "storage_pools", pools);
 	struct httpc_resp resp = { 0 };
 	char path[128];
 	str_printf(path, sizeof(path), "/v1/hosts/%s/heartbeat", a->host_id);
@@ -275,23 +282,12 @@ static int mkdir_traverse(const char *dir)
 
 static int start_driver(struct agent *a)
 {
-	a->rc.image_dir = xasprintf("%s/images", a->cfg.state_dir);
-	a->rc.disk_dir = xasprintf("%s/disks", a->cfg.state_dir);
 	if (mkdir_traverse(a->rc.image_dir) < 0 || mkdir_traverse(a->rc.disk_dir) < 0) {
 		log_error("cannot create the disk directories under %s", a->cfg.state_dir);
 		return -1;
 	}
 	/* QEMU runs as another user: every parent of the disks must let it in */
-	char *p = realpath(a->rc.disk_dir, NULL);
-	for (char *slash = p ? strrchr(p, '/') : NULL; slash && slash != p;
-	     slash = strrchr(p, '/')) {
-		*slash = '\0';
-		struct stat st;
-		if (stat(p, &st) == 0 && !(st.st_mode & S_IXOTH))
-			log_warn("%s is not traversable by other users: QEMU will not reach the "
-				 "disks (chmod o+x it)", p);
-	}
-	free(p);
+	storage_warn_untraversable(a->rc.disk_dir);
 	if (driver_open(a->cfg.libvirt_uri, a->cfg.virt_type, a->rc.disk_dir, &a->drv) < 0)
 		return -1;
 	a->rc.server = a->cfg.server;
@@ -431,6 +427,11 @@ static int run(struct agent *a, const sigset_t *sigs)
 		log_error("cannot create %s: %s", a->cfg.state_dir, strerror(errno));
 		return 1;
 	}
+	a->rc.image_dir = xasprintf("%s/images", a->cfg.state_dir);
+	a->rc.disk_dir = xasprintf("%s/disks", a->cfg.state_dir);
+	if (storage_pools_parse(a->cfg.storage_pools, a->rc.disk_dir, &a->rc.pools,
+				&a->rc.npools) < 0)
+		return 1;
 	if (load_state(a) < 0) {
 		if (!*a->cfg.enroll) {
 			log_error("not enrolled yet: start once with --enroll TOKEN (from POST "
@@ -496,6 +497,7 @@ out:
 	driver_free(a.drv);
 	free(a.rc.image_dir);
 	free(a.rc.disk_dir);
+	storage_pools_free(a.rc.pools, a.rc.npools);
 	agent_net_release(&a.rc.net);
 	free((char *)a.rc.net.dir);
 	free(a.rc.sent);

@@ -37,45 +37,6 @@ static char *console_path(struct agent_ctx *a, const char *id)
 	return xasprintf("%s/%s.console", a->disk_dir, id);
 }
 
-/* Run qemu-img with args; 0, or -1 with its complaint in why. */
-static int qemu_img(char *const argv[], const char *what, char *why, size_t why_size)
-{
-	struct buf err;
-	buf_init(&err, 2048);
-	int r = proc_run(argv, NULL, &err, 600) == 0 ? 0 : -1;
-	if (r < 0)
-		str_printf(why, why_size, "%s failed: %s", what, err.data ? err.data : "qemu-img failed");
-	buf_release(&err);
-	return r;
-}
-
-/* Make part a qcow2 of size (e.g. "2G") holding a full copy of the disk
- * from (what names the copy in an error). */
-static int qemu_img_copy(const char *from, const char *part, const char *size, const char *what,
-			 char *why, size_t why_size)
-{
-	char *conv[] = { "qemu-img", "convert", "-q", "-O", "qcow2", (char *)from, (char *)part, NULL };
-	char *grow[] = { "qemu-img", "resize", "-q", "-f", "qcow2", (char *)part, (char *)size, NULL };
-	return qemu_img(conv, what, why, why_size) == 0 &&
-			       qemu_img(grow, "sizing the disk", why, why_size) == 0
-		       ? 0
-		       : -1;
-}
-
-/* A file made aside as part becomes path when r is 0, and goes otherwise:
- * an agent killed meanwhile leaves no half file that a later pass would
- * take for whole. Returns r, or -1 when the rename fails. */
-static int put_in_place(const char *part, const char *path, int r, char *why, size_t why_size)
-{
-	if (r == 0 && rename(part, path) < 0) {
-		str_printf(why, why_size, "storing %s failed: %s", path, strerror(errno));
-		r = -1;
-	}
-	if (r < 0)
-		unlink(part);
-	return r;
-}
-
 /* The cached copy of an image, downloaded and verified when missing. */
 static char *cached_image(struct agent_ctx *a, const char *image_id, const char *sha256,
 			  char *why, size_t why_size)
@@ -112,9 +73,17 @@ static char *cidata_path(struct agent_ctx *a, const char *id)
 	return xasprintf("%s/%s.cidata.iso", a->disk_dir, id);
 }
 
-static char *volume_path(struct agent_ctx *a, const char *id)
+/* The pool of this host that holds a volume or snapshot p of nubod's
+ * desired state, or NULL (with a reason in why, when given) when this
+ * host does not mount it. */
+static const struct storage_pool *pool_of(struct agent_ctx *a, json_t *p, char *why,
+					  size_t why_size)
 {
-	return xasprintf("%s/vol-%s.qcow2", a->disk_dir, id);
+	const char *name = json_string_value(json_object_get(p, "pool"));
+	const struct storage_pool *pool = storage_pool_find(a->pools, a->npools, name ? name : "");
+	if (!pool && why)
+		str_printf(why, why_size, "this host does not mount storage pool '%.64s'", name);
+	return pool;
 }
 
 /* Whether a volume should be in its instance's domain. */
@@ -160,14 +129,12 @@ static void spec_of(struct agent_ctx *a, json_t *it, struct domain_spec *sp)
 		const char *inst = json_string_value(json_object_get(v, "instance_id"));
 		const char *vid = json_string_value(json_object_get(v, "id"));
 		const char *dev = json_string_value(json_object_get(v, "device"));
+		const struct storage_pool *pool = pool_of(a, v, NULL, 0);
 		if (!inst || strcmp(inst, sp->id) != 0 || !vid || !uuid_valid(vid) || !dev ||
-		    !volume_wanted(v) || sp->nvols == DOMAIN_DISKS_MAX)
+		    !volume_wanted(v) || sp->nvols == DOMAIN_DISKS_MAX || !pool ||
+		    !pool->ops->volume_exists(pool, vid))
 			continue;
-		char *path = volume_path(a, vid);
-		if (access(path, F_OK) == 0)
-			sp->vols[sp->nvols++] = (struct domain_disk){ path, dev };
-		else
-			free(path);
+		sp->vols[sp->nvols++] = (struct domain_disk){ pool->ops->volume_path(pool, vid), dev };
 	}
 }
 
@@ -299,7 +266,7 @@ static int build(struct agent_ctx *a, json_t *it, char *why, size_t why_size)
 			 part, size, NULL };
 	int r = access(disk, F_OK) == 0
 			? 0
-			: put_in_place(part, disk, qemu_img(argv, "creating the disk", why, why_size),
+			: storage_put_in_place(part, disk, storage_qemu_img(argv, "creating the disk", why, why_size),
 				       why, why_size);
 	free(part);
 	free(disk);
@@ -333,7 +300,7 @@ static int resize(struct agent_ctx *a, json_t *it, enum dom_state st, char *why,
 		str_printf(size, sizeof(size), "%lldG", (long long)disk_gb);
 		char *argv[] = { "qemu-img", "resize", "-q", "-f", "qcow2", (char *)sp.disk, size,
 				 NULL };
-		r = qemu_img(argv, "growing the disk", why, why_size);
+		r = storage_qemu_img(argv, "growing the disk", why, why_size);
 	}
 	if (r == 0 && st != DOM_ABSENT)
 		r = driver_define(a->drv, &sp, why, why_size);
@@ -357,7 +324,7 @@ static int snapshot(struct agent_ctx *a, json_t *it, char *why, size_t why_size)
 	char *disk = disk_path(a, id);
 	char *tmp = xasprintf("%s/snap-%s.qcow2", a->disk_dir, image);
 	char *argv[] = { "qemu-img", "convert", "-q", "-O", "qcow2", disk, tmp, NULL };
-	int r = access(disk, F_OK) == 0 ? qemu_img(argv, "flattening the disk", why, why_size)
+	int r = access(disk, F_OK) == 0 ? storage_qemu_img(argv, "flattening the disk", why, why_size)
 					: (str_copy(why, why_size, "the instance has no disk here"), -1);
 	char sha[SHA256_HEX_SIZE];
 	int64_t size = 0;
@@ -422,8 +389,8 @@ static int receive(struct agent_ctx *a, json_t *it, char *why, size_t why_size)
 	str_printf(size, sizeof(size), "%lldG", (long long)disk_gb);
 	int r = access(disk, F_OK) == 0
 			? 0
-			: put_in_place(part, disk,
-				       qemu_img_copy(copy, part, size, "copying the disk", why,
+			: storage_put_in_place(part, disk,
+				       storage_copy(copy, part, size, "copying the disk", why,
 						     why_size),
 				       why, why_size);
 	unlink(copy); /* used once: no other instance boots from it */
@@ -482,11 +449,6 @@ static void add_report(json_t *reports, const char *id, const char *state, const
 	json_array_append_new(reports, o);
 }
 
-static char *snapshot_path(struct agent_ctx *a, const char *id)
-{
-	return xasprintf("%s/snap-%s.qcow2", a->disk_dir, id);
-}
-
 /* One snapshot of this host: copy its volume's data (creating), or remove
  * it (deleting). The copy is made aside and renamed, so a pass cut short
  * starts it again. */
@@ -498,24 +460,18 @@ static void converge_snapshot(struct agent_ctx *a, json_t *p, json_t *reports)
 	if (!id || !uuid_valid(id) || !vid || !uuid_valid(vid) || !state)
 		return;
 	char why[512] = "";
-	char *path = snapshot_path(a, id);
-	if (strcmp(state, "deleting") == 0) {
-		unlink(path);
-		log_line(LOGL_INFO, "snapshot removed", "snapshot", id, NULL);
-		add_report(reports, id, "gone", NULL);
-	} else if (strcmp(state, "creating") == 0) {
-		char *vol = volume_path(a, vid), *part = xasprintf("%s.part", path);
-		char *conv[] = { "qemu-img", "convert", "-q", "-O", "qcow2", vol, part, NULL };
-		int r = put_in_place(part, path,
-				     qemu_img(conv, "copying the volume", why, sizeof(why)), why,
-				     sizeof(why));
-		if (r == 0)
-			log_line(LOGL_INFO, "snapshot taken", "snapshot", id, "volume", vid, NULL);
-		add_report(reports, id, r == 0 ? "available" : "error", r == 0 ? NULL : why);
-		free(vol);
-		free(part);
-	}
-	free(path);
+	bool deleting = strcmp(state, "deleting") == 0;
+	if (!deleting && strcmp(state, "creating") != 0)
+		return;
+	const struct storage_pool *pool = pool_of(a, p, why, sizeof(why));
+	int r = !pool ? -1
+		: deleting ? pool->ops->snapshot_remove(pool, id, why, sizeof(why))
+			   : pool->ops->snapshot_make(pool, id, vid, why, sizeof(why));
+	if (r == 0)
+		log_line(LOGL_INFO, deleting ? "snapshot removed" : "snapshot taken", "snapshot", id,
+			 "volume", vid, NULL);
+	add_report(reports, id, r < 0 ? "error" : deleting ? "gone" : "available",
+		   r < 0 ? why : NULL);
 }
 
 /* Send what changed, when anything did. */
@@ -721,37 +677,31 @@ static void clean_image_cache(struct agent_ctx *a, json_t *items)
 	closedir(d);
 }
 
-/* Make a volume's file: blank, or a full copy of its image, of size_gb. */
-static int make_volume(struct agent_ctx *a, json_t *v, const char *path, char *why,
-		       size_t why_size)
+/* Make a volume in its pool: blank, or a full copy of its image or its
+ * snapshot, of size_gb. */
+static int make_volume(struct agent_ctx *a, json_t *v, const struct storage_pool *pool,
+		       char *why, size_t why_size)
 {
+	const char *id = json_string_value(json_object_get(v, "id"));
 	const char *image = json_string_value(json_object_get(v, "image_id"));
 	const char *sha = json_string_value(json_object_get(v, "image_sha256"));
 	const char *snap = json_string_value(json_object_get(v, "snapshot_id"));
-	char size[32];
-	str_printf(size, sizeof(size), "%lldG",
-		   (long long)json_integer_value(json_object_get(v, "size_gb")));
-	char *tmp = xasprintf("%s.part", path);
-	int r;
-	if (snap && snap[0] && uuid_valid(snap)) {
-		char *from = snapshot_path(a, snap);
-		r = qemu_img_copy(from, tmp, size, "copying the snapshot", why, why_size);
-		free(from);
-	} else if (image && image[0]) {
-		char *base = sha && sha[0] ? cached_image(a, image, sha, why, why_size) : NULL;
-		if (!base && !why[0])
-			str_copy(why, why_size, "the volume's image has no stored file");
-		r = base ? qemu_img_copy(base, tmp, size, "copying the image", why, why_size) : -1;
-		free(base);
-	} else {
-		char *make[] = { "qemu-img", "create", "-q", "-f", "qcow2", tmp, size, NULL };
-		r = qemu_img(make, "creating the volume", why, why_size);
+	int64_t size_gb = json_integer_value(json_object_get(v, "size_gb"));
+	char *base = NULL;
+	if (!(snap && snap[0]) && image && image[0]) {
+		base = sha && sha[0] ? cached_image(a, image, sha, why, why_size) : NULL;
+		if (!base) {
+			if (!why[0])
+				str_copy(why, why_size, "the volume's image has no stored file");
+			return -1;
+		}
 	}
-	r = put_in_place(tmp, path, r, why, why_size);
+	int r = pool->ops->volume_make(pool, id, size_gb, base,
+				       snap && snap[0] && uuid_valid(snap) ? snap : NULL, why,
+				       why_size);
 	if (r == 0)
-		log_line(LOGL_INFO, "volume made", "volume",
-			 json_string_value(json_object_get(v, "id")), NULL);
-	free(tmp);
+		log_line(LOGL_INFO, "volume made", "volume", id, "pool", pool->name, NULL);
+	free(base);
 	return r;
 }
 
@@ -769,13 +719,16 @@ static void converge_volume(struct agent_ctx *a, json_t *v, json_t *reports)
 	if (inst[0] && !uuid_valid(inst))
 		return;
 	char why[512] = "";
-	char *path = volume_path(a, id);
+	const struct storage_pool *pool = pool_of(a, v, why, sizeof(why));
+	if (!pool) {
+		add_report(reports, id, "error", why);
+		return;
+	}
+	char *path = pool->ops->volume_path(pool, id);
 	struct domain_disk disk = { path, dev };
 	enum dom_state st = inst[0] ? driver_state(a->drv, inst) : DOM_ABSENT;
 	if (strcmp(state, "deleting") == 0) {
-		if (unlink(path) < 0 && errno != ENOENT) {
-			str_printf(why, sizeof(why), "removing the volume failed: %s",
-				   strerror(errno));
+		if (pool->ops->volume_remove(pool, id, why, sizeof(why)) < 0) {
 			add_report(reports, id, "error", why);
 		} else {
 			log_line(LOGL_INFO, "volume removed", "volume", id, NULL);
@@ -783,18 +736,15 @@ static void converge_volume(struct agent_ctx *a, json_t *v, json_t *reports)
 		}
 		goto out;
 	}
-	if (access(path, F_OK) != 0 && make_volume(a, v, path, why, sizeof(why)) < 0) {
+	if (!pool->ops->volume_exists(pool, id) && make_volume(a, v, pool, why, sizeof(why)) < 0) {
 		add_report(reports, id, "error", why);
 		goto out;
 	}
 	if (strcmp(state, "extending") == 0) {
-		char size[32];
-		str_printf(size, sizeof(size), "%lldG", (long long)size_gb);
-		char *grow[] = { "qemu-img", "resize", "-q", "-f", "qcow2", path, size, NULL };
 		int r = st == DOM_RUNNING && driver_has_disk(a->drv, inst, path, true)
 				? driver_resize_disk(a->drv, inst, dev, (uint64_t)size_gb << 30, why,
 						     sizeof(why))
-				: qemu_img(grow, "growing the volume", why, sizeof(why));
+				: pool->ops->volume_grow(pool, id, size_gb, why, sizeof(why));
 		add_report(reports, id, r < 0 ? "error" : inst[0] ? "in-use" : "available",
 			   r < 0 ? why : NULL);
 	} else if (volume_wanted(v)) {

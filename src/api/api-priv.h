@@ -105,6 +105,7 @@ extern const struct api_route api_instance_routes[];
 extern const struct api_route api_keypair_routes[];
 extern const struct api_route api_volume_routes[];
 extern const struct api_route api_snapshot_routes[];
+extern const struct api_route api_storage_pool_routes[];
 extern const struct api_route api_web_routes[];
 
 /* Note that this request changes the desired state of host_id: once its

@@ -42,7 +42,7 @@ struct api *api_new(const struct api_opts *opts)
 		api_system_routes,  api_zone_routes,       api_auth_routes,  api_user_routes,
 		api_project_routes, api_access_key_routes, api_audit_routes, api_flavor_routes,
 		api_image_routes,   api_host_routes,       api_instance_routes, api_keypair_routes,
-		api_volume_routes,  api_snapshot_routes, api_web_routes,
+		api_volume_routes,  api_snapshot_routes, api_storage_pool_routes, api_web_routes,
 	};
 	struct api *api = xcalloc(1, sizeof(*api));
 	api->opts = *opts;

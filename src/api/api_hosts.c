@@ -23,6 +23,8 @@
 #define ENROLL_TTL_MAX_S (7 * 24 * 3600)
 /* Longest long poll, seconds. */
 #define HOST_WAIT_MAX_S 60
+/* Most shared storage pools one host reports. */
+#define HOST_POOLS_MAX 16
 
 static json_t *host_json(struct api_ctx *ctx, const struct host *h)
 {
@@ -38,6 +40,13 @@ static json_t *host_json(struct api_ctx *ctx, const struct host *h)
 			      "created_at", h->created_at, "updated_at", h->updated_at);
 	json_object_set_new(o, "zone_id", h->zone_id[0] ? json_string(h->zone_id) : json_null());
 	json_object_set_new(o, "last_heartbeat", hb[0] ? json_string(hb) : json_null());
+	json_t *pools = json_array();
+	for (const char *p = h->storage_pools; *p;) {
+		const char *end = strchrnul(p, ',');
+		json_array_append_new(pools, json_stringn(p, (size_t)(end - p)));
+		p = *end ? end + 1 : end;
+	}
+	json_object_set_new(o, "storage_pools", pools);
 	struct sched_usage u;
 	if (sched_host_usage(ctx->api->opts.sched, h->id, &u))
 		json_object_set_new(o, "allocation",
@@ -74,6 +83,38 @@ static void tokens_create(struct api_ctx *ctx)
 	api_reply_json(ctx, 201, o);
 }
 
+/* The names of the shared storage pools a heartbeat reports, joined with
+ * commas into rep (arena memory). */
+static int read_pools(struct api_ctx *ctx, json_t *pools, struct host_report *rep)
+{
+	if (!pools)
+		return 0;
+	struct buf names;
+	buf_init(&names, 0);
+	size_t k;
+	json_t *p;
+	const char *why = json_is_array(pools) && json_array_size(pools) <= HOST_POOLS_MAX
+				  ? NULL
+				  : "storage_pools must be a list of at most 16 pool names";
+	json_array_foreach(pools, k, p) {
+		const char *name = json_string_value(p);
+		if (why || !name || name_check("storage_pools", name, STORAGE_POOL_NAME_MAX, false,
+					       "-", &ctx->err) < 0) {
+			why = why ? why : "storage_pools holds a bad pool name";
+			break;
+		}
+		buf_printf(&names, "%s%s", k ? "," : "", name);
+	}
+	if (why) {
+		buf_release(&names);
+		api_fail(ctx, ERR_INVALID, "storage_pools", "%s", why);
+		return -1;
+	}
+	rep->storage_pools = arena_strdup(ctx->req->arena, names.len ? names.data : "");
+	buf_release(&names);
+	return 0;
+}
+
 /* Read what an agent reports; enrollment also takes token and name. */
 static int read_report(struct api_ctx *ctx, bool enroll, struct host_report *rep,
 		       const char **token)
@@ -81,8 +122,13 @@ static int read_report(struct api_ctx *ctx, bool enroll, struct host_report *rep
 	static const char *const enroll_fields[] = { "token", "name", "cpus", "ram_mb", "disk_gb",
 						     "cpu_model", "virt_type", "agent_version",
 						     NULL };
-	json_t *b = api_body(ctx, enroll ? enroll_fields : enroll_fields + 2);
+	static const char *const beat_fields[] = { "cpus", "ram_mb", "disk_gb", "cpu_model",
+						   "virt_type", "agent_version", "storage_pools",
+						   NULL };
+	json_t *b = api_body(ctx, enroll ? enroll_fields : beat_fields);
 	if (!b)
+		return -1;
+	if (!enroll && read_pools(ctx, json_object_get(b, "storage_pools"), rep) < 0)
 		return -1;
 	if ((enroll && (json_req_string(b, "token", true, 128, false, token, &ctx->err) < 0 ||
 			json_req_string(b, "name", true, COMPUTE_HOST_NAME_MAX, false, &rep->name,
@@ -231,12 +277,13 @@ static json_t *host_volumes_json(struct api_ctx *ctx)
 							      &e) == 0
 					  ? im.sha256
 					  : "";
-		json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s}",
+		json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
 						     "id", v->id, "size_gb", (json_int_t)v->size_gb,
 						     "state", v->state, "instance_id",
 						     v->instance_id, "device", v->device,
 						     "image_id", v->image_id, "image_sha256", sha,
-						     "snapshot_id", v->snapshot_id));
+						     "snapshot_id", v->snapshot_id, "pool",
+						     v->pool));
 	}
 	free(vols);
 	return arr;
@@ -282,9 +329,9 @@ static json_t *host_snapshots_json(struct api_ctx *ctx)
 		return NULL;
 	json_t *arr = json_array();
 	for (size_t k = 0; k < n; k++)
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "id", snaps[k].id,
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "id", snaps[k].id,
 						     "volume_id", snaps[k].volume_id, "state",
-						     snaps[k].state));
+						     snaps[k].state, "pool", snaps[k].pool));
 	free(snaps);
 	return arr;
 }
@@ -436,7 +483,9 @@ static int end_migration(struct api_ctx *ctx, const struct instance *i, bool ok,
 									 : i->migrate_host_id;
 	struct sched_request req = { .vcpus = i->vcpus, .ram_mb = i->ram_mb,
 				     .disk_gb = i->disk_gb, .group_id = i->group_id };
+	const char *home = ok || !i->source_host_id[0] ? i->host_id : i->source_host_id;
 	if (instance_migrate_end(c, i->id, ok, &ctx->err) < 0 ||
+	    volume_follow_instance(c, i->id, home, &ctx->err) < 0 ||
 	    image_delete(c, ctx->api->opts.storage, i->task_image_id, &ctx->err) < 0 ||
 	    job_finish(c, i->id, ok, error, &ctx->err) < 0)
 		return -1;
@@ -645,7 +694,8 @@ static void host_upload(struct api_ctx *ctx)
 	}
 	bool found = instance_by_task(c, ctx->host.id, im.id, &i, &ctx->err) == 0;
 	bool moving = found && strcmp(i.state, "migrating") == 0;
-	if (moving && instance_migrate_move(c, i.id, &ctx->err) < 0) {
+	if (moving && (instance_migrate_move(c, i.id, &ctx->err) < 0 ||
+		       volume_follow_instance(c, i.id, i.migrate_host_id, &ctx->err) < 0)) {
 		store_txn_rollback(c);
 		api_reply_error(ctx);
 		return;

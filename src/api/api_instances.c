@@ -376,6 +376,43 @@ static struct sched_request held(struct api_ctx *ctx, const struct instance *i)
  * choice). Its host uploads its disk as a system image; the target host
  * downloads and checks it, builds the instance and reports it stopped; only
  * then is the old host's copy removed. */
+/* The hosts that reach every volume of instance i (sorted ids, in *ret,
+ * which the caller frees): 1 when it has volumes, 0 when none, -1 (answered)
+ * when one is on local storage, whose data cannot follow it. */
+static int volume_hosts(struct api_ctx *ctx, const struct instance *i, char (**ret)[UUID_SIZE],
+			size_t *ret_n)
+{
+	struct store_conn *c = api_conn(ctx);
+	struct volume *vols;
+	size_t n, np = 0;
+	if (volume_list_instance(c, i->id, &vols, &n, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return -1;
+	}
+	const char *pools[sizeof(VOLUME_DEVICES)];
+	int r = n > 0;
+	for (size_t k = 0; k < n && r > 0; k++) {
+		if (!vols[k].pool[0]) {
+			api_fail(ctx, ERR_CONFLICT, "",
+				 "volume '%s' is attached and its data stays on the instance's host "
+				 "(local storage); detach it first", vols[k].name);
+			r = -1;
+			break;
+		}
+		size_t j = 0;
+		while (j < np && strcmp(pools[j], vols[k].pool) != 0)
+			j++;
+		if (j == np && np < sizeof(pools) / sizeof(pools[0]))
+			pools[np++] = vols[k].pool;
+	}
+	if (r > 0 && host_list_with_pools(c, pools, np, ret, ret_n, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		r = -1;
+	}
+	free(vols);
+	return r;
+}
+
 static void instances_migrate(struct api_ctx *ctx)
 {
 	static const char *const fields[] = { "host", NULL };
@@ -393,7 +430,6 @@ static void instances_migrate(struct api_ctx *ctx)
 		return;
 	struct store_conn *c = api_conn(ctx);
 	struct host target = { 0 };
-	int64_t vols = 0;
 	if (host_ref && host_get(c, host_ref, &target, &ctx->err) < 0) {
 		api_fail(ctx, ERR_INVALID, "host", "no host '%.80s'", host_ref);
 		return;
@@ -408,21 +444,23 @@ static void instances_migrate(struct api_ctx *ctx)
 			 i.state);
 		return;
 	}
-	if (volume_count_instance(c, i.id, &vols, &ctx->err) < 0) {
-		api_reply_error(ctx);
+	static const char no_host[1][UUID_SIZE];
+	char(*reach)[UUID_SIZE] = NULL;
+	size_t nreach = 0;
+	int r = volume_hosts(ctx, &i, &reach, &nreach);
+	if (r < 0)
 		return;
-	}
-	if (vols > 0) {
-		api_fail(ctx, ERR_CONFLICT, "",
-			 "the instance has %lld volume(s) attached, whose data stays on its host "
-			 "(local storage); detach them first", (long long)vols);
-		return;
-	}
 	struct sched_request req = held(ctx, &i);
 	req.only_host = host_ref ? target.id : NULL;
 	req.avoid_host = i.host_id;
+	if (r > 0) { /* its volumes go with it: only hosts that reach them */
+		req.only_hosts = reach ? (const char(*)[UUID_SIZE])reach : no_host;
+		req.n_only_hosts = nreach;
+	}
 	char to[UUID_SIZE], why[256];
-	if (sched_place(ctx->api->opts.sched, &req, time_now_ms(), to, why, sizeof(why)) < 0) {
+	r = sched_place(ctx->api->opts.sched, &req, time_now_ms(), to, why, sizeof(why));
+	free(reach);
+	if (r < 0) {
 		api_fail(ctx, ERR_CONFLICT, "host", "no host can take the instance: %s", why);
 		return;
 	}

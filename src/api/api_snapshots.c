@@ -14,6 +14,7 @@ static json_t *snapshot_json(const struct snapshot *p)
 			      p->volume_id, "size_gb", (json_int_t)p->size_gb, "host", p->host_id,
 			      "state", p->state, "created_at", p->created_at, "updated_at",
 			      p->updated_at);
+	json_object_set_new(o, "pool", p->pool[0] ? json_string(p->pool) : json_null());
 	if (strcmp(p->state, "error") == 0)
 		json_object_set_new(o, "error", json_string(p->error));
 	return o;

@@ -26,6 +26,7 @@ static json_t *volume_json(const struct volume *v)
 	json_object_set_new(o, "image_id", opt(v->image_id));
 	json_object_set_new(o, "snapshot_id", opt(v->snapshot_id));
 	json_object_set_new(o, "host", opt(v->host_id));
+	json_object_set_new(o, "pool", opt(v->pool));
 	json_object_set_new(o, "instance_id", opt(v->instance_id));
 	json_object_set_new(o, "device", opt(v->device));
 	if (strcmp(v->state, "error") == 0)
@@ -63,8 +64,9 @@ static void reply_job(struct api_ctx *ctx, const struct volume *v, const char *k
 
 static void volumes_create(struct api_ctx *ctx)
 {
-	static const char *const fields[] = { "name", "size_gb", "image", "snapshot", NULL };
-	const char *name, *image_ref, *snap_ref;
+	static const char *const fields[] = { "name", "size_gb", "image", "snapshot", "pool",
+					       NULL };
+	const char *name, *image_ref, *snap_ref, *pool_ref;
 	int64_t size_gb;
 	const struct principal *p = &ctx->principal;
 	ctx->audit_type = "volume";
@@ -74,7 +76,8 @@ static void volumes_create(struct api_ctx *ctx)
 	if (json_req_string(b, "name", true, VOLUME_NAME_MAX, false, &name, &ctx->err) < 0 ||
 	    json_req_int(b, "size_gb", true, 1, VOLUME_SIZE_GB_MAX, &size_gb, NULL, &ctx->err) < 0 ||
 	    json_req_string(b, "image", false, 128, false, &image_ref, &ctx->err) < 0 ||
-	    json_req_string(b, "snapshot", false, 128, false, &snap_ref, &ctx->err) < 0) {
+	    json_req_string(b, "snapshot", false, 128, false, &snap_ref, &ctx->err) < 0 ||
+	    json_req_string(b, "pool", false, 128, false, &pool_ref, &ctx->err) < 0) {
 		api_reply_error(ctx);
 		return;
 	}
@@ -103,12 +106,16 @@ static void volumes_create(struct api_ctx *ctx)
 		api_fail(ctx, ERR_INVALID, "snapshot", "no available snapshot '%.80s'", snap_ref);
 		return;
 	}
+	struct storage_pool pool;
+	if (pool_ref && storage_pool_get(c, pool_ref, &pool, &ctx->err) < 0) {
+		api_fail(ctx, ERR_INVALID, "pool", "no storage pool '%.80s'", pool_ref);
+		return;
+	}
 	struct volume v;
 	if (quota_charge(c, p->project_id, QUOTA_VOLUMES, 1, &ctx->err) < 0 ||
 	    quota_charge(c, p->project_id, QUOTA_VOLUME_GB, size_gb, &ctx->err) < 0 ||
 	    volume_create(c, p->project_id, name, size_gb, image_ref ? im.id : NULL,
-			  snap_ref ? &snap : NULL, &v,
-			  &ctx->err) < 0) {
+			  snap_ref ? &snap : NULL, pool_ref ? &pool : NULL, &v, &ctx->err) < 0) {
 		api_reply_error(ctx);
 		return;
 	}
@@ -176,6 +183,14 @@ static void volumes_attach(struct api_ctx *ctx)
 		api_fail(ctx, ERR_CONFLICT, "instance",
 			 "volumes attach to running or stopped instances; '%s' is %s", i.name,
 			 i.state);
+		return;
+	}
+	struct host h;
+	if (v.pool[0] && (host_get(api_conn(ctx), i.host_id, &h, &ctx->err) < 0 ||
+			  !host_has_pool(&h, v.pool))) {
+		api_fail(ctx, ERR_CONFLICT, "instance",
+			 "the volume is in storage pool '%s', which the host of '%s' does not mount",
+			 v.pool, i.name);
 		return;
 	}
 	if (volume_attach(api_conn(ctx), v.id, i.id, i.host_id, &v, &ctx->err) < 0) {

@@ -50,6 +50,7 @@ const struct cli_resource cli_resources[] = {
 	{ "keypair", "SSH keys for instances (imported or generated)" },
 	{ "volume", "persistent disks (create, attach, detach, extend, delete)" },
 	{ "snapshot", "copies of volumes (list, show, create, delete)" },
+	{ "storage-pool", "shared storage for volumes (list, show, create, delete)" },
 	{ "project", "tenants (list, show, create, set, delete)" },
 	{ "member", "users' roles in a project (list, set, remove)" },
 	{ "user", "local accounts (list, show, create, set, delete)" },
@@ -272,7 +273,7 @@ const struct cli_cmd cli_cmds[] = {
 
 	/* volumes */
 	{ "volume", "list", "GET", "/v1/volumes", NULL, (const struct cli_param[]){ PAGE, END },
-	  "name,size_gb,state,instance_id,device,id", NULL, NULL, "list volumes", NULL },
+	  "name,size_gb,state,pool,instance_id,device,id", NULL, NULL, "list volumes", NULL },
 	{ "volume", "show", "GET", "/v1/volumes/{}", NULL, (const struct cli_param[]){
 		ARG_PATH("VOLUME", "the volume's id or name"), END }, NULL, NULL, NULL,
 	  "show a volume", NULL },
@@ -281,6 +282,7 @@ const struct cli_cmd cli_cmds[] = {
 		REQ("size-gb", "GB", "size_gb", T_INT, "its size in GB"),
 		OPT("image", "IMAGE", "image", T_STR, "copy this image (id or name) into it"),
 		OPT("snapshot", "SNAPSHOT", "snapshot", T_STR, "copy this snapshot into it"),
+		OPT("pool", "POOL", "pool", T_STR, "keep it in this shared storage pool"),
 		END }, NULL, NULL, NULL, "create a volume, blank, from an image or a snapshot", NULL },
 	{ "volume", "attach", "POST", "/v1/volumes/{}/attach", NULL, (const struct cli_param[]){
 		ARG_PATH("VOLUME", "the volume's id or name"),
@@ -311,6 +313,22 @@ const struct cli_cmd cli_cmds[] = {
 	{ "snapshot", "delete", "DELETE", "/v1/snapshots/{}", NULL, (const struct cli_param[]){
 		ARG_PATH("SNAPSHOT", "the snapshot's id or name"), WAIT, END }, NULL, NULL, NULL,
 	  "delete a snapshot", "job" },
+
+	/* storage pools */
+	{ "storage-pool", "list", "GET", "/v1/storage-pools", NULL,
+	  (const struct cli_param[]){ PAGE, END }, "name,driver,description,id", NULL, NULL,
+	  "list storage pools", NULL },
+	{ "storage-pool", "show", "GET", "/v1/storage-pools/{}", NULL, (const struct cli_param[]){
+		ARG_PATH("POOL", "the pool's id or name"), END }, NULL, NULL, NULL,
+	  "show a storage pool", NULL },
+	{ "storage-pool", "create", "POST", "/v1/storage-pools", NULL, (const struct cli_param[]){
+		ARG_BODY("NAME", "name", "the pool's name, as the agents' --storage-pools name it"),
+		OPT("driver", "DRIVER", "driver", T_STR, "dir (default): a directory the hosts mount"),
+		OPT("description", "TEXT", "description", T_STR, "what it is"), END },
+	  NULL, NULL, NULL, "define a shared storage pool (system administrators)", NULL },
+	{ "storage-pool", "delete", "DELETE", "/v1/storage-pools/{}", NULL,
+	  (const struct cli_param[]){ ARG_PATH("POOL", "the pool's id or name"), END }, NULL, NULL,
+	  NULL, "delete an empty storage pool", NULL },
 
 	/* keypairs */
 	{ "keypair", "list", "GET", "/v1/keypairs", NULL, NULL, "name,type,fingerprint,id", NULL,
@@ -380,6 +398,9 @@ const struct cli_cmd cli_cmds[] = {
 		OPT("email", "EMAIL", "email", T_STR, "e-mail address"),
 		{ "password-stdin", NULL, "password", IN_BODY, T_SECRET, 0, NULL,
 		  "read a new password as one line of standard input" },
+		{ "current-password-stdin", NULL, "current_password", IN_BODY, T_SECRET, 0, NULL,
+		  "read your current password as one line of standard input (needed to change "
+		  "your own; with --password-stdin, lines are read in the order of the flags)" },
 		OPT("system-admin", "BOOL", "system_admin", T_BOOL, "true or false"),
 		SWITCH("disable", "disabled", "true", "disable the user (revokes their tokens)"),
 		SWITCH("enable", "disabled", "false", "enable the user again"),

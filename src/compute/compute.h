@@ -126,6 +126,7 @@ struct host {
 	char cpu_model[64];
 	char virt_type[16];             /* "kvm" or "qemu" (TCG) */
 	char agent_version[32];
+	char storage_pools[512];        /* shared pools it mounts: "a,b" (agent's report) */
 	int64_t last_heartbeat_ms;      /* 0: never */
 	char created_at[TIME_RFC3339_SIZE];
 	char updated_at[TIME_RFC3339_SIZE];
@@ -136,6 +137,7 @@ struct host_report {
 	const char *name;        /* enrollment only */
 	int64_t cpus, ram_mb, disk_gb;
 	const char *cpu_model, *virt_type, *agent_version;
+	const char *storage_pools; /* heartbeat: "a,b", names of the shared pools it mounts */
 };
 
 struct enroll_token {
@@ -170,6 +172,12 @@ int host_set_enabled(struct store_conn *c, const char *id_or_name, bool enabled,
 /* Remove a host (its credential stops working). ERR_CONFLICT, saying how
  * many, while instances are placed on it: they would be orphaned. */
 int host_delete(struct store_conn *c, const char *id_or_name, struct err *err);
+/* Whether host h reported that it mounts the storage pool named pool. */
+bool host_has_pool(const struct host *h, const char *pool);
+/* The ids, sorted, of the hosts that mount every pool of pools[n]. Caller
+ * frees. */
+int host_list_with_pools(struct store_conn *c, const char *const *pools, size_t n,
+			 char (**ret)[UUID_SIZE], size_t *ret_n, struct err *err);
 /* "up" or "down" for a host at now_ms, given the heartbeat timeout. */
 const char *host_state(const struct host *h, int64_t now_ms, int64_t down_after_ms);
 
@@ -348,6 +356,10 @@ struct sched_request {
 				     (else on one host) */
 	const char *only_host;    /* NULL, or the one host that may take it */
 	const char *avoid_host;   /* NULL, or a host that must not take it */
+	/* NULL, or the hosts that may take it: sorted ids (e.g. the hosts that
+	 * mount the storage pools of its volumes) */
+	const char (*only_hosts)[UUID_SIZE];
+	size_t n_only_hosts;
 };
 
 /* Create an empty index. Caller frees with sched_free(). */

@@ -12,7 +12,7 @@
 
 #define HOST_COLS                                                                               \
 	"id, name, COALESCE(zone_id, ''), enabled, cpus, ram_mb, disk_gb, cpu_model,"          \
-	" virt_type, agent_version, last_heartbeat_ms, created_at, updated_at"
+	" virt_type, agent_version, last_heartbeat_ms, created_at, updated_at, storage_pools"
 #define ENROLL_PREFIX "nubo_enroll_"
 
 static void host_from_row(struct store_stmt *s, void *out)
@@ -31,6 +31,7 @@ static void host_from_row(struct store_stmt *s, void *out)
 	h->last_heartbeat_ms = store_col_int(s, 10);
 	str_copy(h->created_at, sizeof(h->created_at), store_col_text(s, 11));
 	str_copy(h->updated_at, sizeof(h->updated_at), store_col_text(s, 12));
+	str_copy(h->storage_pools, sizeof(h->storage_pools), store_col_text(s, 13));
 }
 
 /* A fresh secret with prefix, and its hash. */
@@ -56,6 +57,8 @@ static int check_report(const struct host_report *rep, struct err *err)
 	if (rep->virt_type && strcmp(rep->virt_type, "kvm") != 0 &&
 	    strcmp(rep->virt_type, "qemu") != 0)
 		return err_set(err, ERR_INVALID, "virt_type", "virt_type must be kvm or qemu");
+	if (rep->storage_pools && strlen(rep->storage_pools) >= sizeof(((struct host *)0)->storage_pools))
+		return err_set(err, ERR_INVALID, "storage_pools", "storage_pools is too long");
 	return 0;
 }
 
@@ -199,11 +202,12 @@ int host_heartbeat(struct store_conn *c, const char *host_id, const struct host_
 	time_rfc3339_now(now, sizeof(now));
 	r = store_run(c,
 		      "UPDATE hosts SET cpus = ?, ram_mb = ?, disk_gb = ?, cpu_model = ?,"
-		      " virt_type = ?, agent_version = ?, last_heartbeat_ms = ?, updated_at = ?"
-		      " WHERE id = ?",
-		      "iiisssiss", rep->cpus, rep->ram_mb, rep->disk_gb,
+		      " virt_type = ?, agent_version = ?, last_heartbeat_ms = ?, updated_at = ?,"
+		      " storage_pools = ? WHERE id = ?",
+		      "iiisssisss", rep->cpus, rep->ram_mb, rep->disk_gb,
 		      rep->cpu_model ? rep->cpu_model : "", rep->virt_type ? rep->virt_type : "",
-		      rep->agent_version ? rep->agent_version : "", time_now_ms(), now, host_id);
+		      rep->agent_version ? rep->agent_version : "", time_now_ms(), now,
+		      rep->storage_pools ? rep->storage_pools : "", host_id);
 	if (r < 0)
 		return store_fail(c, r, err);
 	if (r == 0)
@@ -282,6 +286,59 @@ int host_delete(struct store_conn *c, const char *id_or_name, struct err *err)
 	if (r == -EINVAL) /* an instance placed meanwhile: the foreign key holds */
 		return still_used(err, &h, 1);
 	return r < 0 ? store_fail(c, r, err) : 0;
+}
+
+bool host_has_pool(const struct host *h, const char *pool)
+{
+	size_t n = strlen(pool);
+	for (const char *p = h->storage_pools; n && *p;) {
+		const char *end = strchrnul(p, ',');
+		if ((size_t)(end - p) == n && memcmp(p, pool, n) == 0)
+			return true;
+		p = *end ? end + 1 : end;
+	}
+	return false;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+int host_list_with_pools(struct store_conn *c, const char *const *pools, size_t n,
+			 char (**ret)[UUID_SIZE], size_t *ret_n, struct err *err)
+{
+	struct store_stmt *st = NULL;
+	int r = store_query(c, &st,
+			    "SELECT " HOST_COLS " FROM hosts WHERE storage_pools != ''", "");
+	if (r < 0)
+		return store_fail(c, r, err);
+	char(*ids)[UUID_SIZE] = NULL;
+	size_t got = 0, cap = 0;
+	struct host h;
+	while ((r = store_step(st)) == 1) {
+		host_from_row(st, &h);
+		size_t k = 0;
+		while (k < n && host_has_pool(&h, pools[k]))
+			k++;
+		if (k < n)
+			continue;
+		if (got == cap) {
+			cap = cap ? 2 * cap : 16;
+			ids = xrealloc(ids, cap * sizeof(*ids));
+		}
+		memcpy(ids[got++], h.id, UUID_SIZE);
+	}
+	store_stmt_free(st);
+	if (r < 0) {
+		free(ids);
+		return store_fail(c, r, err);
+	}
+	if (got)
+		qsort(ids, got, sizeof(*ids), cmp_id);
+	*ret = ids;
+	*ret_n = got;
+	return 0;
 }
 
 const char *host_state(const struct host *h, int64_t now_ms, int64_t down_after_ms)

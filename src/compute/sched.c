@@ -598,7 +598,13 @@ struct search {
 	uint32_t nstale;
 	size_t skipped;                 /* fitting hosts skipped for the group */
 	uint32_t avoid;                 /* a host not to take, or NO_POS */
+	size_t filtered;                /* fitting hosts not among req->only_hosts */
 };
+
+static int cmp_id(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
 
 static bool fits(const struct node *v, const struct sched_request *req)
 {
@@ -620,6 +626,11 @@ static bool leaf_ok(struct sched *s, struct search *q, uint32_t hi)
 	}
 	if (q->avoid != NO_POS && hi == q->avoid)
 		return false;
+	if (q->req->only_hosts &&
+	    !bsearch(h->id, q->req->only_hosts, q->req->n_only_hosts, UUID_SIZE, cmp_id)) {
+		q->filtered++;
+		return false;
+	}
 	return true;
 }
 
@@ -690,8 +701,10 @@ static uint32_t place_with_group(struct sched *s, const struct sched_group *g,
 }
 
 static void why_not(struct sched *s, const struct sched_request *req, uint32_t zi,
-		    const struct sched_group *g, size_t skipped, char *why, size_t why_size)
+		    const struct sched_group *g, const struct search *q, char *why,
+		    size_t why_size)
 {
+	size_t skipped = q->skipped;
 	uint32_t eligible_hosts = 0;
 	struct node most = EMPTY;
 	for (uint32_t i = 0; i < s->nzones; i++)
@@ -703,6 +716,10 @@ static void why_not(struct sched *s, const struct sched_request *req, uint32_t z
 	if (eligible_hosts == 0) {
 		str_printf(why, why_size, "no host is up and enabled%s",
 			   zi == NO_POS ? "" : " in the requested zone");
+	} else if (req->only_hosts && (q->filtered > 0 || req->n_only_hosts == 0)) {
+		str_printf(why, why_size,
+			   "none of the hosts that reach the instance's volumes (their storage "
+			   "pools) is up and has room");
 	} else if (g && !req->anti_affinity) {
 		str_printf(why, why_size,
 			   "affinity: the host that holds the server group's members is not "
@@ -752,6 +769,8 @@ int sched_place(struct sched *s, const struct sched_request *req, int64_t now_ms
 				   !h ? "the host is not known"
 				   : !eligible(h) || now_ms - h->last_heartbeat_ms > s->opts.down_after_ms
 					   ? "the host is not up and enabled"
+				   : q.filtered ? "the host does not mount the storage pools of the "
+						  "instance's volumes"
 				   : q.skipped ? "anti-affinity: the host already holds a member of the "
 						 "server group"
 				   : g && !req->anti_affinity ? "affinity: the server group's members "
@@ -796,7 +815,7 @@ int sched_place(struct sched *s, const struct sched_request *req, int64_t now_ms
 			group_add(s, req->group_id, q.best, 1);
 		memcpy(ret_host, h->id, UUID_SIZE);
 	} else {
-		why_not(s, req, zi, g, q.skipped, why, why_size);
+		why_not(s, req, zi, g, &q, why, why_size);
 		r = -ERR_INVALID;
 	}
 	pthread_mutex_unlock(&s->lock);

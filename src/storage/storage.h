@@ -93,13 +93,48 @@ void image_upload_abort(struct store_conn *c, struct image_upload *u);
 /* Bytes written so far. */
 uint64_t image_upload_size(const struct image_upload *u);
 
+/* ---- storage pools: where volumes live ----
+ *
+ * Without a pool a volume lives on one host's local disk. A storage pool
+ * is shared storage that several hosts reach: its driver says what it is
+ * ("dir": a directory of qcow2 files that every host of the pool mounts,
+ * e.g. over NFS; later "rbd" for Ceph). Each agent names, in its
+ * heartbeats, the pools it mounts; a volume in a pool attaches to an
+ * instance on any of those hosts. */
+
+#define STORAGE_POOL_NAME_MAX 63
+#define STORAGE_POOL_DRIVERS "dir"
+
+struct storage_pool {
+	char id[UUID_SIZE];
+	char name[STORAGE_POOL_NAME_MAX + 1];
+	char driver[16];
+	char description[IMAGE_DESCRIPTION_MAX * 4 + 1];
+	char created_at[TIME_RFC3339_SIZE];
+};
+
+/* Create a pool (name: lower-case letters, digits and '-'; driver one of
+ * STORAGE_POOL_DRIVERS). */
+int storage_pool_create(struct store_conn *c, const char *name, const char *driver,
+			const char *description, struct storage_pool *ret, struct err *err);
+/* Find a pool by id or name. */
+int storage_pool_get(struct store_conn *c, const char *id_or_name, struct storage_pool *ret,
+		     struct err *err);
+/* List up to limit (> 0) pools by name after `after`. Caller frees. */
+int storage_pool_list(struct store_conn *c, const char *after, size_t limit,
+		      struct storage_pool **ret, size_t *ret_n, bool *ret_more, struct err *err);
+/* Delete a pool; ERR_CONFLICT while volumes or snapshots are in it. */
+int storage_pool_delete(struct store_conn *c, const char *id_or_name, struct err *err);
+
 /* ---- volumes: persistent disks that attach to instances ----
  *
- * A volume is metadata here plus a qcow2 file on a host (local storage).
- * It is made lazily: a new volume is available at once and has no host;
- * the first attach binds it to its instance's host, whose agent makes the
- * file (blank, or a full copy of an image) and attaches it. From then on
- * it lives on that host: it can be attached to any instance there. States:
+ * A volume is metadata here plus a qcow2 file on a host (local storage) or
+ * in a storage pool. It is made lazily: a new volume is available at once
+ * and has no host; the first attach binds it to its instance's host, whose
+ * agent makes the file (blank, or a full copy of an image) and attaches it.
+ * A local volume then lives on that host: it can be attached to any
+ * instance there. A volume in a pool is served by the host of its latest
+ * attach, and can move to any host that mounts the pool. States:
  * available, attaching -> in-use, detaching -> available, extending ->
  * (in-use or available), deleting -> gone, error with a reason. The host's
  * agent reports each step; every operation that waits for it has a job. */
@@ -117,7 +152,10 @@ struct volume {
 	int64_t size_gb;
 	char image_id[UUID_SIZE];    /* made from this image, or "" */
 	char snapshot_id[UUID_SIZE]; /* made from this snapshot, or "" */
-	char host_id[UUID_SIZE];     /* where its file lives; "" until first attached */
+	char host_id[UUID_SIZE];     /* where its file lives (local) or which host serves
+				      * it (pool); "" until first attached */
+	char pool_id[UUID_SIZE];     /* its storage pool, or "" for local storage */
+	char pool[STORAGE_POOL_NAME_MAX + 1]; /* that pool's name */
 	char instance_id[UUID_SIZE]; /* attached (or attaching) to, or "" */
 	char device[8];              /* "vdb"... while attached */
 	char state[16];
@@ -127,11 +165,12 @@ struct volume {
 };
 
 /* Create an available volume in project_id, blank, from image_id or from
- * a snapshot (NULL: not). From a snapshot it lives where the snapshot
- * does. The caller charges the quotas. */
+ * a snapshot (NULL: not), in pool (NULL: local storage). From a snapshot it
+ * lives where the snapshot does (pool must then be the snapshot's or NULL).
+ * The caller charges the quotas. */
 int volume_create(struct store_conn *c, const char *project_id, const char *name,
 		  int64_t size_gb, const char *image_id, const struct snapshot *snap,
-		  struct volume *ret, struct err *err);
+		  const struct storage_pool *pool, struct volume *ret, struct err *err);
 /* Find a volume by id, or by name within project_id; with project_id set,
  * another project's volume is ERR_NOT_FOUND. */
 int volume_get(struct store_conn *c, const char *project_id, const char *id_or_name,
@@ -142,7 +181,9 @@ int volume_list(struct store_conn *c, const char *project_id, const char *after,
 		struct volume **ret, size_t *ret_n, bool *ret_more, struct err *err);
 /* Attach an available volume to instance_id on host_id (attaching, with the
  * instance's first free device). ERR_CONFLICT when the volume is not
- * available, lives on another host, or the instance has no free device. */
+ * available, lives on another host's local disk, or the instance has no
+ * free device. Whether host_id mounts a pooled volume's pool is the
+ * caller's check. */
 int volume_attach(struct store_conn *c, const char *id, const char *instance_id,
 		  const char *host_id, struct volume *ret, struct err *err);
 /* Detach an in-use volume (detaching); with instance_id set it must be
@@ -166,9 +207,13 @@ int volume_list_host(struct store_conn *c, const char *host_id, struct volume **
  * nothing, or an error. */
 int volume_report(struct store_conn *c, const char *host_id, const char *id, const char *state,
 		  const char *error, struct volume *ret, struct err *err);
-/* How many volumes are attached (or attaching) to instance_id. */
-int volume_count_instance(struct store_conn *c, const char *instance_id, int64_t *ret,
-			  struct err *err);
+/* The volumes attached (or attaching) to instance_id. Caller frees. */
+int volume_list_instance(struct store_conn *c, const char *instance_id, struct volume **ret,
+			 size_t *ret_n, struct err *err);
+/* Instance instance_id (migrating) now lives on host_id: its volumes in
+ * storage pools are served from there. */
+int volume_follow_instance(struct store_conn *c, const char *instance_id, const char *host_id,
+			   struct err *err);
 /* Instance instance_id is gone: its volumes stay, available. */
 int volume_release_instance(struct store_conn *c, const char *instance_id, struct err *err);
 
@@ -184,6 +229,8 @@ struct snapshot {
 	char volume_id[UUID_SIZE];
 	char name[VOLUME_NAME_MAX + 1];
 	int64_t size_gb;             /* the volume's size when it was taken */
+	char pool_id[UUID_SIZE];     /* kept in the volume's pool; "" on the host */
+	char pool[STORAGE_POOL_NAME_MAX + 1]; /* that pool's name */
 	char host_id[UUID_SIZE];
 	char state[16];              /* creating, available, deleting, error */
 	char error[256];

@@ -11,7 +11,9 @@
 
 #define VOLUME_COLS                                                                             \
 	"id, project_id, name, size_gb, COALESCE(image_id, ''), COALESCE(host_id, ''),"        \
-	" COALESCE(instance_id, ''), device, state, error, created_at, updated_at, snapshot_id"
+	" COALESCE(instance_id, ''), device, state, error, created_at, updated_at, snapshot_id,"\
+	" COALESCE(pool_id, ''), COALESCE((SELECT p.name FROM storage_pools p"                \
+	" WHERE p.id = pool_id), '')"
 
 static void volume_from_row(struct store_stmt *s, void *out)
 {
@@ -30,6 +32,8 @@ static void volume_from_row(struct store_stmt *s, void *out)
 	str_copy(v->created_at, sizeof(v->created_at), store_col_text(s, 10));
 	str_copy(v->updated_at, sizeof(v->updated_at), store_col_text(s, 11));
 	str_copy(v->snapshot_id, sizeof(v->snapshot_id), store_col_text(s, 12));
+	str_copy(v->pool_id, sizeof(v->pool_id), store_col_text(s, 13));
+	str_copy(v->pool, sizeof(v->pool), store_col_text(s, 14));
 }
 
 static int check_name(const char *name, struct err *err)
@@ -39,7 +43,7 @@ static int check_name(const char *name, struct err *err)
 
 int volume_create(struct store_conn *c, const char *project_id, const char *name,
 		  int64_t size_gb, const char *image_id, const struct snapshot *snap,
-		  struct volume *ret, struct err *err)
+		  const struct storage_pool *pool, struct volume *ret, struct err *err)
 {
 	int r = check_name(name, err);
 	if (r < 0)
@@ -57,19 +61,29 @@ int volume_create(struct store_conn *c, const char *project_id, const char *name
 			return err_set(err, ERR_INVALID, "size_gb",
 				       "snapshot '%s' holds %lld GB; the volume needs at least that",
 				       snap->name, (long long)snap->size_gb);
+		if (pool && strcmp(pool->id, snap->pool_id) != 0)
+			return err_set(err, ERR_INVALID, "pool",
+				       "a volume from snapshot '%s' lives where the snapshot does (%s)",
+				       snap->name, snap->pool[0] ? snap->pool : "local storage");
 		str_copy(v.snapshot_id, sizeof(v.snapshot_id), snap->id);
 		str_copy(v.host_id, sizeof(v.host_id), snap->host_id);
+		str_copy(v.pool_id, sizeof(v.pool_id), snap->pool_id);
+		str_copy(v.pool, sizeof(v.pool), snap->pool);
+	} else if (pool) {
+		str_copy(v.pool_id, sizeof(v.pool_id), pool->id);
+		str_copy(v.pool, sizeof(v.pool), pool->name);
 	}
 	str_copy(v.state, sizeof(v.state), "available");
 	time_rfc3339_now(v.created_at, sizeof(v.created_at));
 	memcpy(v.updated_at, v.created_at, sizeof(v.created_at));
 	r = store_run(c,
 		      "INSERT INTO volumes (id, project_id, name, size_gb, image_id, state,"
-		      " created_at, updated_at, snapshot_id, host_id)"
-		      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		      "sssissssss", v.id, v.project_id, v.name, v.size_gb,
+		      " created_at, updated_at, snapshot_id, host_id, pool_id)"
+		      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		      "sssisssssss", v.id, v.project_id, v.name, v.size_gb,
 		      v.image_id[0] ? v.image_id : NULL, v.state, v.created_at, v.updated_at,
-		      v.snapshot_id, v.host_id[0] ? v.host_id : NULL);
+		      v.snapshot_id, v.host_id[0] ? v.host_id : NULL,
+		      v.pool_id[0] ? v.pool_id : NULL);
 	if (r == -EEXIST)
 		return err_set(err, ERR_CONFLICT, "name", "a volume named '%s' already exists", name);
 	if (r < 0)
@@ -136,7 +150,7 @@ int volume_attach(struct store_conn *c, const char *id, const char *instance_id,
 	int r = volume_get(c, NULL, id, &v, err);
 	if (r < 0)
 		return r;
-	if (v.host_id[0] && strcmp(v.host_id, host_id) != 0)
+	if (v.host_id[0] && strcmp(v.host_id, host_id) != 0 && !v.pool_id[0])
 		return err_set(err, ERR_CONFLICT, "instance",
 			       "the volume's data lives on another host than the instance's (local "
 			       "storage); attach it to an instance on host %s", v.host_id);
@@ -261,13 +275,15 @@ int volume_request_delete(struct store_conn *c, const char *id, struct err *err)
 	return v.host_id[0] ? 0 : 1;
 }
 
-int volume_list_host(struct store_conn *c, const char *host_id, struct volume **ret,
-		     size_t *ret_n, struct err *err)
+/* The volumes on host_id or attached to instance_id (the other NULL). */
+static int volume_fetch(struct store_conn *c, const char *host_id, const char *instance_id,
+			struct volume **ret, size_t *ret_n, struct err *err)
 {
 	struct store_stmt *s = NULL;
 	int r = store_query(c, &s,
-			    "SELECT " VOLUME_COLS " FROM volumes WHERE host_id = ? ORDER BY created_at",
-			    "s", host_id);
+			    "SELECT " VOLUME_COLS " FROM volumes WHERE (? IS NULL OR host_id = ?)"
+			    " AND (? IS NULL OR instance_id = ?) ORDER BY created_at",
+			    "ssss", host_id, host_id, instance_id, instance_id);
 	if (r < 0)
 		return store_fail(c, r, err);
 	void *items;
@@ -276,6 +292,12 @@ int volume_list_host(struct store_conn *c, const char *host_id, struct volume **
 		return store_fail(c, r, err);
 	*ret = items;
 	return 0;
+}
+
+int volume_list_host(struct store_conn *c, const char *host_id, struct volume **ret,
+		     size_t *ret_n, struct err *err)
+{
+	return volume_fetch(c, host_id, NULL, ret, ret_n, err);
 }
 
 int volume_report(struct store_conn *c, const char *host_id, const char *id, const char *state,
@@ -324,6 +346,24 @@ int volume_report(struct store_conn *c, const char *host_id, const char *id, con
 	return r < 0 ? r : 1;
 }
 
+int volume_list_instance(struct store_conn *c, const char *instance_id, struct volume **ret,
+			 size_t *ret_n, struct err *err)
+{
+	return volume_fetch(c, NULL, instance_id, ret, ret_n, err);
+}
+
+int volume_follow_instance(struct store_conn *c, const char *instance_id, const char *host_id,
+			   struct err *err)
+{
+	char now[TIME_RFC3339_SIZE];
+	time_rfc3339_now(now, sizeof(now));
+	int r = store_run(c,
+			  "UPDATE volumes SET host_id = ?, updated_at = ? WHERE instance_id = ?"
+			  " AND pool_id IS NOT NULL",
+			  "sss", host_id, now, instance_id);
+	return r < 0 ? store_fail(c, r, err) : 0;
+}
+
 int volume_release_instance(struct store_conn *c, const char *instance_id, struct err *err)
 {
 	char now[TIME_RFC3339_SIZE];
@@ -336,22 +376,13 @@ int volume_release_instance(struct store_conn *c, const char *instance_id, struc
 	return r < 0 ? store_fail(c, r, err) : 0;
 }
 
-int volume_count_instance(struct store_conn *c, const char *instance_id, int64_t *ret,
-			  struct err *err)
-{
-	struct store_stmt *s = NULL;
-	int r = store_query(c, &s, "SELECT COUNT(*) FROM volumes WHERE instance_id = ?", "s",
-			    instance_id);
-	if (r == 0 && (r = store_step(s)) == 1)
-		*ret = store_col_int(s, 0);
-	store_stmt_free(s);
-	return r < 0 ? store_fail(c, r, err) : 0;
-}
-
 /* ---- snapshots ---- */
 
 #define SNAPSHOT_COLS                                                                           \
 	"id, project_id, volume_id, name, size_gb, host_id, state, error, created_at, updated_at"
+#define SNAPSHOT_SELECT                                                                         \
+	"SELECT " SNAPSHOT_COLS ", COALESCE(pool_id, ''), COALESCE((SELECT p.name"            \
+	" FROM storage_pools p WHERE p.id = pool_id), '') FROM snapshots"
 
 static void snapshot_from_row(struct store_stmt *s, void *out)
 {
@@ -367,6 +398,8 @@ static void snapshot_from_row(struct store_stmt *s, void *out)
 	str_copy(p->error, sizeof(p->error), store_col_text(s, 7));
 	str_copy(p->created_at, sizeof(p->created_at), store_col_text(s, 8));
 	str_copy(p->updated_at, sizeof(p->updated_at), store_col_text(s, 9));
+	str_copy(p->pool_id, sizeof(p->pool_id), store_col_text(s, 10));
+	str_copy(p->pool, sizeof(p->pool), store_col_text(s, 11));
 }
 
 int snapshot_create(struct store_conn *c, const struct volume *v, bool running,
@@ -390,13 +423,16 @@ int snapshot_create(struct store_conn *c, const struct volume *v, bool running,
 	str_copy(p.volume_id, sizeof(p.volume_id), v->id);
 	str_copy(p.name, sizeof(p.name), name);
 	str_copy(p.host_id, sizeof(p.host_id), v->host_id);
+	str_copy(p.pool_id, sizeof(p.pool_id), v->pool_id);
+	str_copy(p.pool, sizeof(p.pool), v->pool);
 	str_copy(p.state, sizeof(p.state), "creating");
 	time_rfc3339_now(p.created_at, sizeof(p.created_at));
 	memcpy(p.updated_at, p.created_at, sizeof(p.created_at));
 	r = store_run(c,
-		      "INSERT INTO snapshots (" SNAPSHOT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		      "ssssisssss", p.id, p.project_id, p.volume_id, p.name, p.size_gb, p.host_id,
-		      p.state, "", p.created_at, p.updated_at);
+		      "INSERT INTO snapshots (" SNAPSHOT_COLS ", pool_id)"
+		      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		      "ssssissssss", p.id, p.project_id, p.volume_id, p.name, p.size_gb, p.host_id,
+		      p.state, "", p.created_at, p.updated_at, p.pool_id[0] ? p.pool_id : NULL);
 	if (r == -EEXIST)
 		return err_set(err, ERR_CONFLICT, "name", "a snapshot named '%s' already exists", name);
 	if (r < 0)
@@ -412,12 +448,12 @@ int snapshot_get(struct store_conn *c, const char *project_id, const char *id_or
 	int r;
 	if (uuid_valid(id_or_name))
 		r = store_query(c, &s,
-				"SELECT " SNAPSHOT_COLS " FROM snapshots WHERE id = lower(?)"
+				SNAPSHOT_SELECT " WHERE id = lower(?)"
 				" AND (? IS NULL OR project_id = ?)",
 				"sss", id_or_name, project_id, project_id);
 	else
 		r = store_query(c, &s,
-				"SELECT " SNAPSHOT_COLS " FROM snapshots WHERE name = ?"
+				SNAPSHOT_SELECT " WHERE name = ?"
 				" AND project_id = ?",
 				"ss", id_or_name, project_id ? project_id : "");
 	if (r < 0)
@@ -434,7 +470,7 @@ static int snapshot_fetch(struct store_conn *c, const char *project_id, const ch
 {
 	struct store_stmt *s = NULL;
 	int r = store_query(c, &s,
-			    "SELECT " SNAPSHOT_COLS " FROM snapshots WHERE (? IS NULL OR project_id = ?)"
+			    SNAPSHOT_SELECT " WHERE (? IS NULL OR project_id = ?)"
 			    " AND (? IS NULL OR host_id = ?) ORDER BY name",
 			    "ssss", project_id, project_id, host_id, host_id);
 	if (r < 0)

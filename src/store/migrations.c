@@ -229,6 +229,16 @@ const struct store_migration store_migrations[] = {
 	  " UNIQUE (project_id, name));"
 	  "CREATE INDEX snapshots_host ON snapshots (host_id);"
 	  "ALTER TABLE volumes ADD COLUMN snapshot_id TEXT NOT NULL DEFAULT '';" },
+	{ 12, "storage: shared storage pools",
+	  "CREATE TABLE storage_pools ("
+	  " id TEXT PRIMARY KEY,"
+	  " name TEXT NOT NULL UNIQUE,"
+	  " driver TEXT NOT NULL,"
+	  " description TEXT NOT NULL DEFAULT '',"
+	  " created_at TEXT NOT NULL);"
+	  "ALTER TABLE volumes ADD COLUMN pool_id TEXT REFERENCES storage_pools (id);"
+	  "ALTER TABLE snapshots ADD COLUMN pool_id TEXT REFERENCES storage_pools (id);"
+	  "ALTER TABLE hosts ADD COLUMN storage_pools TEXT NOT NULL DEFAULT '';" },
 };
 
 const size_t store_migrations_count = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -317,6 +317,35 @@ async function run(browser, n, cloud) {
     expect(w > 0, "the vCPU bar is empty");
   });
 
+  await step("zones, flavors and storage pools are defined in the console", page, "11-catalogue", async () => {
+    await nav(page, "Storage pools");
+    await page.getByRole("button", { name: "Create storage pool" }).click();
+    let d = dialog(page);
+    await d.getByLabel(/^Name/).fill("nfs-web");
+    await d.getByLabel("Description").fill("the share");
+    await d.getByRole("button", { name: "Create" }).click();
+    await d.waitFor({ state: "detached" });
+    await row(page, "nfs-web").waitFor();
+    expect((await row(page, "nfs-web").textContent()).includes("dir"), "driver not shown");
+    await page.screenshot({ path: path.join(OUT, "11-storage-pools.png"), fullPage: true });
+    await nav(page, "Flavors");
+    await row(page, "tiny").waitFor();
+    await page.screenshot({ path: path.join(OUT, "11-flavors.png"), fullPage: true });
+    await nav(page, "Zones");
+    await page.getByRole("button", { name: "Create zone" }).click();
+    d = dialog(page);
+    await d.getByLabel("Name", { exact: true }).fill("web-zone");
+    await d.getByLabel(/^Jurisdiction/).fill("fr");
+    await d.getByRole("button", { name: "Create" }).click();
+    await d.waitFor({ state: "detached" });
+    await row(page, "web-zone").waitFor();
+    expect((await row(page, "web-zone").textContent()).includes("FR"), "jurisdiction not shown");
+    await page.screenshot({ path: path.join(OUT, "11-zones.png"), fullPage: true });
+    await row(page, "web-zone").getByRole("button", { name: "Delete" }).click();
+    await dialog(page).getByRole("button", { name: /^(Delete|OK|Yes)$/ }).click();
+    await row(page, "web-zone").waitFor({ state: "detached" });
+  });
+
   await step("projects and users are listed", page, "12-projects", async () => {
     await nav(page, "Projects");
     await row(page, "demo").waitFor();

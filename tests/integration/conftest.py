@@ -349,7 +349,19 @@ def assert_error(resp, status, code=None, field=None):
 
 @pytest.fixture
 def compute(nubod, make_agent, guest_image):
-    """A cloud with real VMs on two hosts: see compute_util.compute_cloud."""
+    """A cloud with real VMs on two hosts: see compute_util.compute_cloud.
+    Both hosts mount the storage pool "shared" (a directory standing in for
+    an NFS share), in .pool_dir."""
     from compute_util import compute_cloud
-    # a short image cache life, so tests see unused images go
-    return compute_cloud(nubod, make_agent, guest_image, "--image-cache-ttl", "3")
+    pool_dir = tempfile.mkdtemp(prefix="nv-pool-", dir="/tmp")
+    os.chmod(pool_dir, 0o711)
+    try:
+        # a short image cache life, so tests see unused images go
+        t = compute_cloud(nubod, make_agent, guest_image, "--image-cache-ttl", "3",
+                          "--storage-pools", "shared=" + pool_dir)
+        r = t.admin.post("/v1/storage-pools", {"name": "shared"})
+        assert r.status_code == 201, r.text
+        t.pool_dir = Path(pool_dir)
+        yield t
+    finally:
+        shutil.rmtree(pool_dir, ignore_errors=True)

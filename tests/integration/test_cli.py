@@ -229,6 +229,16 @@ def test_projects_users_members_quotas_keys_tokens_and_audit(admin_cli, nubod, t
     assert t["token"].startswith("nubo_")
     assert "ci" in [x["name"] for x in alice.json("token", "list")["items"]]
     alice.run("token", "delete", t["id"])
+    # her own password: the current one must come with the new one
+    api_error(alice.run("user", "set", "alice", "--password-stdin",
+                        input="Another-pass-123\n", code=1), 400, "InvalidParameter")
+    api_error(alice.run("user", "set", "alice", "--current-password-stdin", "--password-stdin",
+                        input="wrong-password-1\nAnother-pass-123\n", code=1), 400,
+              "InvalidParameter")
+    alice.run("user", "set", "alice", "--current-password-stdin", "--password-stdin",
+              input=PASSWORD + "\nAnother-pass-123\n")
+    assert "Another-pass-123" not in nubod.log()
+    Cli(tmp_path / "alice2").login(nubod.url, user="alice", password="Another-pass-123")
     c.run("user", "set", "alice", "--disable")
     assert c.json("user", "show", "alice")["disabled"] is True
     alice.run("whoami", code=1)  # disabling revoked her tokens
@@ -299,6 +309,23 @@ def cloud(nubod, tmp_path):
     t.cli = Cli(tmp_path / "member")
     t.cli.login(nubod.url, user="u-member", password=PASSWORD, project="alpha")
     return t
+
+
+def test_storage_pools(admin_cli, cloud):
+    a, m = admin_cli, cloud.cli
+    p = a.json("storage-pool", "create", "nfs1", "--description", "the share")
+    assert (p["name"], p["driver"], p["description"]) == ("nfs1", "dir", "the share")
+    assert m.run("storage-pool", "list").stdout.splitlines()[1].split()[:2] == ["nfs1", "dir"]
+    assert m.json("storage-pool", "show", "nfs1")["id"] == p["id"]
+    api_error(m.run("storage-pool", "create", "mine", code=1), 403, "Forbidden")
+    api_error(a.run("storage-pool", "create", "x", "--driver", "ceph", code=1), 400,
+              "InvalidParameter")
+    v = m.json("volume", "create", "pooled", "--size-gb", "1", "--pool", "nfs1")
+    assert v["pool"] == "nfs1"
+    api_error(a.run("storage-pool", "delete", "nfs1", code=1), 409, "Conflict")
+    m.run("volume", "delete", "pooled")
+    a.run("storage-pool", "delete", "nfs1")
+    api_error(m.run("storage-pool", "show", "nfs1", code=1), 404, "NotFound")
 
 
 def test_hosts_and_enroll_tokens(admin_cli, nubod):

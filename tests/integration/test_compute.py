@@ -4,6 +4,7 @@ keypair, user data and config drive, and its boot marker shows in the
 console API; stop, start, reboot, resize, snapshot and delete act on the
 domain; volumes hot-plug into running guests; nothing of a deleted
 instance stays behind."""
+import re
 import time
 
 from compute_util import BOOT_TIMEOUT, agent_of, console, qemu_running, state_of, wait_for
@@ -125,20 +126,28 @@ def test_a_stopped_instance_is_resized(compute):
 WAIT_DEV = "for i in $(seq 1 900); do [ -b /dev/%s ] && break; sleep 1; done\n"
 
 
-def test_a_volume_and_its_snapshot_move_between_guests_with_their_data(compute):
-    c = compute.clients["member"]
-    c.post("/v1/server-groups", {"name": "together", "policy": "affinity"})
+def guest_pair(c, group, policy, mark, reader):
+    """Two running guests in a server group: vm-a writes mark to the first
+    volume attached to it, vm-b runs the reader script."""
+    c.post("/v1/server-groups", {"name": group, "policy": policy})
     writer = ("#!/bin/sh\n" + WAIT_DEV % "vdb" +
-              "printf 'MARK-4711\\n' | dd of=/dev/vdb bs=512 count=1 conv=sync 2>/dev/null\n"
-              "sync\necho NUBO_WROTE\n")
-    reader = ("#!/bin/sh\n" + WAIT_DEV % "vdb" + "echo NUBO_READ_B $(head -c 9 /dev/vdb)\n" +
-              WAIT_DEV % "vdc" + "echo NUBO_READ_C $(head -c 9 /dev/vdc)\n")
+              "printf '%s\\n' | dd of=/dev/vdb bs=512 count=1 conv=sync 2>/dev/null\n"
+              "sync\necho NUBO_WROTE\n") % mark
     a = c.post("/v1/instances", {"name": "vm-a", "image": "guest", "flavor": "tiny",
-                                 "group": "together", "user_data": writer}).json()
+                                 "group": group, "user_data": writer}).json()
     b = c.post("/v1/instances", {"name": "vm-b", "image": "guest", "flavor": "tiny",
-                                 "group": "together", "user_data": reader}).json()
+                                 "group": group, "user_data": reader}).json()
     for i in (a, b):
         wait_for(lambda: state_of(c, i["id"]) == "running", BOOT_TIMEOUT, "running")
+    return a, b
+
+
+def test_a_volume_and_its_snapshot_move_between_guests_with_their_data(compute):
+    c = compute.clients["member"]
+    reader = ("#!/bin/sh\n" + WAIT_DEV % "vdb" + "echo NUBO_READ_B $(head -c 9 /dev/vdb)\n" +
+              WAIT_DEV % "vdc" + "echo NUBO_READ_C $(head -c 9 /dev/vdc)\n")
+    a, b = guest_pair(c, "together", "affinity", "MARK-4711", reader)
+    for i in (a, b):
         wait_for(lambda: "NUBO_GUEST_READY" in console(c, i["id"]), BOOT_TIMEOUT, "ready")
     v = c.post("/v1/volumes", {"name": "data", "size_gb": 1}).json()
     job = c.post("/v1/volumes/data/attach", {"instance": "vm-a"}).json()["job_id"]
@@ -189,6 +198,61 @@ def test_a_volume_and_its_snapshot_move_between_guests_with_their_data(compute):
     assert q["volumes"]["used"] == 0 and q["volume_gb"]["used"] == 0
     c.delete("/v1/instances/vm-a")
     wait_for(lambda: state_of(c, a["id"]) is None, 60, "vm-a gone")
+
+
+def test_a_volume_in_a_shared_pool_moves_to_a_guest_on_another_host(compute):
+    c = compute.clients["member"]
+    reader = ("#!/bin/sh\n" + WAIT_DEV % "vdb" + "echo NUBO_READ_B $(head -c 9 /dev/vdb)"
+              " boot=$(cat /proc/sys/kernel/random/boot_id)\n")
+    a, b = guest_pair(c, "apart", "anti-affinity", "MARK-2342", reader)
+    ha, hb = (c.get("/v1/instances/" + i["id"]).json()["host"] for i in (a, b))
+    assert ha != hb
+    v = c.post("/v1/volumes", {"name": "shared", "size_gb": 1, "pool": "shared"}).json()
+    c.post("/v1/volumes/shared/attach", {"instance": "vm-a"})
+    wait_for(lambda: c.get("/v1/volumes/shared").json()["state"] == "in-use", 60, "in-use")
+    # the data is in the pool's directory, not on the host's own disk
+    assert (compute.pool_dir / ("vol-%s.qcow2" % v["id"])).exists()
+    for agent in compute.agents:
+        assert not list((agent.state_dir / "disks").glob("vol-*"))
+    wait_for(lambda: "NUBO_WROTE" in console(c, a["id"]), BOOT_TIMEOUT, "the marker written")
+    c.post("/v1/volumes/shared/detach")
+    wait_for(lambda: c.get("/v1/volumes/shared").json()["state"] == "available", 90,
+             "detached")
+    r = c.post("/v1/volumes/shared/attach", {"instance": "vm-b"})
+    assert r.status_code == 202 and r.json()["host"] == hb, r.text
+    wait_for(lambda: "NUBO_READ_B MARK-2342" in console(c, b["id"]), 90,
+             "the marker read in B, on the other host")
+    # B migrates to A's host with the volume attached: nothing of it is
+    # copied, and B reads it there after its restart
+    c.post("/v1/instances/vm-b/stop")
+    wait_for(lambda: state_of(c, b["id"]) == "stopped", 60, "B stopped")
+    c.delete("/v1/instances/vm-a")
+    wait_for(lambda: state_of(c, a["id"]) is None, 60, "vm-a gone")
+    m = compute.admin.post("/v1/instances/%s/migrate" % b["id"])
+    assert m.status_code == 202 and m.json()["target_host"] == ha, m.text
+    wait_for(lambda: state_of(c, b["id"]) == "stopped", BOOT_TIMEOUT, "migrated")
+    got = c.get("/v1/volumes/shared").json()
+    assert (got["host"], got["state"], got["instance_id"]) == (ha, "in-use", b["id"])
+    def boots():  # the boots in which B read the marker
+        return set(re.findall(r"NUBO_READ_B MARK-2342 boot=(\S+)", console(c, b["id"])))
+    before = boots()
+    assert before
+    c.post("/v1/instances/vm-b/start")
+    wait_for(lambda: boots() - before, BOOT_TIMEOUT, "the marker read in B after migrating")
+    # a snapshot is kept in the pool too, and goes with its deletion
+    c.post("/v1/volumes/shared/detach")
+    wait_for(lambda: c.get("/v1/volumes/shared").json()["state"] == "available", 90,
+             "detached from B")
+    s = c.post("/v1/snapshots", {"volume": "shared", "name": "snap"}).json()
+    wait_for(lambda: c.get("/v1/snapshots/snap").json()["state"] == "available", 60, "snap")
+    assert (compute.pool_dir / ("snap-%s.qcow2" % s["id"])).exists()
+    c.delete("/v1/snapshots/snap")
+    wait_for(lambda: c.get("/v1/snapshots/snap").status_code == 404, 60, "snapshot gone")
+    c.delete("/v1/volumes/shared")
+    wait_for(lambda: c.get("/v1/volumes/shared").status_code == 404, 60, "volume gone")
+    assert not list(compute.pool_dir.iterdir())
+    c.delete("/v1/instances/vm-b")
+    wait_for(lambda: state_of(c, b["id"]) is None, 60, "vm-b gone")
 
 
 def test_an_instance_snapshot_and_a_migration_keep_what_the_guest_wrote(compute):

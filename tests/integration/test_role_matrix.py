@@ -233,6 +233,13 @@ ROWS = [
     ("GET", "/v1/snapshots/{snapshot}", None, {A: 401, R: 404, M: 404, P: 404, O: 404, S: 404}),
     ("DELETE", "/v1/snapshots/{snapshot}", None,
      {A: 401, R: 404, M: 404, P: 404, O: 404, S: 404}),
+    # storage pools: system admins define them, everyone may list them
+    ("POST", "/v1/storage-pools", lambda: {"name": uniq("pool")},
+     {A: 401, R: 403, M: 403, P: 403, O: 403, S: 201}),
+    ("GET", "/v1/storage-pools", None, {A: 401, R: 200, M: 200, P: 200, O: 200, S: 200}),
+    ("GET", "/v1/storage-pools/{pool}", None, {A: 401, R: 200, M: 200, P: 200, O: 200, S: 200}),
+    ("DELETE", "/v1/storage-pools/{pool}", None,
+     {A: 401, R: 403, M: 403, P: 403, O: 403, S: 204}),
     # keypairs belong to their user: the target is the member's own
     ("POST", "/v1/keypairs", lambda: {"name": uniq("kp")},
      {A: 401, R: 201, M: 201, P: 201, O: 201, S: 201}),
@@ -254,6 +261,8 @@ TARGETS = {
     "snapshot": lambda t, who: "00000000-0000-4000-8000-00000000dead",
     "volume": lambda t, who: t.clients["padmin"].post("/v1/volumes", {"name": uniq("mv"),
                                                                      "size_gb": 1}).json()["id"],
+    "pool": lambda t, who: t.admin.post("/v1/storage-pools",
+                                        {"name": uniq("pool")}).json()["id"],
     "keypair": lambda t, who: t.clients["member"].post("/v1/keypairs",
                                                        {"name": uniq("mk")}).json()["name"],
 }

@@ -248,3 +248,112 @@ def test_snapshots_and_volumes_made_from_them(cloud):
     assert c.get("/v1/jobs/" + d["job_id"]).json()["status"] == "succeeded"
     assert c.delete("/v1/volumes/data").status_code == 202
     assert i
+
+
+def heartbeat(nubod, h, **extra):
+    body = dict({"cpus": 4, "ram_mb": 8192, "disk_gb": 100, "virt_type": "qemu"}, **extra)
+    return requests.post("%s/v1/hosts/%s/heartbeat" % (nubod.url, h["id"]), json=body,
+                         headers={"Authorization": "Bearer " + h["credential"]})
+
+
+def test_storage_pools_and_a_pooled_volume_moving_between_hosts(cloud):
+    n, c, admin = cloud.nubod, cloud.clients["member"], cloud.admin
+    # system admins define pools; everyone sees them
+    r = admin.post("/v1/storage-pools", {"name": "nfs1", "description": "the NFS share"})
+    assert r.status_code == 201, r.text
+    pool = r.json()
+    assert (pool["name"], pool["driver"]) == ("nfs1", "dir")
+    assert r.headers["Location"].endswith("/v1/storage-pools/" + pool["id"])
+    assert c.get("/v1/storage-pools/nfs1").json() == pool
+    assert [p["name"] for p in c.get("/v1/storage-pools").json()["items"]] == ["nfs1"]
+    assert_error(c.post("/v1/storage-pools", {"name": "mine"}), 403)
+    assert_error(admin.post("/v1/storage-pools", {"name": "nfs1"}), 409, field="name")
+    for body, field in (({"name": "NFS"}, "name"), ({"name": "a b"}, "name"), ({}, "name"),
+                        ({"name": "x", "driver": "ceph"}, "driver"),
+                        ({"name": "x", "driver": 1}, "driver")):
+        assert_error(admin.post("/v1/storage-pools", body), 400, field=field)
+    assert_error(admin.post("/v1/storage-pools", {"name": "x", "size": 1}), 400)
+    assert_error(c.get("/v1/storage-pools/nope"), 404)
+    assert [p["name"] for p in c.get("/v1/storage-pools").json()["items"]] == ["nfs1"]
+
+    # hosts say which pools they mount; bad reports change nothing
+    h1 = fake_host(n, admin, "h1")
+    h2 = fake_host(n, admin, "h2")
+    h3 = fake_host(n, admin, "h3")
+    for bad in ("nfs1", ["NFS"], ["a,b"], ["x"] * 17, [1], {"a": 1}):
+        assert_error(heartbeat(n, h1, storage_pools=bad), 400, field="storage_pools")
+    assert admin.get("/v1/hosts/h1").json()["storage_pools"] == []
+    for h in (h1, h2):
+        r = heartbeat(n, h, storage_pools=["nfs1", "other"])
+        assert r.status_code == 200 and r.json()["storage_pools"] == ["nfs1", "other"], r.text
+    assert heartbeat(n, h3).json()["storage_pools"] == []
+    vm1 = running_instance(cloud, h1, "vm1")
+    admin.patch("/v1/hosts/h1", {"enabled": False})
+    vm2 = running_instance(cloud, h2, "vm2")
+    admin.patch("/v1/hosts/h2", {"enabled": False})
+    running_instance(cloud, h3, "vm3")
+
+    assert_error(c.post("/v1/volumes", {"name": "x", "size_gb": 1, "pool": "nope"}), 400,
+                 field="pool")
+    v = c.post("/v1/volumes", {"name": "shared", "size_gb": 1, "pool": "nfs1"}).json()
+    assert v["pool"] == "nfs1" and v["host"] is None
+    # a host that does not mount the pool cannot take it
+    r = c.post("/v1/volumes/shared/attach", {"instance": "vm3"})
+    assert_error(r, 409, field="instance")
+    assert "nfs1" in r.json()["error"]["message"]
+    assert c.get("/v1/volumes/shared").json()["state"] == "available"
+    c.post("/v1/volumes/shared/attach", {"instance": "vm1"})
+    want = [x for x in host_state(n, h1)["volumes"] if x["id"] == v["id"]]
+    assert [(x["pool"], x["state"]) for x in want] == [("nfs1", "attaching")]
+    report_volume(n, h1, v["id"], "in-use")
+    # a snapshot of a pooled volume is kept in the pool
+    c.post("/v1/volumes/shared/detach")
+    report_volume(n, h1, v["id"], "available")
+    s = c.post("/v1/snapshots", {"volume": "shared", "name": "s1"}).json()
+    assert s["pool"] == "nfs1"
+    assert [x["pool"] for x in host_state(n, h1)["snapshots"]] == ["nfs1"]
+    report_snapshot(n, h1, s["id"], "available")
+    assert_error(c.post("/v1/volumes", {"name": "y", "size_gb": 1, "snapshot": "s1",
+                                        "pool": "other"}), 400, field="pool")
+    admin.post("/v1/storage-pools", {"name": "other"})
+    assert_error(c.post("/v1/volumes", {"name": "y", "size_gb": 1, "snapshot": "s1",
+                                        "pool": "other"}), 400, field="pool")
+    assert c.post("/v1/volumes", {"name": "y", "size_gb": 1,
+                                  "snapshot": "s1"}).json()["pool"] == "nfs1"
+    # ...and moves to an instance on another host that mounts the pool
+    r = c.post("/v1/volumes/shared/attach", {"instance": "vm2"})
+    assert r.status_code == 202, r.text
+    assert r.json()["host"] == h2["id"]
+    assert v["id"] in [x["id"] for x in host_state(n, h2)["volumes"]]
+    assert v["id"] not in [x["id"] for x in host_state(n, h1)["volumes"]]
+    report_volume(n, h2, v["id"], "in-use")
+    assert c.get("/v1/volumes/shared").json()["instance_id"] == vm2["id"]
+    # a pool with volumes in it stays
+    assert_error(admin.delete("/v1/storage-pools/nfs1"), 409)
+    assert admin.delete("/v1/storage-pools/other").status_code == 204
+
+    # migration: pooled volumes go with their instance, to a host that
+    # mounts their pool; a volume on local storage keeps it where it is
+    c.post("/v1/instances/vm2/stop")
+    report(n, h2, vm2["id"], "stopped")
+    wait_for(lambda: instance(c, vm2["id"])["state"] == "stopped", what="stopped")
+    local = c.post("/v1/volumes", {"name": "local", "size_gb": 1}).json()
+    c.post("/v1/volumes/local/attach", {"instance": "vm2"})
+    report_volume(n, h2, local["id"], "in-use")
+    r = admin.post("/v1/instances/%s/migrate" % vm2["id"])
+    assert_error(r, 409)
+    assert "'local'" in r.json()["error"]["message"]
+    c.post("/v1/volumes/local/detach")
+    report_volume(n, h2, local["id"], "available")
+    # h1 mounts the pool but takes no placements; h3 does not mount it
+    r = admin.post("/v1/instances/%s/migrate" % vm2["id"])
+    assert_error(r, 409, field="host")
+    assert "storage pools" in r.json()["error"]["message"]
+    r = admin.post("/v1/instances/%s/migrate" % vm2["id"], {"host": "h3"})
+    assert_error(r, 409, field="host")
+    assert "does not mount" in r.json()["error"]["message"]
+    admin.patch("/v1/hosts/h1", {"enabled": True})
+    r = admin.post("/v1/instances/%s/migrate" % vm2["id"])
+    assert r.status_code == 202 and r.json()["target_host"] == h1["id"], r.text
+    assert c.get("/v1/volumes/shared").json()["host"] == h2["id"]  # until the disk moves
+    assert vm1
