@@ -205,9 +205,10 @@ static int bridge_converge(const struct net_net *n, struct links *ls)
 	return link_settle(l, n->br, "", n->mtu);
 }
 
-/* The bridge's addresses: the metadata service's and the gateway, without a route (the host routes
- * nothing to tenants by its main table; dnsmasq and the metadata service
- * answer through sockets bound to the bridge). */
+/* The bridge's addresses: the metadata service's and the gateway's,
+ * without a route (the host routes nothing to tenants by its main table;
+ * dnsmasq and the metadata service answer through sockets bound to the
+ * bridge). */
 static int addrs_converge(const struct net_net *n)
 {
 	char want[2][32] = { META_IP "/32", "" };
@@ -387,8 +388,7 @@ static void dnsmasq_stop(const char *dir)
 		kill(pid, SIGKILL);
 }
 
-/* dnsmasq for n when it has a gateway (its address on the bridge) and
- * ports here; none otherwise. */
+/* dnsmasq for n when it has ports here; none otherwise. */
 static int dnsmasq_converge(struct agent_net *cfg, const struct net_net *n)
 {
 	char *dir = net_dir(cfg, n->id);
@@ -397,7 +397,7 @@ static int dnsmasq_converge(struct agent_net *cfg, const struct net_net *n)
 	buf_init(&conf, 0);
 	buf_init(&hosts, 0);
 	int r = 0;
-	if (!n->gw[0] || !n->nports) {
+	if (!n->nports) {
 		dnsmasq_stop(dir);
 		goto out;
 	}

@@ -699,6 +699,15 @@ void net_dnsmasq_conf(const struct net_net *n, const char *dir, struct buf *b)
 			   "dhcp-option=option:classless-static-route," META_IP "/32,%s,"
 			   "0.0.0.0/0,%s\n",
 			   n->gw, n->gw, n->gw);
+	else
+		/* no address of the bridge is in the subnet: dnsmasq serves it
+		 * as a shared network, as the server 169.254.169.254, which the
+		 * guest reaches on its link; no router */
+		buf_printf(b,
+			   "shared-network=%s,%s\n"
+			   "dhcp-option=option:router\n"
+			   "dhcp-option=option:classless-static-route," META_IP "/32,0.0.0.0\n",
+			   n->br, n->addr);
 	buf_puts(b, "dhcp-option=option:dns-server");
 	for (size_t k = 0; k < n->ndns; k++)
 		buf_printf(b, ",%s", n->dns[k]);

@@ -416,3 +416,15 @@ def test_a_vm_on_a_tap_gets_its_address_pings_across_hosts_and_reads_its_id(plan
     # the instance goes: its domain, and with its port its tap
     a.nubod.set(items=[], networks=[network(NET1, 4097, [], [UNDERLAY["b"]])])
     wait_for(lambda: tap(p1) not in a.links(), 60, "the tap removed")
+
+
+def test_a_network_without_gateway_still_gets_dhcp_and_metadata_on_its_link(plane):
+    p = plane
+    p1 = port(1, "10.0.0.5", [SG_ICMP])
+    net = dict(network(NET1, 4097, [p1], []), gateway=None)
+    p.hosts["a"].nubod.set(networks=[net], security_groups=[{"id": SG_ICMP, "rules": []}],
+                           external_network=None, items=[instance(p1, "vm1")])
+    g1 = p.guest("g1", "a", p1)
+    assert g1.dhcp(p.script) == "10.0.0.5"
+    assert "default" not in g1.run("ip", "route").stdout
+    assert g1.fetch("/latest/meta-data/instance-id") == (200, inst(1))

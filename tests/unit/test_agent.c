@@ -240,6 +240,14 @@ static void test_dnsmasq_files(void **state)
 	assert_non_null(strstr(b.data, "\ndhcp-hostsfile=/d/hosts\n"));
 	assert_non_null(strstr(b.data, "\ndhcp-option=option:dns-server,10.0.0.2\n"));
 	assert_non_null(strstr(b.data, "169.254.169.254/32,10.0.0.1,0.0.0.0/0,10.0.0.1\n"));
+	assert_null(strstr(b.data, "shared-network"));
+	/* without a gateway: served as a shared network, metadata on the link */
+	st.nets[0].gw[0] = '\0';
+	buf_reset(&b);
+	net_dnsmasq_conf(&st.nets[0], "/d", &b);
+	assert_non_null(strstr(b.data, "\nshared-network=nb-a1000000000,10.0.0.0\n"));
+	assert_non_null(strstr(b.data, "\ndhcp-option=option:router\n"));
+	assert_non_null(strstr(b.data, "classless-static-route,169.254.169.254/32,0.0.0.0\n"));
 	buf_release(&b);
 	arena_free(ar);
 }
