@@ -177,7 +177,7 @@ int storage_put_in_place(const char *part, const char *path, int r, char *why, s
 /* How this host takes part in tenant networks. */
 struct agent_net {
 	const char *dir;           /* net/ under the state dir: per-network files */
-	const char *underlay_ip;   /* VXLAN's local address, or NULL: no VXLAN */
+	const char *underlay_ip;   /* VXLAN's local address */
 	const char *external_if;   /* faces the external network, or NULL: no NAT */
 	struct md_server **md;     /* metadata servers, one per network (metadata.c) */
 	size_t nmd;
@@ -207,7 +207,7 @@ struct agent_ctx {
 	unsigned image_cache_ttl_s; /* unused cached images live this long */
 	struct storage_pool *pools; /* local storage first, then shared pools */
 	size_t npools;
-	struct agent_net net;      /* tenant networking; net.dir NULL: none */
+	struct agent_net net;      /* tenant networking; net.dir NULL: none here */
 	void *volumes;             /* this pass's volumes (a borrowed json_t array) */
 	/* the version of the desired state last fetched ("" for none): the
 	 * next fetch waits until nubod has a newer one */

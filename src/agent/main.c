@@ -87,7 +87,7 @@ static const struct config_opt options[] = {
 	    "shared storage pools mounted here, as NAME=DIR,... (NAME as nubod knows it)"),
 	OPT(NULL, NULL, "underlay-ip", CONFIG_STRING, underlay_ip, "", 0, 0,
 	    "IPv4 address of this host that VXLAN of tenant networks leaves from and "
-	    "arrives at (none: tenant networks stay on this host)"),
+	    "arrives at (none: the host takes no part in tenant networks)"),
 	OPT(NULL, NULL, "external-interface", CONFIG_STRING, external_if, "", 0, 0,
 	    "network interface facing the external network (outbound SNAT, floating IPs; "
 	    "none: no routing to it)"),
@@ -296,8 +296,11 @@ static int start_driver(struct agent *a)
 	a->rc.drv = a->drv;
 	a->rc.stop_timeout_s = (unsigned)a->cfg.stop_timeout;
 	a->rc.image_cache_ttl_s = (unsigned)a->cfg.image_cache_ttl;
-	a->rc.net.dir = xasprintf("%s/net", a->cfg.state_dir);
-	a->rc.net.underlay_ip = *a->cfg.underlay_ip ? a->cfg.underlay_ip : NULL;
+	/* without an underlay the host takes no part in tenant networks (and
+	 * leaves any device of theirs alone: agents sharing a network
+	 * namespace, as in tests, must not undo each other) */
+	a->rc.net.dir = *a->cfg.underlay_ip ? xasprintf("%s/net", a->cfg.state_dir) : NULL;
+	a->rc.net.underlay_ip = a->cfg.underlay_ip;
 	a->rc.net.external_if = *a->cfg.external_if ? a->cfg.external_if : NULL;
 	return 0;
 }

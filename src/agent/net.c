@@ -272,10 +272,6 @@ static int fdb_converge(const struct net_net *n)
 static int vxlan_converge(struct agent_net *cfg, const struct net_net *n, struct links *ls)
 {
 	struct link *l = link_find(ls, n->vx);
-	if (!cfg->underlay_ip) {
-		return 0; /* no underlay: the network stays on this host (the
-			   * device, if any, is a stray) */
-	}
 	l = link_check(l, "vxlan", l && l->vni == n->vni && strcmp(l->local, cfg->underlay_ip) == 0);
 	if (!l) {
 		char vni[16];
