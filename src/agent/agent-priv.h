@@ -20,6 +20,7 @@
 #define NET_MAX_RULES 1024        /* per group */
 #define NET_MAX_REMOTE 4096       /* remote_ips of one rule */
 #define NET_MAX_DNS 8
+#define NET_MAX_SUBNETS 64        /* per network */
 
 /* An IPv4 address as dotted text, always canonical. */
 typedef char net_ip[16];
@@ -36,15 +37,21 @@ struct net_port {
 	net_ip fip;                /* floating IP, or "" */
 };
 
+/* A subnet of a network. */
+struct net_subnet {
+	net_ip addr;               /* network address of the CIDR */
+	unsigned prefix;           /* CIDR prefix length */
+	net_ip mask;               /* the same as a netmask */
+	net_ip gw;                 /* gateway, or "" */
+};
+
 /* A network with ports (or peers) on this host. */
 struct net_net {
 	const char *id;            /* uuid (arena) */
 	char br[16], vx[16];       /* nb-..., nx-... */
 	uint32_t vni;
-	net_ip addr;               /* network address of the CIDR */
-	unsigned prefix;           /* CIDR prefix length */
-	net_ip mask;               /* the same as a netmask */
-	net_ip gw;                 /* gateway, or "" */
+	struct net_subnet *subnets; /* the first is the network's "cidr" */
+	size_t nsubnets;
 	net_ip *dns;
 	size_t ndns;
 	unsigned mtu;

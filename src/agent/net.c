@@ -205,18 +205,22 @@ static int bridge_converge(const struct net_net *n, struct links *ls)
 	return link_settle(l, n->br, "", n->mtu);
 }
 
-/* The bridge's addresses: the metadata service's and the gateway's,
- * without a route (the host routes nothing to tenants by its main table;
- * dnsmasq and the metadata service answer through sockets bound to the
- * bridge). */
+/* The bridge's addresses: the metadata service's and each subnet's
+ * gateway, without a route (the host routes nothing to tenants by its
+ * main table; dnsmasq and the metadata service answer through sockets
+ * bound to the bridge). */
 static int addrs_converge(const struct net_net *n)
 {
-	char want[2][32] = { META_IP "/32", "" };
-	if (n->gw[0])
-		str_printf(want[1], sizeof(want[1]), "%s/%u", n->gw, n->prefix);
+	size_t nwant = 1;
+	char(*want)[32] = xcalloc(n->nsubnets + 1, sizeof(*want));
+	bool *have = xcalloc(n->nsubnets + 1, sizeof(*have));
+	str_copy(want[0], sizeof(want[0]), META_IP "/32");
+	for (size_t k = 0; k < n->nsubnets; k++)
+		if (n->subnets[k].gw[0])
+			str_printf(want[nwant++], sizeof(want[0]), "%s/%u", n->subnets[k].gw,
+				   n->subnets[k].prefix);
 	json_t *j = run_json((char *const[]){ "ip", "-j", "addr", "show", "dev", (char *)n->br,
 					      NULL });
-	bool have[2] = { false, !want[1][0] };
 	int r = 0;
 	size_t k;
 	json_t *a;
@@ -226,15 +230,19 @@ static int addrs_converge(const struct net_net *n)
 		char got[32];
 		str_printf(got, sizeof(got), "%s/%lld", jstr(a, "local"),
 			   (long long)json_integer_value(json_object_get(a, "prefixlen")));
-		if (strcmp(got, want[0]) == 0 || strcmp(got, want[1]) == 0)
-			have[strcmp(got, want[0]) != 0] = true;
-		else
+		bool known = false;
+		for (size_t i = 0; i < nwant; i++)
+			if (strcmp(got, want[i]) == 0)
+				known = have[i] = true;
+		if (!known)
 			r |= RUN("ip", "addr", "del", got, "dev", (char *)n->br);
 	}
 	json_decref(j);
-	for (size_t i = 0; i < 2; i++)
+	for (size_t i = 0; i < nwant; i++)
 		if (!have[i])
 			r |= RUN("ip", "addr", "add", want[i], "dev", (char *)n->br, "noprefixroute");
+	free(have);
+	free(want);
 	return r ? -1 : 0;
 }
 
@@ -480,17 +488,20 @@ static int rule_want(json_t *have, const char *sel, const char *value, const cha
 		   (char *)table);
 }
 
-/* A network's routed traffic: table net_table(n) sends the network's CIDR
- * to its bridge and the rest to the external gateway; packets from the
+/* A network's routed traffic: table net_table(n) sends the network's
+ * subnets to its bridge and the rest to the external gateway; packets from the
  * bridge, and packets marked as the network's (replies and floating IPs,
  * see netstate.c), use it. The host's main table learns nothing. */
 static int net_routes(const struct agent_net *cfg, const struct net_state *st,
 		      const struct net_net *n, json_t *rules)
 {
 	char *table = u32_text(net_table(n), false), *mark = u32_text(net_route_mark(n), true);
-	char cidr[24];
-	str_printf(cidr, sizeof(cidr), "%s/%u", n->addr, n->prefix);
-	int r = RUN("ip", "route", "replace", cidr, "dev", (char *)n->br, "table", table);
+	int r = 0;
+	for (size_t k = 0; k < n->nsubnets; k++) {
+		char cidr[24];
+		str_printf(cidr, sizeof(cidr), "%s/%u", n->subnets[k].addr, n->subnets[k].prefix);
+		r |= RUN("ip", "route", "replace", cidr, "dev", (char *)n->br, "table", table);
+	}
 	if (st->ext_gw[0])
 		r |= RUN("ip", "route", "replace", "default", "via", (char *)st->ext_gw, "dev",
 			 (char *)cfg->external_if, "table", table);

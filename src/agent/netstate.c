@@ -200,8 +200,11 @@ static int port_parse(struct parse *p, json_t *o, const struct net_net *n, struc
 	str_printf(pt->tap, sizeof(pt->tap), "nt-%s", sfx);
 	if (!net_mac_parse(json_string_value(json_object_get(o, "mac")), pt->mac))
 		return bad(p, "port %s has no valid unicast MAC", pt->id);
-	if (!ip_parse(json_string_value(json_object_get(o, "ip")), pt->ip) ||
-	    !ip_in(pt->ip, n->addr, n->prefix))
+	bool in = false;
+	if (ip_parse(json_string_value(json_object_get(o, "ip")), pt->ip))
+		for (size_t k = 0; k < n->nsubnets; k++)
+			in |= ip_in(pt->ip, n->subnets[k].addr, n->subnets[k].prefix);
+	if (!in)
 		return bad(p, "port %s has no IPv4 address in its network", pt->id);
 	const char *inst = json_string_value(json_object_get(o, "instance"));
 	pt->instance = inst && uuid_valid(inst) ? arena_strdup(p->ar, inst) : NULL;
@@ -216,6 +219,46 @@ static int port_parse(struct parse *p, json_t *o, const struct net_net *n, struc
 		if (!gid || !uuid_valid(gid))
 			return bad(p, "port %s names a security group that is not a uuid", pt->id);
 		pt->groups[pt->ngroups++] = arena_strdup(p->ar, gid);
+	}
+	return 0;
+}
+
+/* One subnet (cidr and gateway members of o). */
+static int subnet_parse(struct parse *p, json_t *o, const struct net_net *n,
+			struct net_subnet *s)
+{
+	if (!cidr_parse(json_string_value(json_object_get(o, "cidr")), s->addr, &s->prefix) ||
+	    s->prefix > 30 || s->prefix < 8)
+		return bad(p, "network %s has a subnet that is no IPv4 CIDR of /8 to /30", n->id);
+	mask_of(s->prefix, s->mask);
+	if (opt_ip(p, o, "gateway", s->gw) < 0)
+		return -1;
+	if (s->gw[0] && !ip_in(s->gw, s->addr, s->prefix))
+		return bad(p, "network %s has a gateway outside its subnet", n->id);
+	return 0;
+}
+
+/* The subnets: "subnets" when given, else the network's own cidr and
+ * gateway (none when its cidr is null). */
+static int subnets_parse(struct parse *p, json_t *o, struct net_net *n)
+{
+	json_t *subs;
+	if (array_of(p, o, "subnets", NET_MAX_SUBNETS, true, &subs) < 0)
+		return -1;
+	if (!json_array_size(subs)) {
+		json_t *cidr = json_object_get(o, "cidr");
+		n->subnets = arena_alloc(p->ar, sizeof(*n->subnets));
+		if (!cidr || json_is_null(cidr))
+			return 0;
+		n->nsubnets = 1;
+		return subnet_parse(p, o, n, &n->subnets[0]);
+	}
+	n->subnets = arena_alloc(p->ar, json_array_size(subs) * sizeof(*n->subnets));
+	size_t k;
+	json_t *s;
+	json_array_foreach(subs, k, s) {
+		if (!json_is_object(s) || subnet_parse(p, s, n, &n->subnets[n->nsubnets++]) < 0)
+			return json_is_object(s) ? -1 : bad(p, "%s", "a subnet is not an object");
 	}
 	return 0;
 }
@@ -235,14 +278,8 @@ static int network_parse(struct parse *p, json_t *o, struct net_net *n)
 		return bad(p, "network %s has no VNI in 1..16777215", n->id);
 	n->vni = (uint32_t)vni;
 	n->mtu = mtu >= 576 && mtu <= 9000 ? (unsigned)mtu : 1450;
-	if (!cidr_parse(json_string_value(json_object_get(o, "cidr")), n->addr, &n->prefix) ||
-	    n->prefix > 30 || n->prefix < 8)
-		return bad(p, "network %s has no IPv4 CIDR of /8 to /30", n->id);
-	mask_of(n->prefix, n->mask);
-	if (opt_ip(p, o, "gateway", n->gw) < 0)
+	if (subnets_parse(p, o, n) < 0)
 		return -1;
-	if (n->gw[0] && !ip_in(n->gw, n->addr, n->prefix))
-		return bad(p, "network %s has its gateway outside its CIDR", n->id);
 	n->external = json_is_true(json_object_get(o, "external"));
 	n->snat = json_is_true(json_object_get(o, "snat"));
 	if (ips_of(p, o, "dns", NET_MAX_DNS, true, &n->dns, &n->ndns) < 0 ||
@@ -675,6 +712,31 @@ void net_ruleset(const struct net_state *st, const char *ext_if, struct buf *b)
 		nat_table(st, ext_if, b);
 }
 
+/* The DHCP range of subnet number k and its options (tag sK). */
+static void dnsmasq_subnet(const struct net_net *n, size_t k, struct buf *b)
+{
+	const struct net_subnet *s = &n->subnets[k];
+	buf_printf(b, "dhcp-range=set:s%zu,%s,static,%s,86400\n", k, s->addr, s->mask);
+	if (s->gw[0])
+		/* the classless routes replace the router option for clients
+		 * that know them: both name the gateway */
+		buf_printf(b,
+			   "dhcp-option=tag:s%zu,option:router,%s\n"
+			   "dhcp-option=tag:s%zu,option:classless-static-route," META_IP "/32,%s,"
+			   "0.0.0.0/0,%s\n",
+			   k, s->gw, k, s->gw, s->gw);
+	else
+		/* no address of the bridge is in the subnet: dnsmasq serves it
+		 * as a shared network, as the server 169.254.169.254, which the
+		 * guest reaches on its link; no router */
+		buf_printf(b,
+			   "shared-network=%s,%s\n"
+			   "dhcp-option=tag:s%zu,option:router\n"
+			   "dhcp-option=tag:s%zu,option:classless-static-route," META_IP
+			   "/32,0.0.0.0\n",
+			   n->br, s->addr, k, k);
+}
+
 void net_dnsmasq_conf(const struct net_net *n, const char *dir, struct buf *b)
 {
 	buf_printf(b,
@@ -684,30 +746,14 @@ void net_dnsmasq_conf(const struct net_net *n, const char *dir, struct buf *b)
 		   "bind-interfaces\n"
 		   "no-resolv\n"
 		   "no-hosts\n"
-		   "dhcp-range=%s,static,%s,86400\n"
 		   "dhcp-hostsfile=%s/hosts\n"
 		   "dhcp-leasefile=%s/leases\n"
 		   "pid-file=%s/dnsmasq.pid\n"
 		   "log-facility=%s/dnsmasq.log\n"
 		   "dhcp-option=option:mtu,%u\n",
-		   n->id, n->br, n->addr, n->mask, dir, dir, dir, dir, n->mtu);
-	if (n->gw[0])
-		/* the classless routes replace the router option for clients
-		 * that know them: both name the gateway */
-		buf_printf(b,
-			   "dhcp-option=option:router,%s\n"
-			   "dhcp-option=option:classless-static-route," META_IP "/32,%s,"
-			   "0.0.0.0/0,%s\n",
-			   n->gw, n->gw, n->gw);
-	else
-		/* no address of the bridge is in the subnet: dnsmasq serves it
-		 * as a shared network, as the server 169.254.169.254, which the
-		 * guest reaches on its link; no router */
-		buf_printf(b,
-			   "shared-network=%s,%s\n"
-			   "dhcp-option=option:router\n"
-			   "dhcp-option=option:classless-static-route," META_IP "/32,0.0.0.0\n",
-			   n->br, n->addr);
+		   n->id, n->br, dir, dir, dir, dir, n->mtu);
+	for (size_t k = 0; k < n->nsubnets; k++)
+		dnsmasq_subnet(n, k, b);
 	buf_puts(b, "dhcp-option=option:dns-server");
 	for (size_t k = 0; k < n->ndns; k++)
 		buf_printf(b, ",%s", n->dns[k]);

@@ -418,13 +418,19 @@ def test_a_vm_on_a_tap_gets_its_address_pings_across_hosts_and_reads_its_id(plan
     wait_for(lambda: tap(p1) not in a.links(), 60, "the tap removed")
 
 
-def test_a_network_without_gateway_still_gets_dhcp_and_metadata_on_its_link(plane):
+def test_subnets_with_and_without_gateway_get_dhcp_and_metadata(plane):
     p = plane
-    p1 = port(1, "10.0.0.5", [SG_ICMP])
-    net = dict(network(NET1, 4097, [p1], []), gateway=None)
+    p1, p2 = port(1, "10.0.0.5", [SG_ICMP]), port(2, "10.0.1.7", [SG_ICMP])
+    net = dict(network(NET1, 4097, [p1, p2], []), gateway=None,
+               subnets=[{"cidr": "10.0.0.0/24", "gateway": None},
+                        {"cidr": "10.0.1.0/24", "gateway": "10.0.1.1"}])
     p.hosts["a"].nubod.set(networks=[net], security_groups=[{"id": SG_ICMP, "rules": []}],
-                           external_network=None, items=[instance(p1, "vm1")])
-    g1 = p.guest("g1", "a", p1)
-    assert g1.dhcp(p.script) == "10.0.0.5"
+                           external_network=None,
+                           items=[instance(p1, "vm1"), instance(p2, "vm2")])
+    g1, g2 = p.guest("g1", "a", p1), p.guest("g2", "a", p2)
+    assert g1.dhcp(p.script) == "10.0.0.5" and g2.dhcp(p.script) == "10.0.1.7"
+    # no gateway: no default route, the metadata service on the link
     assert "default" not in g1.run("ip", "route").stdout
+    assert "169.254.169.254 via 10.0.1.1" in g2.run("ip", "route").stdout
     assert g1.fetch("/latest/meta-data/instance-id") == (200, inst(1))
+    assert g2.fetch("/latest/meta-data/instance-id") == (200, inst(2))

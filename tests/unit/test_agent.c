@@ -55,9 +55,10 @@ static void test_parse_good(void **state)
 	const struct net_net *n = &st.nets[0];
 	assert_string_equal(n->br, "nb-a1000000000");
 	assert_string_equal(n->vx, "nx-a1000000000");
-	assert_string_equal(n->addr, "10.0.0.0"); /* host bits cleared */
-	assert_string_equal(n->mask, "255.255.255.0");
-	assert_int_equal(n->prefix, 24);
+	assert_int_equal(n->nsubnets, 1);
+	assert_string_equal(n->subnets[0].addr, "10.0.0.0"); /* host bits cleared */
+	assert_string_equal(n->subnets[0].mask, "255.255.255.0");
+	assert_int_equal(n->subnets[0].prefix, 24);
 	assert_int_equal(n->nports, 2);
 	assert_string_equal(n->ports[0].tap, "nt-b0000001000");
 	assert_string_equal(n->ports[0].mac, "fa:16:3e:00:00:01"); /* lower case */
@@ -189,6 +190,37 @@ static void test_ruleset_without_networks_only_deletes(void **state)
 	arena_free(ar);
 }
 
+static void test_subnets(void **state)
+{
+	(void)state;
+	struct arena *ar = arena_new();
+	struct net_state st;
+	char why[256];
+	/* "subnets" (an addition to the contract) wins over cidr/gateway */
+	char *text = replaced("\"mtu\": 1450,", "\"mtu\": 1450, \"subnets\": [{\"cidr\": "
+				 "\"10.0.0.0/24\", \"gateway\": \"10.0.0.1\"}, {\"cidr\": "
+				 "\"10.0.1.0/24\", \"gateway\": null}],");
+	char *later = xasprintf("%s", text);
+	char *at = strstr(later, "\"10.0.0.6\"");
+	memcpy(at, "\"10.0.1.6\"", 10); /* a port of the second subnet */
+	assert_int_equal(parse(later, ar, &st, why), 0);
+	assert_int_equal(st.nets[0].nsubnets, 2);
+	struct buf b;
+	buf_init(&b, 0);
+	net_dnsmasq_conf(&st.nets[0], "/d", &b);
+	assert_non_null(strstr(b.data, "\ndhcp-range=set:s0,10.0.0.0,static,255.255.255.0,86400\n"
+					"dhcp-option=tag:s0,option:router,10.0.0.1\n"));
+	assert_non_null(strstr(b.data, "\ndhcp-range=set:s1,10.0.1.0,static,255.255.255.0,86400\n"
+					"shared-network=nb-a1000000000,10.0.1.0\n"
+					"dhcp-option=tag:s1,option:router\n"));
+	buf_release(&b);
+	memcpy(at, "\"10.0.2.6\"", 10); /* in no subnet */
+	assert_int_equal(parse(later, ar, &st, why), -1);
+	free(later);
+	free(text);
+	arena_free(ar);
+}
+
 static void test_nat(void **state)
 {
 	(void)state;
@@ -235,18 +267,18 @@ static void test_dnsmasq_files(void **state)
 	buf_reset(&b);
 	net_dnsmasq_conf(&st.nets[0], "/d", &b);
 	assert_non_null(strstr(b.data, "\ninterface=nb-a1000000000\nbind-interfaces\n"));
-	assert_non_null(strstr(b.data, "\ndhcp-range=10.0.0.0,static,255.255.255.0,86400\n"));
+	assert_non_null(strstr(b.data, "\ndhcp-range=set:s0,10.0.0.0,static,255.255.255.0,86400\n"));
 	assert_non_null(strstr(b.data, "\nport=0\n"));
 	assert_non_null(strstr(b.data, "\ndhcp-hostsfile=/d/hosts\n"));
 	assert_non_null(strstr(b.data, "\ndhcp-option=option:dns-server,10.0.0.2\n"));
 	assert_non_null(strstr(b.data, "169.254.169.254/32,10.0.0.1,0.0.0.0/0,10.0.0.1\n"));
 	assert_null(strstr(b.data, "shared-network"));
 	/* without a gateway: served as a shared network, metadata on the link */
-	st.nets[0].gw[0] = '\0';
+	st.nets[0].subnets[0].gw[0] = '\0';
 	buf_reset(&b);
 	net_dnsmasq_conf(&st.nets[0], "/d", &b);
 	assert_non_null(strstr(b.data, "\nshared-network=nb-a1000000000,10.0.0.0\n"));
-	assert_non_null(strstr(b.data, "\ndhcp-option=option:router\n"));
+	assert_non_null(strstr(b.data, "\ndhcp-option=tag:s0,option:router\n"));
 	assert_non_null(strstr(b.data, "classless-static-route,169.254.169.254/32,0.0.0.0\n"));
 	buf_release(&b);
 	arena_free(ar);
@@ -260,6 +292,7 @@ int main(void)
 		cmocka_unit_test(test_parse_refuses_bad_values),
 		cmocka_unit_test(test_ruleset),
 		cmocka_unit_test(test_ruleset_without_networks_only_deletes),
+		cmocka_unit_test(test_subnets),
 		cmocka_unit_test(test_nat),
 		cmocka_unit_test(test_dnsmasq_files),
 	};
