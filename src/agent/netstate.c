@@ -308,9 +308,11 @@ static int rule_parse(struct parse *p, json_t *o, struct net_rule *r)
 		return bad(p, "a rule has ethertype %s: only IPv4 is supported", et);
 	if (proto && !json_is_null(proto)) {
 		const char *s = json_string_value(proto);
-		if (!s || (strcmp(s, "tcp") != 0 && strcmp(s, "udp") != 0 && strcmp(s, "icmp") != 0))
-			return bad(p, "%s", "a rule's protocol is not tcp, udp, icmp or null");
-		str_copy(r->proto, sizeof(r->proto), s);
+		if (!s || (strcmp(s, "tcp") != 0 && strcmp(s, "udp") != 0 && strcmp(s, "icmp") != 0 &&
+			   strcmp(s, "any") != 0))
+			return bad(p, "%s", "a rule's protocol is not tcp, udp, icmp, any or null");
+		if (strcmp(s, "any") != 0)
+			str_copy(r->proto, sizeof(r->proto), s);
 	}
 	static const char *const keys[] = { "port_min", "port_max" };
 	int *vals[] = { &r->port_min, &r->port_max };
@@ -453,10 +455,11 @@ static bool rule_match(const struct net_rule *r, struct buf *b)
 			buf_printf(b, " icmp code %d", r->port_max);
 	} else if (r->proto[0]) {
 		buf_printf(b, " ip protocol %s", r->proto);
+		/* one bound alone is that single port */
 		int lo = r->port_min, hi = r->port_max;
 		if (lo >= 0 || hi >= 0) {
-			lo = lo >= 0 ? lo : 0;
-			hi = hi >= 0 ? hi : 65535;
+			lo = lo >= 0 ? lo : hi;
+			hi = hi >= 0 ? hi : lo;
 			if (lo == hi)
 				buf_printf(b, " %s dport %d", r->proto, lo);
 			else

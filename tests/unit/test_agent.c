@@ -28,7 +28,8 @@ static const char *const good =
 	"  \"port_min\": 22, \"port_max\": 22, \"cidr\": \"10.1.2.3/16\", \"remote_ips\": null},"
 	" {\"direction\": \"ingress\", \"protocol\": \"udp\", \"port_min\": 1000,"
 	"  \"port_max\": 2000, \"remote_ips\": [\"10.0.0.7\", \"10.0.0.8\"]},"
-	" {\"direction\": \"ingress\", \"protocol\": null, \"remote_ips\": []},"
+	" {\"direction\": \"ingress\", \"protocol\": \"any\", \"remote_ips\": []},"
+	" {\"direction\": \"ingress\", \"protocol\": \"udp\", \"port_max\": 53},"
 	" {\"direction\": \"egress\", \"protocol\": \"icmp\", \"port_min\": 8}]}],"
 	" \"external_network\": {\"id\": \"" SG1 "\", \"cidr\": \"203.0.113.0/24\","
 	" \"gateway\": \"203.0.113.1\"}}";
@@ -65,7 +66,7 @@ static void test_parse_good(void **state)
 	assert_int_equal(n->npeers, 1);
 	assert_true(n->snat);
 	assert_int_equal(st.ngroups, 1);
-	assert_int_equal(st.groups[0].nrules, 4);
+	assert_int_equal(st.groups[0].nrules, 5);
 	assert_string_equal(st.groups[0].rules[0].cidr, "10.1.0.0/16");
 	assert_true(st.has_ext);
 	assert_string_equal(st.ext_gw, "203.0.113.1");
@@ -152,6 +153,7 @@ static void test_ruleset(void **state)
 		"ip saddr { 10.0.0.7, 10.0.0.8 } ip protocol udp udp dport 1000-2000 accept\n",
 		"ip daddr 0.0.0.0/0", /* absent: egress rule has no cidr */
 		"ip protocol icmp icmp type 8 return\n\t\tdrop\n",
+		"\t\tip protocol udp udp dport 53 accept\n", /* one bound: one port */
 		"iifname \"nt-b0000001000\" jump sp_1\n",
 		"oifname \"nt-b0000002000\" meta mark set meta mark | 0x20000\n",
 		"ether saddr != fa:16:3e:00:00:01 drop\n",
