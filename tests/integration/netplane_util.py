@@ -13,13 +13,21 @@ import http.client
 import json
 import os
 import select
+import shutil
+import signal
 import socket
 import struct
 import subprocess
+import tempfile
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
+from compute_util import wait_for
+from conftest import AGENT, NO_KVM, SANITIZER_MARKERS
+
+UNDERLAY = {"a": "192.168.77.1", "b": "192.168.77.2"}
+EXT_HOST, EXT_GW = "203.0.113.2", "203.0.113.1"
 CLONE_NEWNET = 0x40000000
 TUNSETIFF = 0x400454CA
 IFF_TAP = 0x0002
@@ -163,8 +171,9 @@ class FakeNubod:
 class Guest:
     """A namespace whose eth0 (MAC mac) is joined to tap on host ns."""
 
-    def __init__(self, name, host, tap, mac):
+    def __init__(self, name, host, tap, mac, script):
         self.name, self.host, self.tap, self.mac = name, host, tap, mac
+        self.script = script
         sh("ip", "netns", "add", name)
         sh("ip", "link", "set", "lo", "up", ns=name)
         self.stop = False
@@ -188,8 +197,9 @@ class Guest:
     def run(self, *args, **kw):
         return sh(*args, ns=self.name, **kw)
 
-    def dhcp(self, script):
+    def dhcp(self):
         """Ask for an address by DHCP (busybox udhcpc); the address got."""
+        script = self.script
         self.run("busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-t", "6", "-T", "1",
                  "-O", "staticroutes", "-O", "mtu", "-s", script, timeout=60)
         out = self.run("ip", "-4", "-o", "addr", "show", "dev", "eth0").stdout
@@ -233,3 +243,125 @@ class Guest:
         os.close(self.fd)
         os.close(self.host_fd)
         sh("ip", "netns", "del", self.name, check=False)
+
+
+def tap(port):
+    """The tap of a port (a dict with its "id")."""
+    return "nt-" + port["id"].replace("-", "")[:11]
+
+
+class AgentHost:
+    """A namespace with a nubo-agent in it."""
+
+    def __init__(self, ns, top, log_path, underlay, server, enroll, extra=()):
+        self.ns, self.top, self.log_path = ns, top, log_path
+        self.state_dir = Path(top) / "state"
+        self.args = [AGENT, "--server", server, "--state-dir", str(self.state_dir),
+                     "--enroll", enroll, "--name", ns, "--virt-type", "qemu",
+                     "--libvirt-uri", "qemu:///embed?root=%s/lv" % top,
+                     "--heartbeat-interval", "1", "--underlay-ip", underlay] + list(extra)
+        self.proc = None
+
+    def start(self):
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(["ip", "netns", "exec", self.ns] + NO_KVM + self.args,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(60)
+            self.log.close()
+        return self.proc.returncode if self.proc else 0
+
+    def text(self):
+        return Path(self.log_path).read_text(errors="replace")
+
+    def links(self):
+        return sh("ip", "-br", "link", ns=self.ns).stdout
+
+    def ruleset(self):
+        return sh("nft", "list", "ruleset", ns=self.ns).stdout
+
+    def dnsmasqs(self):
+        """Pids of dnsmasq processes serving from this agent's state dir."""
+        r = subprocess.run(["pgrep", "-f", "dnsmasq --conf-file=%s/" % self.state_dir],
+                           capture_output=True, text=True)
+        return [int(p) for p in r.stdout.split()]
+
+
+UDHCPC_SCRIPT = (
+    "#!/bin/sh\n"
+    "case \"$1\" in bound|renew)\n"
+    "  ip addr flush dev \"$interface\"\n"
+    "  ip addr add \"$ip/$mask\" dev \"$interface\"\n"
+    "  [ -n \"$mtu\" ] && ip link set dev \"$interface\" mtu \"$mtu\"\n"
+    "  echo \"$staticroutes\" > \"$0.$interface.$ip.routes\"\n"
+    "  set -- $staticroutes\n"
+    "  while [ $# -ge 2 ]; do ip route add \"$1\" via \"$2\" dev \"$interface\"; shift 2; done\n"
+    ";; esac\n")
+
+
+class Plane:
+    """Namespaces <tag>a and <tag>b ("hosts", joined by a veth underlay ul
+    with UNDERLAY's addresses) and <tag>o (the outside, facing a's ext0:
+    EXT_HOST on a, EXT_GW on o). add_host starts an agent in a or b;
+    guest() makes a guest on a port's tap; close() ends it all and returns
+    the problems seen (agents not exiting 0, sanitizer reports)."""
+
+    def __init__(self, tag, tmp_path):
+        self.tag, self.tmp_path = tag, tmp_path
+        self.hosts, self.guests, self.tops = {}, [], []
+        self.script = str(tmp_path / "udhcpc.script")
+        Path(self.script).write_text(UDHCPC_SCRIPT)
+        os.chmod(self.script, 0o755)
+        for k in ("a", "b", "o"):
+            sh("ip", "netns", "add", tag + k)
+            sh("ip", "link", "set", "lo", "up", ns=tag + k)
+        sh("ip", "link", "add", "ul", "netns", tag + "a", "type", "veth", "peer", "name", "ul",
+           "netns", tag + "b")
+        sh("ip", "link", "add", "ext0", "netns", tag + "a", "type", "veth", "peer", "name",
+           "up0", "netns", tag + "o")
+        sh("ip", "addr", "add", EXT_HOST + "/24", "dev", "ext0", ns=tag + "a")
+        sh("ip", "link", "set", "ext0", "up", ns=tag + "a")
+        sh("ip", "addr", "add", EXT_GW + "/24", "dev", "up0", ns=tag + "o")
+        sh("ip", "link", "set", "up0", "up", ns=tag + "o")
+        for k in ("a", "b"):
+            sh("ip", "addr", "add", UNDERLAY[k] + "/24", "dev", "ul", ns=tag + k)
+            sh("ip", "link", "set", "ul", "up", ns=tag + k)
+
+    def add_host(self, k, server, enroll, extra=()):
+        top = tempfile.mkdtemp(prefix="nv-", dir="/tmp")
+        os.chmod(top, 0o711)
+        self.tops.append(top)
+        h = AgentHost(self.tag + k, top, self.tmp_path / ("agent-%s.log" % k), UNDERLAY[k],
+                      server, enroll, extra)
+        self.hosts[k] = h
+        h.start()
+        return h
+
+    def guest(self, name, host, port):
+        wait_for(lambda: tap(port) in self.hosts[host].links(), 20, "tap " + tap(port))
+        g = Guest(self.tag + name, self.hosts[host].ns, tap(port), port["mac"], self.script)
+        self.guests.append(g)
+        return g
+
+    def close(self):
+        problems = []
+        for g in self.guests:
+            g.close()
+        for h in self.hosts.values():
+            code = h.stop()
+            if code != 0:
+                problems.append("agent %s exited with %s" % (h.ns, code))
+            problems += [l for l in h.text().splitlines()
+                         if any(m in l for m in SANITIZER_MARKERS)]
+            for pid in h.dnsmasqs():  # the agent's dnsmasq outlive it, by design
+                os.kill(pid, signal.SIGKILL)
+            # so do the QEMU of an embedded libvirt driver
+            subprocess.run(["pkill", "-9", "-f", "qemu-system.*%s" % h.top], capture_output=True)
+        for k in ("a", "b", "o"):
+            sh("ip", "netns", "del", self.tag + k, check=False)
+        for top in self.tops:
+            shutil.rmtree(top, ignore_errors=True)
+        return problems

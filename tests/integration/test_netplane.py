@@ -10,22 +10,17 @@ import hashlib
 import json
 import os
 import socket
-import shutil
-import signal
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from conftest import AGENT, NO_KVM, SANITIZER_MARKERS
 from compute_util import wait_for
-from netplane_util import FakeNubod, Guest, in_ns, sh
+from netplane_util import EXT_GW, EXT_HOST, UNDERLAY, FakeNubod, Plane, in_ns, sh, tap
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for namespaces")
 
-UNDERLAY = {"a": "192.168.77.1", "b": "192.168.77.2"}
-EXT_HOST, EXT_GW, FIP = "203.0.113.2", "203.0.113.1", "203.0.113.10"
+FIP = "203.0.113.10"
 EXTERNAL = {"id": "e0000000-0000-4000-8000-000000000001", "cidr": "203.0.113.0/24",
             "gateway": EXT_GW}
 NET1 = "a1000000-0000-4000-8000-000000000001"
@@ -61,133 +56,33 @@ def instance(prt, name):
                       "network": None}]}
 
 
-def tap(p):
-    return "nt-" + p["id"].replace("-", "")[:11]
-
-
 def network(nid, vni, ports, peers):
     return {"id": nid, "vni": vni, "cidr": "10.0.0.0/24", "gateway": "10.0.0.1", "dns": [],
             "mtu": 1450, "external": False, "snat": False, "peers": peers, "ports": ports}
 
 
-class Host:
-    """A namespace with its agent and the agent's nubod stand-in."""
-
-    def __init__(self, ns, top, log_path, underlay, extra=()):
-        self.ns, self.top, self.log_path = ns, top, log_path
-        self.underlay, self.extra = underlay, list(extra)
-        self.nubod = FakeNubod(ns)
-        self.state_dir = Path(top) / "state"
-        self.proc = None
-
-    def start(self):
-        args = [AGENT, "--server", self.nubod.url, "--state-dir", str(self.state_dir),
-                "--enroll", "tok", "--name", self.ns, "--virt-type", "qemu",
-                "--libvirt-uri", "qemu:///embed?root=%s/lv" % self.top,
-                "--heartbeat-interval", "1", "--underlay-ip", self.underlay] + self.extra
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(["ip", "netns", "exec", self.ns] + NO_KVM + args,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(60)
-            self.log.close()
-        return self.proc.returncode if self.proc else 0
-
-    def text(self):
-        return Path(self.log_path).read_text(errors="replace")
-
-    def links(self):
-        return sh("ip", "-br", "link", ns=self.ns).stdout
-
-    def ruleset(self):
-        return sh("nft", "list", "ruleset", ns=self.ns).stdout
-
-    def dnsmasqs(self):
-        """Pids of dnsmasq processes serving from this agent's state dir."""
-        r = subprocess.run(["pgrep", "-f", "dnsmasq --conf-file=%s/" % self.state_dir],
-                           capture_output=True, text=True)
-        return [int(p) for p in r.stdout.split()]
-
-
 @pytest.fixture
 def plane(tmp_path, request):
-    """Two hosts a and b on a veth underlay, each with a running agent;
+    """Two hosts a and b on a veth underlay (a with the outside o on ext0),
+    each with a running agent fed by its own stand-in nubod (.nubod);
     guests made with plane.guest(...) are removed afterwards."""
-    tag = "nbt%d" % os.getpid()
-    hosts, guests, tops = {}, [], []
-
-    class Plane:
-        pass
-    p = Plane()
+    p = Plane("nbt%d" % os.getpid(), tmp_path)
     try:
-        for k in ("a", "b", "o"):
-            sh("ip", "netns", "add", tag + k)
-            sh("ip", "link", "set", "lo", "up", ns=tag + k)
-        sh("ip", "link", "add", "ul", "netns", tag + "a", "type", "veth", "peer", "name", "ul",
-           "netns", tag + "b")
-        # the outside: host a's external interface ext0 faces namespace o
-        sh("ip", "link", "add", "ext0", "netns", tag + "a", "type", "veth", "peer", "name",
-           "up0", "netns", tag + "o")
-        sh("ip", "addr", "add", EXT_HOST + "/24", "dev", "ext0", ns=tag + "a")
-        sh("ip", "link", "set", "ext0", "up", ns=tag + "a")
-        sh("ip", "addr", "add", EXT_GW + "/24", "dev", "up0", ns=tag + "o")
-        sh("ip", "link", "set", "up0", "up", ns=tag + "o")
         for k in ("a", "b"):
-            sh("ip", "addr", "add", UNDERLAY[k] + "/24", "dev", "ul", ns=tag + k)
-            sh("ip", "link", "set", "ul", "up", ns=tag + k)
-            top = tempfile.mkdtemp(prefix="nv-", dir="/tmp")
-            os.chmod(top, 0o711)
-            tops.append(top)
-            hosts[k] = Host(tag + k, top, tmp_path / ("agent-%s.log" % k), UNDERLAY[k],
-                            ["--external-interface", "ext0"] if k == "a" else [])
-            hosts[k].start()
-
-        def guest(name, host, prt):
-            wait_for(lambda: tap(prt) in hosts[host].links(), 20, "tap " + tap(prt))
-            g = Guest(tag + name, hosts[host].ns, tap(prt), prt["mac"])
-            guests.append(g)
-            return g
-        p.hosts, p.guest, p.tag = hosts, guest, tag
-        p.script = str(tmp_path / "udhcpc.script")
-        Path(p.script).write_text(
-            "#!/bin/sh\n"
-            "case \"$1\" in bound|renew)\n"
-            "  ip addr flush dev \"$interface\"\n"
-            "  ip addr add \"$ip/$mask\" dev \"$interface\"\n"
-            "  [ -n \"$mtu\" ] && ip link set dev \"$interface\" mtu \"$mtu\"\n"
-            "  echo \"$staticroutes\" > \"$0.$interface.$ip.routes\"\n"
-            "  set -- $staticroutes\n"
-            "  while [ $# -ge 2 ]; do ip route add \"$1\" via \"$2\" dev \"$interface\"; shift 2; done\n"
-            ";; esac\n")
-        os.chmod(p.script, 0o755)
+            nubod = FakeNubod(p.tag + k)
+            h = p.add_host(k, nubod.url, "tok",
+                           ["--external-interface", "ext0"] if k == "a" else [])
+            h.nubod = nubod
         yield p
     finally:
-        problems = []
-        for g in guests:
-            g.close()
-        for h in hosts.values():
-            code = h.stop()
-            if code != 0:
-                problems.append("agent %s exited with %s" % (h.ns, code))
-            problems += [l for l in h.text().splitlines()
-                         if any(m in l for m in SANITIZER_MARKERS)]
-            for pid in h.dnsmasqs():  # the agent's dnsmasq outlive it, by design
-                os.kill(pid, signal.SIGKILL)
-            # so do the QEMU of an embedded libvirt driver
-            subprocess.run(["pkill", "-9", "-f", "qemu-system.*%s" % h.top], capture_output=True)
+        problems = p.close()
+        for h in p.hosts.values():
             h.nubod.close()
         failed = getattr(request.node, "rep_call", None) is not None and \
             request.node.rep_call.failed
         if failed or problems:
-            for h in hosts.values():
+            for h in p.hosts.values():
                 print("\n===== %s =====\n%s" % (h.log_path, h.text()[-10000:]))
-        for k in ("a", "b", "o"):
-            sh("ip", "netns", "del", tag + k, check=False)
-        for top in tops:
-            shutil.rmtree(top, ignore_errors=True)
         assert not problems, problems
 
 
@@ -215,7 +110,7 @@ def test_guests_get_dhcp_and_reach_each_other_across_hosts_but_not_across_networ
     ports = two_networks(p)
     g = {n: p.guest("g%d" % n, "a" if n in (1, 3) else "b", ports[n]) for n in ports}
     for n, prt in ports.items():
-        assert g[n].dhcp(p.script) == prt["ip"]
+        assert g[n].dhcp() == prt["ip"]
     # the lease carries the network's MTU and the routes to the gateway
     routes = Path("%s.eth0.10.0.0.5.routes" % p.script).read_text()
     assert "169.254.169.254/32 10.0.0.1" in routes and "0.0.0.0/0 10.0.0.1" in routes
@@ -271,7 +166,7 @@ def test_a_security_group_lets_in_only_tcp_22_from_its_cidr_until_the_rule_goes(
                            security_groups=groups, external_network=None)
     g1, g2, g5 = p.guest("g1", "a", p1), p.guest("g2", "b", p2), p.guest("g5", "a", p5)
     for g, prt in ((g1, p1), (g2, p2), (g5, p5)):
-        assert g.dhcp(p.script) == prt["ip"]
+        assert g.dhcp() == prt["ip"]
     servers = [g2.serve(22, "ssh-g2"), g2.serve(23, "telnet-g2")]
     try:
         assert wait_for(lambda: g1.connect("10.0.0.6", 22), 10, "ssh from the CIDR") == "ssh-g2"
@@ -299,7 +194,7 @@ def test_deleting_everything_leaves_nothing_and_a_stopped_agent_leaves_networks_
     p = plane
     ports = two_networks(p)
     g1 = p.guest("g1", "a", ports[1])
-    assert g1.dhcp(p.script) == "10.0.0.5"
+    assert g1.dhcp() == "10.0.0.5"
     a = p.hosts["a"]
     wait_for(lambda: len(a.dnsmasqs()) == 2, 10, "two dnsmasq on host a")
     # an agent that stops leaves the guests' networking as it is
@@ -336,7 +231,7 @@ def test_snat_takes_guests_outside_and_a_floating_ip_brings_the_outside_in(plane
     net = dict(network(NET1, 4097, [p1, p5], []), snat=True)
     a.nubod.set(networks=[net], security_groups=groups, external_network=EXTERNAL)
     g1, g5 = p.guest("g1", "a", p1), p.guest("g5", "a", p5)
-    assert g1.dhcp(p.script) == "10.0.0.5" and g5.dhcp(p.script) == "10.0.0.8"
+    assert g1.dhcp() == "10.0.0.5" and g5.dhcp() == "10.0.0.8"
     outside = subprocess.Popen(["ip", "netns", "exec", o, "socat", "TCP-LISTEN:8,fork,reuseaddr",
                                 "SYSTEM:echo $SOCAT_PEERADDR"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -392,7 +287,7 @@ def test_a_vm_on_a_tap_gets_its_address_pings_across_hosts_and_reads_its_id(plan
     b.nubod.set(networks=[network(NET1, 4097, [p2], [UNDERLAY["a"]])], security_groups=groups,
                 external_network=None)
     g2 = p.guest("g2", "b", p2)
-    assert g2.dhcp(p.script) == "10.0.0.6"
+    assert g2.dhcp() == "10.0.0.6"
     image = "d0000000-0000-4000-8000-000000000001"
     a.nubod.images[image] = str(guest_image)
     vm = dict(instance(p1, "vm1"), desired="running", state="scheduled", vcpus=1, ram_mb=256,
@@ -428,7 +323,7 @@ def test_subnets_with_and_without_gateway_get_dhcp_and_metadata(plane):
                            external_network=None,
                            items=[instance(p1, "vm1"), instance(p2, "vm2")])
     g1, g2 = p.guest("g1", "a", p1), p.guest("g2", "a", p2)
-    assert g1.dhcp(p.script) == "10.0.0.5" and g2.dhcp(p.script) == "10.0.1.7"
+    assert g1.dhcp() == "10.0.0.5" and g2.dhcp() == "10.0.1.7"
     # no gateway: no default route, the metadata service on the link
     assert "default" not in g1.run("ip", "route").stdout
     assert "169.254.169.254 via 10.0.1.1" in g2.run("ip", "route").stdout
