@@ -797,11 +797,16 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	/* where to listen: the address, or a socket of ours bound to a device
-	 * (MHD closes it when it stops) */
+	 * (MHD closes it when it stops); a pool only for more than one thread
+	 * (MHD warns about a pool of one or none) */
 	struct MHD_OptionItem where[] = {
 		{ MHD_OPTION_SOCK_ADDR, 0, &ss },
 		{ MHD_OPTION_END, 0, NULL },
+		{ MHD_OPTION_END, 0, NULL },
 	};
+	if (opts->threads > 1)
+		where[1] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
+						    (intptr_t)opts->threads, NULL };
 	int fd = opts->bind_dev ? listen_on_device(&ss, sslen, opts->bind_dev) : -1;
 	if (opts->bind_dev && fd < 0) {
 		r = fd;
@@ -816,7 +821,6 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
 	s->mhd = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_access, s,
 		MHD_OPTION_ARRAY, where,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(opts->threads > 1 ? opts->threads : 0),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)opts->timeout_s,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 		MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,

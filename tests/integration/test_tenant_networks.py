@@ -151,3 +151,20 @@ def test_instances_on_two_hosts_ping_each_other_read_their_id_and_use_a_floating
     address = fip["ip"]
     assert sh("busybox", "ping", "-c", "2", "-W", "2", address, ns=p.tag + "o",
               check=False).returncode == 0
+    # everything deleted: nothing of ours stays on either host
+    assert c.post("/v1/floating-ips/%s/disassociate" % fip["id"]).status_code == 200
+    assert c.delete("/v1/floating-ips/" + fip["id"]).status_code in (200, 204)
+    for v in vms:
+        assert c.delete("/v1/instances/" + v["id"]).status_code == 202
+    for v in vms:
+        wait_for(lambda v=v: state_of(c, v["id"]) is None, 120, "instance gone")
+    for pt in ports:
+        c.delete("/v1/ports/" + pt["id"])
+    assert c.delete("/v1/networks/net").status_code in (200, 204)
+    for h in p.hosts.values():
+        wait_for(lambda h=h: not any(x in h.links() for x in ("nb-", "nx-", "nt-")), 30,
+                 "no device of ours on " + h.ns)
+        wait_for(lambda h=h: "nubo" not in h.ruleset(), 10, "no nubo table on " + h.ns)
+        wait_for(lambda h=h: not h.dnsmasqs(), 10, "no dnsmasq on " + h.ns)
+        assert "20100" not in sh("ip", "rule", "show", ns=h.ns).stdout
+    assert address not in sh("ip", "addr", "show", "ext0", ns=p.tag + "a").stdout
