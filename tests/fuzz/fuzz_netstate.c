@@ -19,7 +19,7 @@
 static bool allowed(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       strchr(" \t\n.,:/{}\"_&|*!=;#-", c) != NULL;
+	       strchr(" \t\n.,:/{}\"_&|*!=;#+-", c) != NULL;
 }
 
 static void check_text(const struct buf *b)
@@ -45,6 +45,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct buf b;
 		buf_init(&b, 0);
 		net_ruleset(&st, NULL, &b);
+		check_text(&b);
+		buf_reset(&b);
+		net_ruleset(&st, "ext0", &b);
 		check_text(&b);
 		for (size_t k = 0; k < st.nnets; k++) {
 			buf_reset(&b);
