@@ -523,9 +523,13 @@ static bool table_stray(const struct net_state *st, uint32_t id)
 	return true;
 }
 
-/* Our rules not seen as wanted, and our tables of no network, go. */
+/* Our rules not seen as wanted go, and with them the tables of no
+ * network they led to (found through the rules: listing every route of a
+ * host that holds a full routing table would cost too much). */
 static void routes_strays(const struct net_state *st, json_t *rules)
 {
+	uint32_t flushed[2 * 64];
+	size_t nflushed = 0;
 	size_t k;
 	json_t *r;
 	json_array_foreach(rules, k, r) {
@@ -533,26 +537,20 @@ static void routes_strays(const struct net_state *st, json_t *rules)
 		    json_is_true(json_object_get(r, "nubo_seen")))
 			continue;
 		const char *sel = jstr(r, "iif")[0] ? "iif" : "fwmark";
+		const char *table = jstr(r, "table");
 		RUN("ip", "rule", "del", "pref", RULE_PREF, (char *)sel, (char *)jstr(r, sel), "lookup",
-		    (char *)jstr(r, "table"));
-	}
-	json_t *routes = run_json((char *const[]){ "ip", "-j", "route", "show", "table", "all",
-						   NULL });
-	uint32_t done[64];
-	size_t ndone = 0;
-	json_array_foreach(routes, k, r) {
+		    (char *)table);
 		uint64_t id;
-		if (parse_u64(jstr(r, "table"), 1, UINT32_MAX, &id) < 0 || !table_stray(st, (uint32_t)id))
+		bool done = false;
+		if (parse_u64(table, 1, UINT32_MAX, &id) < 0 || !table_stray(st, (uint32_t)id))
 			continue;
-		bool seen = false;
-		for (size_t i = 0; i < ndone; i++)
-			seen |= done[i] == id;
-		if (seen || ndone == ARRAY_SIZE(done))
+		for (size_t i = 0; i < nflushed; i++)
+			done |= flushed[i] == id;
+		if (done || nflushed == ARRAY_SIZE(flushed))
 			continue;
-		done[ndone++] = (uint32_t)id;
-		RUN("ip", "route", "flush", "table", (char *)jstr(r, "table"));
+		flushed[nflushed++] = (uint32_t)id;
+		RUN("ip", "route", "flush", "table", (char *)table);
 	}
-	json_decref(routes);
 }
 
 /* The floating IPs of st's ports as /32 addresses on the external
