@@ -63,14 +63,16 @@ $(BROWSER_LOCK): tests/browser/package-lock.json tests/browser/package.json
 
 browser-deps: deps $(BROWSER_LOCK)
 
-browser: build-asan browser-deps
-	NUBOD=$(CURDIR)/$(ASAN_BUILD)/nubod $(SAN_ENV) node tests/browser/run.mjs
+browser: build-asan browser-deps guest-image
+	NUBOD=$(CURDIR)/$(ASAN_BUILD)/nubod NUBO_GUEST_IMAGE=$(CURDIR)/$(BUILD)/guest.qcow2 \
+		$(SAN_ENV) node tests/browser/run.mjs
 
-test: lint unit build-fuzz browser-deps
+test: lint unit build-fuzz browser-deps guest-image
 	scripts/fuzz --build $(FUZZ_BUILD) --smoke
 	tests/guest/test-guest-image.sh
 	NUBOD=$(CURDIR)/$(ASAN_BUILD)/nubod $(SAN_ENV) $(PYTHON) -m pytest -q tests/integration
-	NUBOD=$(CURDIR)/$(ASAN_BUILD)/nubod $(SAN_ENV) node tests/browser/run.mjs
+	NUBOD=$(CURDIR)/$(ASAN_BUILD)/nubod NUBO_GUEST_IMAGE=$(CURDIR)/$(BUILD)/guest.qcow2 \
+		$(SAN_ENV) node tests/browser/run.mjs
 
 fuzz: build-fuzz
 	scripts/fuzz --build $(FUZZ_BUILD) --seconds $(FUZZ_SECONDS)

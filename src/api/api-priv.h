@@ -9,6 +9,7 @@
 #include "lib/err.h"
 #include "lib/ratelimit.h"
 #include "lib/router.h"
+#include "network/network.h"
 
 /* How long an Idempotency-Key's answer is kept. */
 #define API_IDEMPOTENCY_TTL_MS (24LL * 3600 * 1000)
@@ -107,6 +108,10 @@ extern const struct api_route api_volume_routes[];
 extern const struct api_route api_snapshot_routes[];
 extern const struct api_route api_storage_pool_routes[];
 extern const struct api_route api_web_routes[];
+extern const struct api_route api_network_routes[];
+extern const struct api_route api_port_routes[];
+extern const struct api_route api_security_group_routes[];
+extern const struct api_route api_floating_ip_routes[];
 
 /* Note that this request changes the desired state of host_id: once its
  * work is committed (the answer is below 400), the host's long polls are
@@ -144,6 +149,13 @@ int api_page_params(struct api_ctx *ctx, size_t *ret_limit, const char **ret_aft
 /* Wrap items as {"items": items, "next": cursor or null}; last_key is the
  * key of the last item when more follow, else NULL. Steals items. */
 json_t *api_list(json_t *items, const char *last_key);
+/* Shows one item of a list (NULL after a store error, ctx->err set). */
+typedef json_t *(*api_item_fn)(struct api_ctx *ctx, const void *item);
+/* Answer 200 with the page of n items (size bytes each) that show turns
+ * into JSON, and last_key (or NULL: no more) as the cursor of the next
+ * page; when show fails, answer its error instead. */
+void api_reply_page(struct api_ctx *ctx, const void *items, size_t n, size_t size,
+		    api_item_fn show, const char *last_key);
 /* Read an optional query parameter; returns -1 after answering 400 when it
  * is badly encoded. */
 int api_query(struct api_ctx *ctx, const char *name, const char **ret);
@@ -190,5 +202,21 @@ int api_image_upload_begin(struct api_ctx *ctx, const char *image_id);
 int api_image_upload_end(struct api_ctx *ctx, struct image *ret);
 /* Path of the console log nubod keeps for instance id. Caller frees. */
 char *api_console_path(struct api_ctx *ctx, const char *id);
+/* Note that a change of `id` (of kind scope) alters the desired network
+ * state of the hosts net_hosts() finds: they are woken once the request's
+ * work is committed. 0, or -1 with ctx->err set. */
+int api_net_changed(struct api_ctx *ctx, enum net_scope scope, const char *id);
+/* Read body member "security_groups" (absent: n = 0), a list of group
+ * names or ids of project_id, into their ids (an array and strings in
+ * arena memory). 0, or -1 after answering a 400. */
+int api_body_groups(struct api_ctx *ctx, json_t *b, const char *project_id,
+		    const char *const **ret, size_t *ret_n);
+/* A port as the API shows it (new reference); NULL after a store error
+ * (ctx->err set). */
+json_t *api_port_json(struct api_ctx *ctx, const void *port);
+/* The network state of ctx->host for its agent, added to o (see
+ * docs/api.md: "networks", "security_groups", "external_network"), and
+ * each instance's "nics" in items. 0, or -1 with ctx->err set. */
+int api_host_network_state(struct api_ctx *ctx, json_t *o, json_t *items);
 /* Prepare hook for streamed bodies (an http_prepare_fn; userdata is the api). */
 void api_prepare(struct http_req *req, void *userdata);

@@ -43,6 +43,8 @@ struct api *api_new(const struct api_opts *opts)
 		api_project_routes, api_access_key_routes, api_audit_routes, api_flavor_routes,
 		api_image_routes,   api_host_routes,       api_instance_routes, api_keypair_routes,
 		api_volume_routes,  api_snapshot_routes, api_storage_pool_routes, api_web_routes,
+		api_network_routes, api_port_routes, api_security_group_routes,
+		api_floating_ip_routes,
 	};
 	struct api *api = xcalloc(1, sizeof(*api));
 	api->opts = *opts;
@@ -352,6 +354,22 @@ json_t *api_list(json_t *items, const char *last_key)
 		free(c);
 	}
 	return json_pack("{s:o, s:o}", "items", items, "next", next);
+}
+
+void api_reply_page(struct api_ctx *ctx, const void *items, size_t n, size_t size,
+		    api_item_fn show, const char *last_key)
+{
+	json_t *arr = json_array();
+	for (size_t k = 0; k < n; k++) {
+		json_t *o = show(ctx, (const char *)items + k * size);
+		if (!o) {
+			json_decref(arr);
+			api_reply_error(ctx);
+			return;
+		}
+		json_array_append_new(arr, o);
+	}
+	api_reply_json(ctx, 200, api_list(arr, last_key));
 }
 
 int api_project_access(struct api_ctx *ctx, const char *id_or_name, enum role min_role,

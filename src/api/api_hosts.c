@@ -40,6 +40,8 @@ static json_t *host_json(struct api_ctx *ctx, const struct host *h)
 			      "created_at", h->created_at, "updated_at", h->updated_at);
 	json_object_set_new(o, "zone_id", h->zone_id[0] ? json_string(h->zone_id) : json_null());
 	json_object_set_new(o, "last_heartbeat", hb[0] ? json_string(hb) : json_null());
+	json_object_set_new(o, "underlay_ip",
+			    h->underlay_ip[0] ? json_string(h->underlay_ip) : json_null());
 	json_t *pools = json_array();
 	for (const char *p = h->storage_pools; *p;) {
 		const char *end = strchrnul(p, ',');
@@ -121,10 +123,10 @@ static int read_report(struct api_ctx *ctx, bool enroll, struct host_report *rep
 {
 	static const char *const enroll_fields[] = { "token", "name", "cpus", "ram_mb", "disk_gb",
 						     "cpu_model", "virt_type", "agent_version",
-						     NULL };
+						     "underlay_ip", NULL };
 	static const char *const beat_fields[] = { "cpus", "ram_mb", "disk_gb", "cpu_model",
 						   "virt_type", "agent_version", "storage_pools",
-						   NULL };
+						   "underlay_ip", NULL };
 	json_t *b = api_body(ctx, enroll ? enroll_fields : beat_fields);
 	if (!b)
 		return -1;
@@ -139,8 +141,15 @@ static int read_report(struct api_ctx *ctx, bool enroll, struct host_report *rep
 	    json_req_string(b, "cpu_model", false, 63, false, &rep->cpu_model, &ctx->err) < 0 ||
 	    json_req_string(b, "virt_type", false, 15, false, &rep->virt_type, &ctx->err) < 0 ||
 	    json_req_string(b, "agent_version", false, 31, false, &rep->agent_version,
-			    &ctx->err) < 0) {
+			    &ctx->err) < 0 ||
+	    json_req_string(b, "underlay_ip", false, 15, false, &rep->underlay_ip, &ctx->err) < 0) {
 		api_reply_error(ctx);
+		return -1;
+	}
+	uint32_t addr;
+	if (rep->underlay_ip && ipv4_parse(rep->underlay_ip, &addr) < 0) {
+		api_fail(ctx, ERR_INVALID, "underlay_ip",
+			 "underlay_ip must be an IPv4 address such as 192.0.2.10");
 		return -1;
 	}
 	return 0;
@@ -177,7 +186,10 @@ static void heartbeat(struct api_ctx *ctx)
 	}
 	if (read_report(ctx, false, &rep, NULL) < 0)
 		return;
-	if (host_heartbeat(api_conn(ctx), ctx->host.id, &rep, &h, &ctx->err) < 0) {
+	if (host_heartbeat(api_conn(ctx), ctx->host.id, &rep, &h, &ctx->err) < 0 ||
+	    /* a new underlay address: its peers must learn it */
+	    (strcmp(h.underlay_ip, ctx->host.underlay_ip) != 0 &&
+	     api_net_changed(ctx, NET_SCOPE_ALL, NULL) < 0)) {
 		api_reply_error(ctx);
 		return;
 	}
@@ -393,13 +405,14 @@ static void host_instances(struct api_ctx *ctx)
 	instance_boot_free(items, n);
 	json_t *vols = host_volumes_json(ctx);
 	json_t *snaps = vols ? host_snapshots_json(ctx) : NULL;
-	if (!snaps) {
-		json_decref(arr);
+	json_t *o = api_list(arr, NULL); /* arr stays valid: o holds it */
+	if (!snaps || api_host_network_state(ctx, o, arr) < 0) {
+		json_decref(o);
 		json_decref(vols);
+		json_decref(snaps);
 		api_reply_error(ctx);
 		return;
 	}
-	json_t *o = api_list(arr, NULL);
 	json_object_set_new(o, "volumes", vols);
 	json_object_set_new(o, "snapshots", snaps);
 	json_object_set_new(o, "version", json_string(version));
@@ -458,7 +471,10 @@ static int finish_delete(struct api_ctx *ctx, const struct instance *i)
 	     quota_release(c, i->project_id, QUOTA_VCPUS, i->vcpus, &ctx->err) < 0 ||
 	     quota_release(c, i->project_id, QUOTA_RAM_MB, i->ram_mb, &ctx->err) < 0))
 		return -1;
-	if (volume_release_instance(c, i->id, &ctx->err) < 0 ||
+	/* the hosts of its networks' other ports lose a peer or a member */
+	if (api_net_changed(ctx, NET_SCOPE_INSTANCE, i->id) < 0 ||
+	    volume_release_instance(c, i->id, &ctx->err) < 0 ||
+	    port_release_instance(c, i->id, &ctx->err) < 0 ||
 	    instance_remove(c, i->id, &ctx->err) < 0 ||
 	    job_finish(c, i->id, true, NULL, &ctx->err) < 0)
 		return -1;
@@ -492,6 +508,9 @@ static int end_migration(struct api_ctx *ctx, const struct instance *i, bool ok,
 	sched_release(ctx->api->opts.sched, gone, &req);
 	api_host_changed(ctx, i->host_id);
 	api_host_changed(ctx, i->source_host_id);
+	/* its ports moved with it: their networks' peers change */
+	if (api_net_changed(ctx, NET_SCOPE_INSTANCE, i->id) < 0)
+		return -1;
 	log_line(LOGL_INFO, ok ? "instance migrated" : "instance migration failed", "instance",
 		 i->id, "error", error ? error : "-", NULL);
 	return 0;

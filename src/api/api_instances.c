@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api-priv.h"
+#include "lib/arena.h"
 #include "lib/jsonreq.h"
 #include "lib/timeutil.h"
 #include "lib/util.h"
@@ -24,8 +25,9 @@ static const char *shown_state(struct api_ctx *ctx, const struct instance *i)
 	return i->state;
 }
 
-static json_t *instance_json(struct api_ctx *ctx, const struct instance *i)
+static json_t *instance_json(struct api_ctx *ctx, const void *item)
 {
+	const struct instance *i = item;
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:s, s:s}",
 			      "id", i->id, "name", i->name, "project_id", i->project_id,
 			      "flavor_id", i->flavor_id, "image_id", i->image_id, "vcpus",
@@ -38,7 +40,113 @@ static json_t *instance_json(struct api_ctx *ctx, const struct instance *i)
 	json_object_set_new(o, "key_name", i->key_name[0] ? json_string(i->key_name) : json_null());
 	if (strcmp(i->state, "error") == 0)
 		json_object_set_new(o, "error", json_string(i->error));
+	/* its addresses, one per port in the order the guest sees them */
+	struct port *ports;
+	size_t n;
+	if (port_list_instance(api_conn(ctx), i->id, &ports, &n, &ctx->err) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	json_t *addrs = json_array();
+	for (size_t k = 0; k < n; k++) {
+		json_t *a = json_pack("{s:s, s:s, s:s, s:s}", "network", ports[k].network_id, "port",
+				      ports[k].id, "ip", ports[k].ip, "mac", ports[k].mac);
+		json_object_set_new(a, "floating_ip", ports[k].floating_ip[0]
+							 ? json_string(ports[k].floating_ip)
+							 : json_null());
+		json_array_append_new(addrs, a);
+	}
+	free(ports);
+	json_object_set_new(o, "addresses", addrs);
 	return o;
+}
+
+/* The network of an instance to create: "network", "ports" (a list of
+ * ports of the project, free), or neither: the project's default network
+ * (its only one, or the one named "default"), or none at all. Fills net
+ * (*ret_has_net) or ports (ids, arena). 0, or -1 after answering. */
+static int body_network(struct api_ctx *ctx, json_t *b, struct network *net, bool *ret_has_net,
+			const char **ports, size_t *ret_nports)
+{
+	const char *project = ctx->principal.project_id, *ref;
+	json_t *list = json_object_get(b, "ports");
+	struct store_conn *c = api_conn(ctx);
+	*ret_has_net = false;
+	*ret_nports = 0;
+	if (json_req_string(b, "network", false, 128, false, &ref, &ctx->err) < 0) {
+		api_reply_error(ctx);
+		return -1;
+	}
+	if (ref && list) {
+		api_fail(ctx, ERR_INVALID, "ports", "give network or ports, not both");
+		return -1;
+	}
+	if (list && json_object_get(b, "security_groups")) {
+		api_fail(ctx, ERR_INVALID, "security_groups",
+			 "ports given keep their own security groups");
+		return -1;
+	}
+	if (list) {
+		if (!json_is_array(list) || json_array_size(list) == 0 ||
+		    json_array_size(list) > NET_PORTS_PER_INSTANCE) {
+			api_fail(ctx, ERR_INVALID, "ports", "ports must be a list of 1 to %d ports",
+				 NET_PORTS_PER_INSTANCE);
+			return -1;
+		}
+		for (size_t k = 0; k < json_array_size(list); k++) {
+			struct port p;
+			const char *pref = json_string_value(json_array_get(list, k));
+			if (!pref || strlen(pref) > 128 ||
+			    port_get(c, project, pref, &p, &ctx->err) < 0) {
+				api_fail(ctx, ERR_INVALID, "ports", "no port '%.80s'",
+					 pref ? pref : "(not a string)");
+				return -1;
+			}
+			for (size_t m = 0; m < k; m++)
+				if (strcmp(ports[m], p.id) == 0) {
+					api_fail(ctx, ERR_INVALID, "ports", "port '%.80s' is listed twice",
+						 pref);
+					return -1;
+				}
+			ports[k] = arena_strdup(ctx->req->arena, p.id);
+		}
+		*ret_nports = json_array_size(list);
+		return 0;
+	}
+	int r = ref ? network_get(c, project, ref, net, &ctx->err)
+		    : network_default(c, project, net, &ctx->err);
+	if (r < 0 && ref) {
+		api_fail(ctx, ERR_INVALID, "network", "no network '%.80s'", ref);
+		return -1;
+	}
+	if (r < 0) {
+		api_reply_error(ctx);
+		return -1;
+	}
+	*ret_has_net = ref || r == 1;
+	return 0;
+}
+
+/* Give new instance i its NICs: a new port on net, or the ports given. */
+static int plug(struct api_ctx *ctx, const struct instance *i, const struct network *net,
+		bool has_net, const char **ports, size_t nports, json_t *b)
+{
+	struct store_conn *c = api_conn(ctx);
+	for (size_t k = 0; k < nports; k++)
+		if (port_attach(c, ports[k], i->id, (int64_t)k, &ctx->err) < 0)
+			return -1;
+	if (!has_net)
+		return 0;
+	const char *const *groups;
+	size_t ng;
+	if (api_body_groups(ctx, b, i->project_id, &groups, &ng) < 0)
+		return -2; /* answered */
+	struct port_spec spec = { .owner = PORT_OWNER_INSTANCE, .groups = groups, .ngroups = ng };
+	struct port p;
+	if (port_create(c, i->project_id, net, &spec, &p, &ctx->err) < 0 ||
+	    port_attach(c, p.id, i->id, 0, &ctx->err) < 0)
+		return -1;
+	return 0;
 }
 
 
@@ -57,7 +165,8 @@ static int charge(struct api_ctx *ctx, const char *project, const struct flavor 
 static void instances_create(struct api_ctx *ctx)
 {
 	static const char *const fields[] = { "name", "image", "flavor", "zone", "group",
-					       "user_data", "keypair", NULL };
+					       "user_data", "keypair", "network", "ports",
+					       "security_groups", NULL };
 	const char *name, *image_ref, *flavor_ref, *zone_ref, *group_ref, *user_data, *key_ref;
 	const struct principal *p = &ctx->principal;
 	ctx->audit_type = "instance";
@@ -96,6 +205,17 @@ static void instances_create(struct api_ctx *ctx)
 		api_fail(ctx, ERR_INVALID, "group", "no server group '%.80s'", group_ref);
 		return;
 	}
+	struct network net;
+	bool has_net;
+	const char *ports[NET_PORTS_PER_INSTANCE];
+	size_t nports;
+	if (body_network(ctx, b, &net, &has_net, ports, &nports) < 0)
+		return;
+	if (!has_net && json_object_get(b, "security_groups")) {
+		api_fail(ctx, ERR_INVALID, "security_groups",
+			 "security groups apply to the instance's port: give a network");
+		return;
+	}
 	struct keypair kp = { 0 };
 	if (key_ref && keypair_get(c, p->user_id, key_ref, &kp, &ctx->err) < 0) {
 		api_fail(ctx, ERR_INVALID, "keypair", "you have no keypair '%.80s'", key_ref);
@@ -117,7 +237,13 @@ static void instances_create(struct api_ctx *ctx)
 	keypair_release(&kp);
 	if (r < 0)
 		return;
-	json_t *o = instance_json(ctx, &i);
+	r = plug(ctx, &i, &net, has_net, ports, nports, b);
+	json_t *o = r == 0 ? instance_json(ctx, &i) : NULL;
+	if (!o) {
+		if (r != -2)
+			api_reply_error(ctx);
+		return;
+	}
 	json_object_set_new(o, "job_id", json_string(j.id));
 	api_reply_located(ctx, 202, "/v1/instances", i.id, o);
 	if (ctx->api->opts.wake_scheduler)
@@ -137,11 +263,8 @@ static void instances_list(struct api_ctx *ctx)
 		api_reply_error(ctx);
 		return;
 	}
-	json_t *arr = json_array();
-	for (size_t k = 0; k < n; k++)
-		json_array_append_new(arr, instance_json(ctx, &items[k]));
 	char *last = more ? xasprintf("%s %s", items[n - 1].name, items[n - 1].id) : NULL;
-	api_reply_json(ctx, 200, api_list(arr, last));
+	api_reply_page(ctx, items, n, sizeof(*items), instance_json, last);
 	free(last);
 	free(items);
 }
@@ -155,8 +278,13 @@ static int visible_instance(struct api_ctx *ctx, enum role need, struct instance
 static void instances_get(struct api_ctx *ctx)
 {
 	struct instance i;
-	if (visible_instance(ctx, ROLE_READER, &i) == 0)
-		api_reply_json(ctx, 200, instance_json(ctx, &i));
+	if (visible_instance(ctx, ROLE_READER, &i) < 0)
+		return;
+	json_t *o = instance_json(ctx, &i);
+	if (o)
+		api_reply_json(ctx, 200, o);
+	else
+		api_reply_error(ctx);
 }
 
 /* Give back an instance's quota, if it still holds it. */
@@ -192,7 +320,8 @@ static void instances_delete(struct api_ctx *ctx)
 	}
 	if (!i.host_id[0]) {
 		/* nothing of it runs anywhere: gone at once */
-		if (release_quota(ctx, &i) < 0 || instance_remove(c, i.id, &ctx->err) < 0 ||
+		if (release_quota(ctx, &i) < 0 || port_release_instance(c, i.id, &ctx->err) < 0 ||
+		    instance_remove(c, i.id, &ctx->err) < 0 ||
 		    job_finish(c, i.id, true, NULL, &ctx->err) < 0 ||
 		    job_get(c, NULL, j.id, &j, &ctx->err) < 0) {
 			api_reply_error(ctx);
@@ -237,6 +366,10 @@ static json_t *action_job(struct api_ctx *ctx, struct instance *i, const char *k
 	}
 	api_host_changed(ctx, i->host_id);
 	json_t *o = instance_json(ctx, i);
+	if (!o) {
+		api_reply_error(ctx);
+		return NULL;
+	}
 	json_object_set_new(o, "job_id", json_string(j.id));
 	return o;
 }

@@ -107,7 +107,9 @@ static void projects_delete(struct api_ctx *ctx)
 		api_fail(ctx, ERR_FORBIDDEN, "", "only a system administrator deletes projects");
 		return;
 	}
-	if (project_delete(api_conn(ctx), p.id, &ctx->err) < 0) {
+	/* its security groups go with it (the default one is made unasked) */
+	if (secgroup_release_project(api_conn(ctx), p.id, &ctx->err) < 0 ||
+	    project_delete(api_conn(ctx), p.id, &ctx->err) < 0) {
 		api_reply_error(ctx);
 		return;
 	}

@@ -64,6 +64,7 @@ enum cli_type {
 	T_SWITCH, /* a flag without value; sets key to the param's value text (JSON) */
 	T_FILE,   /* a path whose text (at most 64 KiB) becomes a string field */
 	T_SECRET, /* a switch (--password-stdin): one line of stdin becomes a string field */
+	T_LIST,   /* comma-separated values: a list of strings */
 };
 
 #define P_REQUIRED 0x1 /* must be given */

@@ -59,8 +59,12 @@ const struct cli_resource cli_resources[] = {
 	{ "quota", "a project's limits and usage (show, set)" },
 	{ "audit", "the audit trail (list)" },
 	{ "job", "asynchronous operations (show)" },
-	/* Snapshots, networks, security groups, floating IPs and buckets join
-	 * here when the API has them. */
+	{ "network", "tenant networks and the external network (list, show, create, delete)" },
+	{ "subnet", "a network's IPv4 subnets (list, create, delete)" },
+	{ "port", "interfaces on networks, with a MAC and a fixed IP" },
+	{ "security-group", "firewall rules of ports (create, rule add, rule delete...)" },
+	{ "floating-ip", "external addresses mapped 1:1 to ports (associate, disassociate)" },
+	/* Buckets join here when the API has them. */
 	{ NULL, NULL },
 };
 
@@ -69,7 +73,17 @@ const struct cli_resource cli_resources[] = {
 #define HOST_COLS "name,state,enabled,cpus,ram_mb,disk_gb,VCPUS USED=allocation.vcpus_used," \
 		  "RAM USED=allocation.ram_mb_used,virt_type,zone_id,id"
 #define IMAGE_COLS "name,state,visibility,disk_format,SIZE=size_bytes,sha256,id"
-#define INSTANCE_COLS "name,state,vcpus,ram_mb,disk_gb,host,KEY=key_name,error,id"
+#define INSTANCE_COLS "name,state,vcpus,ram_mb,disk_gb,host,KEY=key_name,IP=addresses.0.ip," \
+		      "error,id"
+
+/* The subnet fields of network create and subnet create. */
+#define SUBNET_OPTS                                                                             \
+	REQ("cidr", "CIDR", "cidr", T_STR, "IPv4 block, /8 to /29, e.g. 10.0.0.0/24"),         \
+	OPT("gateway", "IP", "gateway", T_STR, "gateway address (default: the first)"),         \
+	SWITCH("no-gateway", "gateway", "null", "no gateway"),                                  \
+	OPT("dns", "IP,...", "dns", T_LIST, "DNS servers (at most 4)"),                          \
+	OPT("pool-start", "IP", "allocation_pool.start", T_STR, "first address IPAM gives out"), \
+	OPT("pool-end", "IP", "allocation_pool.end", T_STR, "last address IPAM gives out")
 
 static const struct cli_param QUOTA_SET[] = {
 	ARG_PATH("PROJECT", "the project's id or name"),
@@ -227,6 +241,11 @@ const struct cli_cmd cli_cmds[] = {
 		OPT("keypair", "KEYPAIR", "keypair", T_STR, "one of your keypairs, id or name"),
 		OPT("user-data-file", "PATH", "user_data", T_FILE,
 		    "cloud-init user data (at most 64 KiB)"),
+		OPT("network", "NETWORK", "network", T_STR,
+		    "a network to plug into (default: the project's default network)"),
+		OPT("port", "PORT,...", "ports", T_LIST, "use these free ports instead (first = eth0)"),
+		OPT("security-group", "GROUP,...", "security_groups", T_LIST,
+		    "security groups of its port (default: default)"),
 		WAIT, END }, NULL, NULL, NULL, "create an instance", "job" },
 	{ "instance", "start", "POST", "/v1/instances/{}/start", NULL, ONE_INSTANCE_WAIT, NULL,
 	  NULL, NULL, "start a stopped instance", "job" },
@@ -313,6 +332,110 @@ const struct cli_cmd cli_cmds[] = {
 	{ "snapshot", "delete", "DELETE", "/v1/snapshots/{}", NULL, (const struct cli_param[]){
 		ARG_PATH("SNAPSHOT", "the snapshot's id or name"), WAIT, END }, NULL, NULL, NULL,
 	  "delete a snapshot", "job" },
+
+	/* networks */
+	{ "network", "list", "GET", "/v1/networks", NULL, (const struct cli_param[]){ PAGE, END },
+	  "name,cidr,gateway,external,id", NULL, NULL,
+	  "list your project's networks and the external one", NULL },
+	{ "network", "show", "GET", "/v1/networks/{}", NULL, (const struct cli_param[]){
+		ARG_PATH("NETWORK", "the network's id or name"), END }, NULL, NULL, NULL,
+	  "show a network with its subnets", NULL },
+	{ "network", "create", "POST", "/v1/networks", NULL, (const struct cli_param[]){
+		ARG_BODY("NAME", "name", "the network's name"), SUBNET_OPTS,
+		SWITCH("external", "external", "true",
+		       "the external network, of floating IPs (system administrators)"),
+		END }, NULL, NULL, NULL, "create a network with its first subnet", NULL },
+	{ "network", "delete", "DELETE", "/v1/networks/{}", NULL, (const struct cli_param[]){
+		ARG_PATH("NETWORK", "the network's id or name"), END }, NULL, NULL, NULL,
+	  "delete a network without ports", NULL },
+	{ "subnet", "list", "GET", "/v1/networks/{}/subnets", NULL, (const struct cli_param[]){
+		ARG_PATH("NETWORK", "the network's id or name"), END },
+	  "name,cidr,gateway,POOL START=allocation_pool.start,POOL END=allocation_pool.end,id",
+	  NULL, NULL, "list a network's subnets", NULL },
+	{ "subnet", "create", "POST", "/v1/networks/{}/subnets", NULL, (const struct cli_param[]){
+		ARG_PATH("NETWORK", "the network's id or name"),
+		ARG_BODY("NAME", "name", "the subnet's name"), SUBNET_OPTS, END }, NULL, NULL, NULL,
+	  "add a subnet to a network", NULL },
+	{ "subnet", "delete", "DELETE", "/v1/networks/{}/subnets/{}", NULL,
+	  (const struct cli_param[]){ ARG_PATH("NETWORK", "the network's id or name"),
+		ARG_PATH("SUBNET", "the subnet's id or name"), END }, NULL, NULL, NULL,
+	  "delete a subnet whose addresses are unused", NULL },
+
+	/* ports */
+	{ "port", "list", "GET", "/v1/ports", NULL, (const struct cli_param[]){
+		QUERY("network", "NETWORK", "only the ports of this network"),
+		QUERY("instance", "INSTANCE", "only the ports of this instance"), PAGE, END },
+	  "name,IP=fixed_ips.0.ip,mac,INSTANCE=instance_id,status,network_id,id", NULL, NULL,
+	  "list ports", NULL },
+	{ "port", "show", "GET", "/v1/ports/{}", NULL, (const struct cli_param[]){
+		ARG_PATH("PORT", "the port's id or name"), END }, NULL, NULL, NULL,
+	  "show a port", NULL },
+	{ "port", "create", "POST", "/v1/ports", NULL, (const struct cli_param[]){
+		REQ("network", "NETWORK", "network", T_STR, "the network (id or name)"),
+		OPT("name", "NAME", "name", T_STR, "a name, unique in the project"),
+		OPT("ip", "IP", "ip", T_STR, "this address (default: the lowest free one)"),
+		OPT("security-group", "GROUP,...", "security_groups", T_LIST,
+		    "its security groups (default: default)"),
+		END }, NULL, NULL, NULL, "create a port", NULL },
+	{ "port", "set", "PATCH", "/v1/ports/{}", NULL, (const struct cli_param[]){
+		ARG_PATH("PORT", "the port's id or name"), OPT("name", "NAME", "name", T_STR, "rename it"),
+		OPT("security-group", "GROUP,...", "security_groups", T_LIST,
+		    "replace its security groups"),
+		END }, NULL, NULL, NULL, "rename a port or replace its security groups", NULL },
+	{ "port", "delete", "DELETE", "/v1/ports/{}", NULL, (const struct cli_param[]){
+		ARG_PATH("PORT", "the port's id or name"), END }, NULL, NULL, NULL,
+	  "delete a port no instance uses", NULL },
+
+	/* security groups */
+	{ "security-group", "list", "GET", "/v1/security-groups", NULL,
+	  (const struct cli_param[]){ PAGE, END }, "name,description,id", NULL, NULL,
+	  "list security groups", NULL },
+	{ "security-group", "show", "GET", "/v1/security-groups/{}", NULL,
+	  (const struct cli_param[]){ ARG_PATH("GROUP", "the group's id or name"), END }, NULL,
+	  NULL, NULL, "show a security group with its rules", NULL },
+	{ "security-group", "create", "POST", "/v1/security-groups", NULL,
+	  (const struct cli_param[]){ ARG_BODY("NAME", "name", "the group's name"),
+		OPT("description", "TEXT", "description", T_STR, "free text"), END }, NULL, NULL,
+	  NULL, "create a security group (no rules: nothing allowed in)", NULL },
+	{ "security-group", "delete", "DELETE", "/v1/security-groups/{}", NULL,
+	  (const struct cli_param[]){ ARG_PATH("GROUP", "the group's id or name"), END }, NULL,
+	  NULL, NULL, "delete a security group no port uses", NULL },
+	{ "security-group", "rule add", "POST", "/v1/security-groups/{}/rules", NULL,
+	  (const struct cli_param[]){ ARG_PATH("GROUP", "the group's id or name"),
+		REQ("direction", "DIR", "direction", T_STR, "ingress or egress"),
+		OPT("protocol", "PROTO", "protocol", T_STR, "tcp, udp, icmp or any (default)"),
+		OPT("port-min", "N", "port_min", T_INT, "first port (tcp, udp)"),
+		OPT("port-max", "N", "port_max", T_INT, "last port (default: port-min)"),
+		OPT("cidr", "CIDR", "cidr", T_STR, "from (ingress) or to (egress) this block"),
+		OPT("remote-group", "GROUP", "remote_group", T_STR,
+		    "from or to the members of this group"),
+		END }, NULL, NULL, NULL, "allow some traffic", NULL },
+	{ "security-group", "rule delete", "DELETE", "/v1/security-groups/{}/rules/{}", NULL,
+	  (const struct cli_param[]){ ARG_PATH("GROUP", "the group's id or name"),
+		ARG_PATH("RULE", "the rule's id"), END }, NULL, NULL, NULL, "delete a rule", NULL },
+
+	/* floating IPs */
+	{ "floating-ip", "list", "GET", "/v1/floating-ips", NULL,
+	  (const struct cli_param[]){ PAGE, END },
+	  "ip,FIXED IP=fixed_ip,INSTANCE=instance_id,PORT=port_id,id", NULL, NULL,
+	  "list floating IPs", NULL },
+	{ "floating-ip", "show", "GET", "/v1/floating-ips/{}", NULL, (const struct cli_param[]){
+		ARG_PATH("FIP", "the floating IP's id or address"), END }, NULL, NULL, NULL,
+	  "show a floating IP", NULL },
+	{ "floating-ip", "create", "POST", "/v1/floating-ips", NULL, (const struct cli_param[]){
+		OPT("network", "NETWORK", "network", T_STR, "the external network (the default)"),
+		END }, NULL, NULL, NULL, "take a floating IP from the external network", NULL },
+	{ "floating-ip", "associate", "POST", "/v1/floating-ips/{}/associate", NULL,
+	  (const struct cli_param[]){ ARG_PATH("FIP", "the floating IP's id or address"),
+		OPT("instance", "INSTANCE", "instance", T_STR, "map it to this instance's first port"),
+		OPT("port", "PORT", "port", T_STR, "map it to this port"), END }, NULL, NULL, NULL,
+	  "map a floating IP 1:1 to an instance or a port", NULL },
+	{ "floating-ip", "disassociate", "POST", "/v1/floating-ips/{}/disassociate", NULL,
+	  (const struct cli_param[]){ ARG_PATH("FIP", "the floating IP's id or address"), END },
+	  NULL, NULL, NULL, "undo a floating IP's association", NULL },
+	{ "floating-ip", "delete", "DELETE", "/v1/floating-ips/{}", NULL,
+	  (const struct cli_param[]){ ARG_PATH("FIP", "the floating IP's id or address"), END },
+	  NULL, NULL, NULL, "give a floating IP back", NULL },
 
 	/* storage pools */
 	{ "storage-pool", "list", "GET", "/v1/storage-pools", NULL,

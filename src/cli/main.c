@@ -262,6 +262,16 @@ static json_t *param_value(const struct cli_param *p, const char *text)
 			fprintf(stderr, "nubo: %s is not UTF-8 text\n", text);
 		return v;
 	}
+	case T_LIST: {
+		json_t *arr = json_array();
+		for (const char *q = text; *q;) {
+			size_t len = strcspn(q, ",");
+			if (len > 0)
+				json_array_append_new(arr, json_stringn(q, len));
+			q += len + (q[len] == ',');
+		}
+		return arr;
+	}
 	default:
 		return json_string(text);
 	}
@@ -297,6 +307,19 @@ static int param_set(struct cli_args *a, const struct cli_param *p, const char *
 		return -1;
 	if (!a->body)
 		a->body = json_object();
+	/* "allocation_pool.start": a member of an object member */
+	const char *dot = strchr(p->key, '.');
+	if (dot) {
+		char outer[64];
+		str_printf(outer, sizeof(outer), "%.*s", (int)(dot - p->key), p->key);
+		json_t *o = json_object_get(a->body, outer);
+		if (!json_is_object(o)) {
+			o = json_object();
+			json_object_set_new(a->body, outer, o);
+		}
+		json_object_set_new(o, dot + 1, v);
+		return 0;
+	}
 	json_object_set_new(a->body, p->key, v);
 	return 0;
 }

@@ -27,7 +27,12 @@ const json_t *out_get(const json_t *v, const char *path)
 			return NULL;
 		memcpy(key, path, len);
 		key[len] = '\0';
-		v = json_object_get(v, key);
+		uint64_t idx;
+		if (json_is_array(v)) /* "fixed_ips.0.ip": an element by its index */
+			v = parse_u64(key, 0, SIZE_MAX, &idx) == 0 ? json_array_get(v, (size_t)idx)
+								   : NULL;
+		else
+			v = json_object_get(v, key);
 		path += len + (path[len] == '.');
 	}
 	return v;

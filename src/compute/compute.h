@@ -130,6 +130,8 @@ struct host {
 	int64_t last_heartbeat_ms;      /* 0: never */
 	char created_at[TIME_RFC3339_SIZE];
 	char updated_at[TIME_RFC3339_SIZE];
+	char underlay_ip[16];           /* where its VXLAN traffic goes; "": no tenant
+					   networking */
 };
 
 /* What an agent reports about its host. */
@@ -137,6 +139,7 @@ struct host_report {
 	const char *name;        /* enrollment only */
 	int64_t cpus, ram_mb, disk_gb;
 	const char *cpu_model, *virt_type, *agent_version;
+	const char *underlay_ip; /* a checked IPv4 address, or NULL: none */
 	const char *storage_pools; /* heartbeat: "a,b", names of the shared pools it mounts */
 };
 

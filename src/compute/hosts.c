@@ -12,7 +12,8 @@
 
 #define HOST_COLS                                                                               \
 	"id, name, COALESCE(zone_id, ''), enabled, cpus, ram_mb, disk_gb, cpu_model,"          \
-	" virt_type, agent_version, last_heartbeat_ms, created_at, updated_at, storage_pools"
+	" virt_type, agent_version, last_heartbeat_ms, created_at, updated_at, storage_pools,"  \
+	" underlay_ip"
 #define ENROLL_PREFIX "nubo_enroll_"
 
 static void host_from_row(struct store_stmt *s, void *out)
@@ -32,6 +33,7 @@ static void host_from_row(struct store_stmt *s, void *out)
 	str_copy(h->created_at, sizeof(h->created_at), store_col_text(s, 11));
 	str_copy(h->updated_at, sizeof(h->updated_at), store_col_text(s, 12));
 	str_copy(h->storage_pools, sizeof(h->storage_pools), store_col_text(s, 13));
+	str_copy(h->underlay_ip, sizeof(h->underlay_ip), store_col_text(s, 14));
 }
 
 /* A fresh secret with prefix, and its hash. */
@@ -138,6 +140,7 @@ int host_enroll(struct store_conn *c, const char *token, const struct host_repor
 	str_copy(h.virt_type, sizeof(h.virt_type), rep->virt_type ? rep->virt_type : "");
 	str_copy(h.agent_version, sizeof(h.agent_version),
 		 rep->agent_version ? rep->agent_version : "");
+	str_copy(h.underlay_ip, sizeof(h.underlay_ip), rep->underlay_ip ? rep->underlay_ip : "");
 	time_rfc3339_now(h.created_at, sizeof(h.created_at));
 	memcpy(h.updated_at, h.created_at, sizeof(h.created_at));
 	char cred[64], cred_hash[SHA256_HEX_SIZE];
@@ -145,10 +148,10 @@ int host_enroll(struct store_conn *c, const char *token, const struct host_repor
 	r = store_run(c,
 		      "INSERT INTO hosts (id, name, zone_id, credential_hash, enabled, cpus, ram_mb,"
 		      " disk_gb, cpu_model, virt_type, agent_version, last_heartbeat_ms, created_at,"
-		      " updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		      "ssssiiisssiss", h.id, h.name, zone_id[0] ? zone_id : NULL, cred_hash, h.cpus,
+		      " updated_at, underlay_ip) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		      "ssssiiisssisss", h.id, h.name, zone_id[0] ? zone_id : NULL, cred_hash, h.cpus,
 		      h.ram_mb, h.disk_gb, h.cpu_model, h.virt_type, h.agent_version,
-		      h.last_heartbeat_ms, h.created_at, h.updated_at);
+		      h.last_heartbeat_ms, h.created_at, h.updated_at, h.underlay_ip);
 	if (r == -EEXIST) {
 		r = err_set(err, ERR_CONFLICT, "name", "a host named '%s' already exists", h.name);
 		goto out;
@@ -203,11 +206,12 @@ int host_heartbeat(struct store_conn *c, const char *host_id, const struct host_
 	r = store_run(c,
 		      "UPDATE hosts SET cpus = ?, ram_mb = ?, disk_gb = ?, cpu_model = ?,"
 		      " virt_type = ?, agent_version = ?, last_heartbeat_ms = ?, updated_at = ?,"
-		      " storage_pools = ? WHERE id = ?",
-		      "iiisssisss", rep->cpus, rep->ram_mb, rep->disk_gb,
+		      " storage_pools = ?, underlay_ip = ? WHERE id = ?",
+		      "iiisssissss", rep->cpus, rep->ram_mb, rep->disk_gb,
 		      rep->cpu_model ? rep->cpu_model : "", rep->virt_type ? rep->virt_type : "",
 		      rep->agent_version ? rep->agent_version : "", time_now_ms(), now,
-		      rep->storage_pools ? rep->storage_pools : "", host_id);
+		      rep->storage_pools ? rep->storage_pools : "",
+		      rep->underlay_ip ? rep->underlay_ip : "", host_id);
 	if (r < 0)
 		return store_fail(c, r, err);
 	if (r == 0)

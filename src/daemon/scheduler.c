@@ -4,7 +4,9 @@
  * and records each decision in its own transaction. An instance no host
  * can take goes to state error with the reason, gives its quota back, and
  * its job fails. A placement, once committed, bumps the host's key on the
- * notify board, which wakes its agent's long poll. */
+ * notify board, which wakes its agent's long poll, and the keys of the
+ * hosts whose network state the instance's ports change (their VXLAN
+ * peers and security group members). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 #include "lib/log.h"
 #include "lib/timeutil.h"
 #include "lib/util.h"
+#include "network/network.h"
 
 #define BATCH 100
 
@@ -37,6 +40,25 @@ static int give_back(struct store_conn *c, const struct instance *i, struct err 
 	    quota_release(c, i->project_id, QUOTA_RAM_MB, i->ram_mb, err) < 0)
 		return -1;
 	return 0;
+}
+
+/* Wake the hosts (but `placed`, woken already) whose network state the
+ * ports of instance id, now bound, change. */
+static void wake_network(struct scheduler *s, struct store_conn *c, const char *id,
+			 const char *placed)
+{
+	char(*hosts)[UUID_SIZE];
+	size_t n;
+	struct err err = { 0 };
+	if (net_hosts(c, NET_SCOPE_INSTANCE, id, &hosts, &n, &err) < 0) {
+		log_line(LOGL_WARN, "cannot find the hosts a placement concerns", "instance", id,
+			 "error", err.message, NULL);
+		return;
+	}
+	for (size_t k = 0; k < n; k++)
+		if (strcmp(hosts[k], placed) != 0)
+			notify_bump(s->board, hosts[k]);
+	free(hosts);
 }
 
 /* Record one decision; returns 0 or -1 (logged). */
@@ -60,8 +82,10 @@ static int decide(struct scheduler *s, struct store_conn *c, const struct instan
 			r = job_finish(c, i->id, false, why, &err);
 	}
 	if (r == 0 && store_txn_commit(c) == 0) {
-		if (placed && s->board)
+		if (placed && s->board) {
 			notify_bump(s->board, host);
+			wake_network(s, c, i->id, host);
+		}
 		log_line(LOGL_INFO, placed ? "instance placed" : "instance not placed", "instance",
 			 i->id, "host", placed ? host : "-", "reason", placed ? "-" : why, NULL);
 		return 0;

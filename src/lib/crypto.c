@@ -67,42 +67,63 @@ void sha256_hex(const void *data, size_t n, char out[SHA256_HEX_SIZE])
 
 static const char b64url[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char b64std[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-char *base64url_encode(const void *data, size_t n)
+/* Encode n bytes with alphabet abc, padded with '=' to a multiple of four
+ * characters when pad. */
+static char *b64_encode(const char *abc, bool pad, const void *data, size_t n)
 {
 	const unsigned char *in = data;
 	char *out = xmalloc((n + 2) / 3 * 4 + 1);
 	size_t o = 0, i = 0;
 	for (; i + 2 < n; i += 3) {
 		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-		out[o++] = b64url[v >> 18];
-		out[o++] = b64url[(v >> 12) & 63];
-		out[o++] = b64url[(v >> 6) & 63];
-		out[o++] = b64url[v & 63];
+		out[o++] = abc[v >> 18];
+		out[o++] = abc[(v >> 12) & 63];
+		out[o++] = abc[(v >> 6) & 63];
+		out[o++] = abc[v & 63];
 	}
 	if (n - i == 1) {
 		unsigned v = (unsigned)in[i] << 16;
-		out[o++] = b64url[v >> 18];
-		out[o++] = b64url[(v >> 12) & 63];
+		out[o++] = abc[v >> 18];
+		out[o++] = abc[(v >> 12) & 63];
+		if (pad) {
+			out[o++] = '=';
+			out[o++] = '=';
+		}
 	} else if (n - i == 2) {
 		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
-		out[o++] = b64url[v >> 18];
-		out[o++] = b64url[(v >> 12) & 63];
-		out[o++] = b64url[(v >> 6) & 63];
+		out[o++] = abc[v >> 18];
+		out[o++] = abc[(v >> 12) & 63];
+		out[o++] = abc[(v >> 6) & 63];
+		if (pad)
+			out[o++] = '=';
 	}
 	out[o] = '\0';
 	return out;
 }
 
-static int b64val(char c)
+char *base64url_encode(const void *data, size_t n)
 {
-	const char *p = c ? strchr(b64url, c) : NULL;
-	return p ? (int)(p - b64url) : -1;
+	return b64_encode(b64url, false, data, n);
 }
 
-int base64url_decode(const char *s, unsigned char **ret, size_t *ret_len)
+char *base64_encode(const void *data, size_t n)
 {
-	size_t n = strlen(s);
+	return b64_encode(b64std, true, data, n);
+}
+
+static int b64val(const char *abc, char c)
+{
+	const char *p = c ? strchr(abc, c) : NULL;
+	return p ? (int)(p - abc) : -1;
+}
+
+/* Decode the n characters of s in alphabet abc (no padding left in s). */
+static int b64_decode(const char *abc, const char *s, size_t n, unsigned char **ret,
+		      size_t *ret_len)
+{
 	if (n % 4 == 1)
 		return -EINVAL;
 	unsigned char *out = xmalloc(n / 4 * 3 + 3);
@@ -110,7 +131,7 @@ int base64url_decode(const char *s, unsigned char **ret, size_t *ret_len)
 	unsigned acc = 0;
 	int bits = 0;
 	for (size_t i = 0; i < n; i++) {
-		int v = b64val(s[i]);
+		int v = b64val(abc, s[i]);
 		if (v < 0) {
 			free(out);
 			return -EINVAL;
@@ -132,6 +153,22 @@ int base64url_decode(const char *s, unsigned char **ret, size_t *ret_len)
 	*ret = out;
 	*ret_len = o;
 	return 0;
+}
+
+int base64url_decode(const char *s, unsigned char **ret, size_t *ret_len)
+{
+	return b64_decode(b64url, s, strlen(s), ret, ret_len);
+}
+
+int base64_decode(const char *s, unsigned char **ret, size_t *ret_len)
+{
+	size_t n = strlen(s);
+	if (n % 4 != 0)
+		return -EINVAL;
+	size_t pad = 0;
+	while (pad < 2 && pad < n && s[n - 1 - pad] == '=')
+		pad++;
+	return b64_decode(b64std, s, n - pad, ret, ret_len);
 }
 
 void hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,

@@ -1,4 +1,4 @@
-/* crypto: random bytes, UUIDs, SHA-256 and base64url, over OpenSSL and the
+/* crypto: random bytes, UUIDs, SHA-256, base64url and base64, over OpenSSL and the
  * kernel's getrandom(2). */
 #pragma once
 
@@ -44,3 +44,10 @@ char *base64url_encode(const void *data, size_t n);
 /* Decode unpadded base64url text. Returns 0 and a buffer the caller frees
  * (NUL-terminated, length in ret_len), or -EINVAL on bad input. */
 int base64url_decode(const char *s, unsigned char **ret, size_t *ret_len);
+/* Encode n bytes as standard base64 (RFC 4648 section 4, '+' and '/', padded
+ * with '='), the form of Content-MD5 and S3's checksum headers. Caller frees. */
+char *base64_encode(const void *data, size_t n);
+/* Decode padded standard base64 in its canonical form only (length a
+ * multiple of four, unused bits zero). Returns 0 and a buffer the caller
+ * frees (NUL-terminated, length in ret_len), or -EINVAL on bad input. */
+int base64_decode(const char *s, unsigned char **ret, size_t *ret_len);

@@ -41,6 +41,9 @@
 #include <limits.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -64,7 +67,9 @@ enum { WAIT_IDLE, WAIT_ARMED, WAIT_FIRED };
 
 struct http_server {
 	struct MHD_Daemon *mhd;
-	struct http_server_opts opts; /* copy; listen string not kept */
+	struct http_server_opts opts; /* copy; listen and TLS paths not kept */
+	char *tls_cert;               /* PEM certificate chain (owned), or NULL */
+	char *tls_key;                /* PEM private key (owned, wiped on free), or NULL */
 	atomic_uint in_flight;        /* requests between first call and completion */
 	atomic_bool draining;         /* answers carry "Connection: close"; no new waits */
 	uint16_t port;                /* bound port */
@@ -769,6 +774,84 @@ static int listen_on_device(const struct sockaddr_storage *ss, socklen_t len, co
 	return fd;
 }
 
+/* Read the whole PEM file at path (at most 1 MiB) into a new string. */
+static int pem_read(const char *path, char **ret)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	struct buf b;
+	buf_init(&b, 1 << 20);
+	char chunk[4096];
+	size_t n;
+	int r = 0;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (buf_append(&b, chunk, n) < 0) {
+			r = -EFBIG;
+			break;
+		}
+	if (ferror(f))
+		r = -EIO;
+	fclose(f);
+	if (r < 0) {
+		explicit_bzero(b.data, b.len);
+		buf_release(&b);
+		return r;
+	}
+	*ret = buf_detach(&b, NULL);
+	return 0;
+}
+
+/* OpenSSL's password callback: a key file must not be encrypted (OpenSSL
+ * would otherwise ask on the terminal). */
+static int no_password(char *buf, int size, int rwflag, void *u)
+{
+	return -1;
+}
+
+/* Check that cert holds a certificate and key the private key that goes
+ * with it, so that a mistake is reported as such (GnuTLS, inside MHD, would
+ * only fail the start). */
+static int tls_check(const char *cert, const char *key)
+{
+	BIO *cb = BIO_new_mem_buf(cert, -1), *kb = BIO_new_mem_buf(key, -1);
+	X509 *x = cb ? PEM_read_bio_X509(cb, NULL, no_password, NULL) : NULL;
+	EVP_PKEY *k = kb ? PEM_read_bio_PrivateKey(kb, NULL, no_password, NULL) : NULL;
+	int r = x && k && X509_check_private_key(x, k) == 1 ? 0 : -EINVAL;
+	ERR_clear_error(); /* leave no failure behind in this thread's queue */
+	EVP_PKEY_free(k);
+	X509_free(x);
+	BIO_free(kb);
+	BIO_free(cb);
+	return r;
+}
+
+/* Load opts' certificate and key into s. */
+static int tls_load(struct http_server *s, const struct http_server_opts *opts)
+{
+	if (!opts->tls_cert != !opts->tls_key)
+		return -EINVAL;
+	if (!opts->tls_cert)
+		return 0;
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		return -ENOTSUP;
+	int r = pem_read(opts->tls_cert, &s->tls_cert);
+	if (r == 0)
+		r = pem_read(opts->tls_key, &s->tls_key);
+	if (r == 0)
+		r = tls_check(s->tls_cert, s->tls_key);
+	return r;
+}
+
+static void tls_release(struct http_server *s)
+{
+	if (s->tls_key)
+		explicit_bzero(s->tls_key, strlen(s->tls_key));
+	free(s->tls_key);
+	free(s->tls_cert);
+	s->tls_key = s->tls_cert = NULL;
+}
+
 int http_server_start(const struct http_server_opts *opts, struct http_server **ret)
 {
 	struct sockaddr_storage ss;
@@ -779,12 +862,20 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
 	struct http_server *s = xcalloc(1, sizeof(*s));
 	s->opts = *opts;
 	s->opts.listen = NULL;
+	s->opts.tls_cert = s->opts.tls_key = NULL;
 	s->epfd = s->wake_fd = -1;
+	r = tls_load(s, opts);
+	if (r < 0) {
+		tls_release(s);
+		free(s);
+		return r;
+	}
 	if (s->opts.metrics)
 		describe_metrics(s->opts.metrics);
 	r = watcher_start(s);
 	if (r < 0) {
 		watcher_release(s);
+		tls_release(s);
 		free(s);
 		return r;
 	}
@@ -796,37 +887,46 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
 			 MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	/* where to listen: the address, or a socket of ours bound to a device
-	 * (MHD closes it when it stops); a pool only for more than one thread
-	 * (MHD warns about a pool of one or none) */
-	struct MHD_OptionItem where[] = {
-		{ MHD_OPTION_SOCK_ADDR, 0, &ss },
-		{ MHD_OPTION_END, 0, NULL },
-		{ MHD_OPTION_END, 0, NULL },
-	};
-	if (opts->threads > 1)
-		where[1] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
-						    (intptr_t)opts->threads, NULL };
+	/* the options that depend on opts, as an array: where to listen (the
+	 * address, or a socket of ours bound to a device, which MHD closes
+	 * when it stops), a pool only for more than one thread (MHD warns
+	 * about a pool of one or none), a connection limit only when one is
+	 * set (MHD's default otherwise), the certificate and key only with TLS */
 	int fd = opts->bind_dev ? listen_on_device(&ss, sslen, opts->bind_dev) : -1;
 	if (opts->bind_dev && fd < 0) {
 		r = fd;
 		watcher_join(s);
 		watcher_release(s);
+		tls_release(s);
 		free(s);
 		return r;
 	}
-	if (fd >= 0)
-		where[0] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, fd, NULL };
 	s->opts.bind_dev = NULL;
+	struct MHD_OptionItem extra[6];
+	size_t nextra = 0;
+	extra[nextra++] = fd >= 0 ? (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, fd, NULL }
+				  : (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
+	if (opts->threads > 1)
+		extra[nextra++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
+							   (intptr_t)opts->threads, NULL };
+	if (opts->max_conns)
+		extra[nextra++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
+							   (intptr_t)opts->max_conns, NULL };
+	if (s->tls_cert) {
+		flags |= MHD_USE_TLS;
+		extra[nextra++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
+							   s->tls_cert };
+		extra[nextra++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
+							   s->tls_key };
+	}
+	extra[nextra] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	s->mhd = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_access, s,
-		MHD_OPTION_ARRAY, where,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)opts->timeout_s,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 		MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
 		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
-		opts->max_conns ? MHD_OPTION_CONNECTION_LIMIT : MHD_OPTION_END,
-		(unsigned int)opts->max_conns,
+		MHD_OPTION_ARRAY, extra,
 		MHD_OPTION_END);
 	if (!s->mhd) {
 		int e = errno ? errno : EADDRINUSE;
@@ -834,6 +934,7 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
 			close(fd);
 		watcher_join(s);
 		watcher_release(s);
+		tls_release(s);
 		free(s);
 		return -e;
 	}
@@ -870,5 +971,6 @@ void http_server_free(struct http_server *s)
 	resume_queued(s);
 	MHD_stop_daemon(s->mhd);
 	watcher_release(s);
+	tls_release(s);
 	free(s);
 }

@@ -104,12 +104,20 @@ struct http_server_opts {
 	unsigned max_conns;        /* open connections at most (waiting ones count); 0: MHD's default */
 	void *userdata;            /* handed to handler */
 	struct metrics *metrics;   /* request metrics go here; may be NULL */
+	/* HTTPS: paths of the PEM certificate (chain) and its private key, read
+	 * once at start; both or neither. NULL: plain HTTP. */
+	const char *tls_cert;
+	const char *tls_key;
 };
 
 struct http_server;
 
-/* Start listening and serving. Returns 0 and a server the caller frees with
- * http_server_free(), or a negative errno (bad address, port in use...). */
+/* Start listening and serving (over TLS when opts names a certificate).
+ * Returns 0 and a server the caller frees with http_server_free(), or a
+ * negative errno: bad address, port in use...; with TLS also -ENOTSUP
+ * (libmicrohttpd built without TLS), the errno of reading either file, or
+ * -EINVAL (only one of the two given, not PEM, or a key that does not
+ * match the certificate). */
 int http_server_start(const struct http_server_opts *opts, struct http_server **ret);
 /* The port actually bound (useful with port 0). */
 uint16_t http_server_port(const struct http_server *s);

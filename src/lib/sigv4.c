@@ -408,22 +408,36 @@ char *sigv4_string_to_sign(const struct sigv4_auth *a, const char *canonical)
 			 a->region, a->service, hash);
 }
 
-void sigv4_sign(const char *secret, const struct sigv4_auth *a, const char *string_to_sign,
-		char out[65])
+void sigv4_signing_key(const char *secret, const char *date, const char *region,
+		       const char *service, unsigned char out[SIGV4_KEY_SIZE])
 {
 	unsigned char k1[32], k2[32];
 	char *first = xasprintf("AWS4%s", secret);
-	hmac_sha256(first, strlen(first), a->date, strlen(a->date), k1);
+	hmac_sha256(first, strlen(first), date, strlen(date), k1);
 	explicit_bzero(first, strlen(first));
 	free(first);
-	hmac_sha256(k1, 32, a->region, strlen(a->region), k2);
-	hmac_sha256(k2, 32, a->service, strlen(a->service), k1);
-	hmac_sha256(k1, 32, "aws4_request", strlen("aws4_request"), k2);
-	unsigned char sig[32];
-	hmac_sha256(k2, 32, string_to_sign, strlen(string_to_sign), sig);
+	hmac_sha256(k1, 32, region, strlen(region), k2);
+	hmac_sha256(k2, 32, service, strlen(service), k1);
+	hmac_sha256(k1, 32, "aws4_request", strlen("aws4_request"), out);
 	explicit_bzero(k1, sizeof(k1));
 	explicit_bzero(k2, sizeof(k2));
+}
+
+void sigv4_sign_key(const unsigned char key[SIGV4_KEY_SIZE], const char *string_to_sign,
+		    size_t n, char out[65])
+{
+	unsigned char sig[32];
+	hmac_sha256(key, SIGV4_KEY_SIZE, string_to_sign, n, sig);
 	hex_encode(sig, 32, out);
+}
+
+void sigv4_sign(const char *secret, const struct sigv4_auth *a, const char *string_to_sign,
+		char out[65])
+{
+	unsigned char key[SIGV4_KEY_SIZE];
+	sigv4_signing_key(secret, a->date, a->region, a->service, key);
+	sigv4_sign_key(key, string_to_sign, strlen(string_to_sign), out);
+	explicit_bzero(key, sizeof(key));
 }
 
 int sigv4_parse_amz_date(const char *s, int64_t *ret_ms)

@@ -14,6 +14,8 @@
 
 #define SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
 #define SIGV4_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
+/* Size of a derived signing key (HMAC-SHA256). */
+#define SIGV4_KEY_SIZE 32
 /* Longest presigned URL life AWS allows: 7 days. */
 #define SIGV4_MAX_EXPIRES (7 * 24 * 3600)
 
@@ -58,6 +60,14 @@ char *sigv4_string_to_sign(const struct sigv4_auth *a, const char *canonical);
 /* The hex signature of string_to_sign under secret and a's scope. */
 void sigv4_sign(const char *secret, const struct sigv4_auth *a, const char *string_to_sign,
 		char out[65]);
+/* Derive the signing key of secret for the scope date (YYYYMMDD), region
+ * and service into out. The caller wipes it (explicit_bzero) when done. */
+void sigv4_signing_key(const char *secret, const char *date, const char *region,
+		       const char *service, unsigned char out[SIGV4_KEY_SIZE]);
+/* The hex signature of the n bytes of string_to_sign under a derived key:
+ * what signs each chunk and trailer of a streamed (aws-chunked) body. */
+void sigv4_sign_key(const unsigned char key[SIGV4_KEY_SIZE], const char *string_to_sign,
+		    size_t n, char out[65]);
 /* Parse YYYYMMDDTHHMMSSZ into Unix milliseconds. Returns 0 or -EINVAL. */
 int sigv4_parse_amz_date(const char *s, int64_t *ret_ms);
 /* Percent-encode s as SigV4 wants (unreserved characters kept, upper-case

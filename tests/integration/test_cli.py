@@ -469,3 +469,72 @@ def test_volumes(cloud):
                   headers={"Authorization": "Bearer " + h["credential"]})
     assert c.json("volume", "extend", "data", "--size-gb", "3")["state"] == "extending"
     c.run("volume", "show", "nope", code=1)
+
+
+def test_networks_ports_security_groups_and_floating_ips(cloud, admin_cli):
+    c = cloud.cli
+    ext = admin_cli.json("network", "create", "public", "--cidr", "203.0.113.0/24",
+                         "--external")
+    assert ext["external"] and ext["project_id"] is None
+    n = c.json("network", "create", "net", "--cidr", "10.0.0.0/24", "--dns", "10.0.0.1,9.9.9.9",
+               "--pool-start", "10.0.0.10", "--pool-end", "10.0.0.20")
+    assert (n["cidr"], n["gateway"], n["dns"]) == ("10.0.0.0/24", "10.0.0.1",
+                                                  ["10.0.0.1", "9.9.9.9"])
+    assert n["subnets"][0]["allocation_pool"] == {"start": "10.0.0.10", "end": "10.0.0.20"}
+    iso = c.json("network", "create", "iso", "--cidr", "10.9.0.0/29", "--no-gateway")
+    assert iso["gateway"] is None
+    lines = c.run("network", "list").stdout.splitlines()
+    assert lines[0].split()[:4] == ["NAME", "CIDR", "GATEWAY", "EXTERNAL"]
+    assert [l.split()[0] for l in lines[1:]] == ["iso", "net", "public"]
+    api_error(c.run("network", "create", "bad", "--cidr", "10.0.0.1/24", code=1), 400,
+              "InvalidParameter")
+    c.run("network", "create", "bad", code=2)  # --cidr missing: usage
+    s = c.json("subnet", "create", "net", "more", "--cidr", "10.0.1.0/24")
+    assert s["cidr"] == "10.0.1.0/24"
+    assert "10.0.1.0/24" in c.run("subnet", "list", "net").stdout
+    c.run("subnet", "delete", "net", "more")
+    # security groups and rules
+    g = c.json("security-group", "create", "ssh", "--description", "office")
+    r = c.json("security-group", "rule", "add", "ssh", "--direction", "ingress", "--protocol",
+               "tcp", "--port-min", "22", "--cidr", "192.0.2.0/24")
+    assert (r["port_min"], r["port_max"], r["cidr"]) == (22, 22, "192.0.2.0/24")
+    api_error(c.run("security-group", "rule", "add", "ssh", "--direction", "sideways",
+                    code=1), 400, "InvalidParameter")
+    assert [x["id"] for x in c.json("security-group", "show", "ssh")["rules"]] == [r["id"]]
+    assert "default" in c.run("security-group", "list").stdout
+    # ports and instances on the network
+    p = c.json("port", "create", "--network", "net", "--name", "fixed", "--ip", "10.0.0.15",
+               "--security-group", "ssh,default")
+    assert p["fixed_ips"][0]["ip"] == "10.0.0.15" and len(p["security_groups"]) == 2
+    assert c.run("port", "list", "--network", "net").stdout.splitlines()[1].split()[:2] == [
+        "fixed", "10.0.0.15"]
+    vm = c.json("instance", "create", "vm", "--image", "guest", "--flavor", "small",
+                "--network", "net", "--security-group", "ssh")
+    assert vm["addresses"][0]["ip"] == "10.0.0.10"
+    assert "10.0.0.10" in c.run("instance", "list").stdout
+    vm2 = c.json("instance", "create", "vm2", "--image", "guest", "--flavor", "small",
+                 "--port", "fixed")
+    assert vm2["addresses"][0]["port"] == p["id"]
+    api_error(c.run("security-group", "delete", "ssh", code=1), 409, "Conflict")
+    assert c.json("port", "set", "fixed", "--security-group", "default")[
+        "security_groups"] == [c.json("security-group", "show", "default")["id"]]
+    # floating IPs
+    f = c.json("floating-ip", "create")
+    assert f["ip"] == "203.0.113.2"
+    got = c.json("floating-ip", "associate", f["ip"], "--instance", "vm")
+    assert got["fixed_ip"] == "10.0.0.10" and got["instance_id"] == vm["id"]
+    assert "10.0.0.10" in c.run("floating-ip", "list").stdout
+    api_error(c.run("floating-ip", "associate", f["id"], "--port", "fixed", code=1), 409,
+              "Conflict")
+    assert c.json("floating-ip", "disassociate", f["id"])["port_id"] is None
+    c.run("floating-ip", "delete", f["id"])
+    # cleanup: the instances' ports go or are freed, then the rest can go
+    for i in ("vm", "vm2"):
+        c.run("instance", "delete", i)
+    c.run("port", "delete", "fixed")
+    c.run("security-group", "rule", "delete", "ssh", r["id"])
+    c.run("security-group", "delete", "ssh")
+    for name in ("net", "iso"):
+        c.run("network", "delete", name)
+    assert c.json("port", "list")["items"] == []
+    admin_cli.run("network", "delete", ext["id"])

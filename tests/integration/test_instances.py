@@ -490,7 +490,7 @@ def test_cold_migration_between_hosts(cloud):
     c.post("/v1/volumes/data/attach", {"instance": "vm"})
     r = admin.post("/v1/instances/%s/migrate" % i["id"])
     assert_error(r, 409)
-    assert "detach them first" in r.json()["error"]["message"]
+    assert "detach it first" in r.json()["error"]["message"]
     requests.post("%s/v1/hosts/%s/report" % (n.url, h1["id"]),
                   json={"volumes": [{"id": v["id"], "state": "in-use"}]},
                   headers={"Authorization": "Bearer " + h1["credential"]})

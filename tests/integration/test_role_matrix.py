@@ -92,6 +92,40 @@ def alpha_group(t, who):
     return r.json()["id"]
 
 
+def alpha_network(t, who):
+    r = t.clients["padmin"].post("/v1/networks", {"name": uniq("mn"), "cidr": "10.50.0.0/24"})
+    assert r.status_code == 201, r.text
+    t.snet = r.json()["id"]
+    return t.snet
+
+
+def alpha_subnet(t, who):
+    """A second subnet of the network alpha_network made just before."""
+    name = uniq("ms")
+    t.clients["padmin"].post("/v1/networks/%s/subnets" % t.snet,
+                             {"name": name, "cidr": "10.51.0.0/24"})
+    return name
+
+
+def alpha_port(t, who):
+    return t.clients["padmin"].post("/v1/ports", {"network": "mnet"}).json()["id"]
+
+
+def alpha_secgroup(t, who):
+    t.rsg = t.clients["padmin"].post("/v1/security-groups", {"name": uniq("msg")}).json()["id"]
+    return t.rsg
+
+
+def alpha_rule(t, who):
+    """A rule of the group alpha_secgroup made just before."""
+    return t.clients["padmin"].post("/v1/security-groups/%s/rules" % t.rsg,
+                                    {"direction": "egress"}).json()["id"]
+
+
+def alpha_fip(t, who):
+    return t.clients["padmin"].post("/v1/floating-ips").json()["id"]
+
+
 def enroll_body():
     return {"token": None, "name": uniq("mh"), "cpus": 1, "ram_mb": 128, "disk_gb": 1}
 
@@ -141,7 +175,7 @@ ROWS = [
     ("DELETE", "/v1/projects/alpha/members/{member}", None,
      {A: 401, R: 403, M: 403, P: 204, O: 404, S: 204}),
     ("GET", "/v1/projects/alpha/quotas", None, {A: 401, R: 200, M: 200, P: 200, O: 404, S: 200}),
-    ("PATCH", "/v1/projects/alpha/quotas", {"networks": 11},
+    ("PATCH", "/v1/projects/alpha/quotas", {"networks": -1},
      {A: 401, R: 403, M: 403, P: 403, O: 404, S: 200}),
     ("POST", "/v1/access-keys", {"project": "alpha"},
      {A: 401, R: 201, M: 201, P: 201, O: 400, S: 201}),
@@ -247,6 +281,45 @@ ROWS = [
     ("GET", "/v1/keypairs/{keypair}", None, {A: 401, R: 404, M: 200, P: 404, O: 404, S: 404}),
     ("DELETE", "/v1/keypairs/{keypair}", None,
      {A: 401, R: 404, M: 204, P: 404, O: 404, S: 404}),
+    ("POST", "/v1/networks", lambda: {"name": uniq("n"), "cidr": "10.60.0.0/24"},
+     {A: 401, R: 403, M: 201, P: 201, O: 201, S: 400}),
+    ("GET", "/v1/networks", None, {A: 401, R: 200, M: 200, P: 200, O: 200, S: 200}),
+    ("GET", "/v1/networks/{network}", None, {A: 401, R: 200, M: 200, P: 200, O: 404, S: 200}),
+    ("DELETE", "/v1/networks/{network}", None, {A: 401, R: 403, M: 204, P: 204, O: 404, S: 204}),
+    ("GET", "/v1/networks/{network}/subnets", None,
+     {A: 401, R: 200, M: 200, P: 200, O: 404, S: 200}),
+    ("POST", "/v1/networks/{network}/subnets", lambda: {"name": uniq("s"), "cidr": "10.61.0.0/24"},
+     {A: 401, R: 403, M: 201, P: 201, O: 404, S: 201}),
+    ("DELETE", "/v1/networks/{network}/subnets/{subnet}", None,
+     {A: 401, R: 403, M: 204, P: 204, O: 404, S: 204}),
+    # mnet is alpha's: another project's network is not there to use (400)
+    ("POST", "/v1/ports", {"network": "mnet"}, {A: 401, R: 403, M: 201, P: 201, O: 400, S: 400}),
+    ("GET", "/v1/ports", None, {A: 401, R: 200, M: 200, P: 200, O: 200, S: 200}),
+    ("GET", "/v1/ports/{port}", None, {A: 401, R: 200, M: 200, P: 200, O: 404, S: 200}),
+    ("PATCH", "/v1/ports/{port}", {"security_groups": ["default"]},
+     {A: 401, R: 403, M: 200, P: 200, O: 404, S: 200}),
+    ("DELETE", "/v1/ports/{port}", None, {A: 401, R: 403, M: 204, P: 204, O: 404, S: 204}),
+    ("POST", "/v1/security-groups", lambda: {"name": uniq("g")},
+     {A: 401, R: 403, M: 201, P: 201, O: 201, S: 400}),
+    ("GET", "/v1/security-groups", None, {A: 401, R: 200, M: 200, P: 200, O: 200, S: 200}),
+    ("GET", "/v1/security-groups/{secgroup}", None,
+     {A: 401, R: 200, M: 200, P: 200, O: 404, S: 200}),
+    ("DELETE", "/v1/security-groups/{secgroup}", None,
+     {A: 401, R: 403, M: 204, P: 204, O: 404, S: 204}),
+    ("POST", "/v1/security-groups/{secgroup}/rules", {"direction": "ingress", "protocol": "tcp",
+                                                      "port_min": 22},
+     {A: 401, R: 403, M: 201, P: 201, O: 404, S: 201}),
+    ("DELETE", "/v1/security-groups/{secgroup}/rules/{rule}", None,
+     {A: 401, R: 403, M: 204, P: 204, O: 404, S: 204}),
+    ("POST", "/v1/floating-ips", None, {A: 401, R: 403, M: 201, P: 201, O: 201, S: 400}),
+    ("GET", "/v1/floating-ips", None, {A: 401, R: 200, M: 200, P: 200, O: 200, S: 200}),
+    ("GET", "/v1/floating-ips/{fip}", None, {A: 401, R: 200, M: 200, P: 200, O: 404, S: 200}),
+    ("DELETE", "/v1/floating-ips/{fip}", None, {A: 401, R: 403, M: 204, P: 204, O: 404, S: 204}),
+    # no such instance: 400 past the access checks; not associated: 409
+    ("POST", "/v1/floating-ips/{fip}/associate", {"instance": "nope"},
+     {A: 401, R: 403, M: 400, P: 400, O: 404, S: 400}),
+    ("POST", "/v1/floating-ips/{fip}/disassociate", None,
+     {A: 401, R: 403, M: 409, P: 409, O: 404, S: 409}),
     # logout last: it ends each caller's session
     ("POST", "/v1/auth/logout", None, {A: 401, R: 204, M: 204, P: 204, O: 204, S: 204}),
 ]
@@ -265,6 +338,8 @@ TARGETS = {
                                         {"name": uniq("pool")}).json()["id"],
     "keypair": lambda t, who: t.clients["member"].post("/v1/keypairs",
                                                        {"name": uniq("mk")}).json()["name"],
+    "network": alpha_network, "subnet": alpha_subnet, "port": alpha_port,
+    "secgroup": alpha_secgroup, "rule": alpha_rule, "fip": alpha_fip,
 }
 
 
@@ -279,10 +354,13 @@ def test_role_matrix(nubod):
     for p in ("alpha", "beta"):
         t.admin.patch("/v1/projects/%s/quotas" % p,
                       {"access_keys": 1000, "instances": -1, "vcpus": -1, "ram_mb": -1,
-                       "volumes": -1, "volume_gb": -1})
+                       "volumes": -1, "volume_gb": -1, "networks": -1,
+                       "floating_ips": -1})
     t.admin.post("/v1/flavors", {"name": "mx", "vcpus": 1, "ram_mb": 64, "disk_gb": 1})
     t.admin.post("/v1/flavors", {"name": "mx2", "vcpus": 2, "ram_mb": 128, "disk_gb": 1})
     t.clients["padmin"].post("/v1/volumes", {"name": "mvol", "size_gb": 1})
+    t.clients["padmin"].post("/v1/networks", {"name": "mnet", "cidr": "10.40.0.0/16"})
+    t.admin.post("/v1/networks", {"name": "mpublic", "cidr": "203.0.113.0/24", "external": True})
     img = t.admin.post("/v1/images", {"name": "mimg", "visibility": "public"}).json()
     t.admin.request("PUT", "/v1/images/%s/file" % img["id"], raw=b"\0" * 4096)
     failures = []
