@@ -5,6 +5,7 @@
  * nubod's but src/lib. */
 #pragma once
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -26,6 +27,11 @@ bool agent_kvm_usable(char *why, size_t why_size);
 /* Fill info for the machine, with disks kept under dir; virt_type ("kvm"
  * or "qemu") is what the driver found. Returns 0 or a negative errno. */
 int agent_host_info(const char *dir, const char *virt_type, struct agent_host_info *ret);
+/* Whether process pid's command line (arguments joined by spaces) holds
+ * needle. */
+bool agent_cmdline_has(long pid, const char *needle);
+/* Remove dir and the files in it (it holds no subdirectories). */
+void agent_remove_dir(const char *dir);
 
 /* ---- the libvirt driver ---- */
 
@@ -55,6 +61,14 @@ struct domain_disk {
 
 #define DOMAIN_DISKS_MAX 25
 
+/* A NIC on a tenant network: a tap the agent made (net.c). */
+struct domain_nic {
+	const char *tap;          /* "nt-..." */
+	const char *mac;          /* the port's MAC */
+};
+
+#define DOMAIN_NICS_MAX 8
+
 /* What a domain is made of. */
 struct domain_spec {
 	const char *id;           /* instance id: the domain's UUID */
@@ -64,6 +78,9 @@ struct domain_spec {
 	const char *cidata;       /* config drive ISO on a cdrom, or NULL */
 	struct domain_disk vols[DOMAIN_DISKS_MAX]; /* attached volumes */
 	size_t nvols;
+	/* tenant NICs in the guest's order; none: QEMU's user-mode network */
+	struct domain_nic nics[DOMAIN_NICS_MAX];
+	size_t nnics;
 };
 
 /* Define and start a domain. Returns 0 or -1 with a reason in why. */
@@ -155,6 +172,27 @@ int storage_copy(const char *from, const char *part, const char *size, const cha
 /* A file made aside as part becomes path when r is 0, and goes otherwise.
  * Returns r, or -1 when the rename fails. */
 int storage_put_in_place(const char *part, const char *path, int r, char *why, size_t why_size);
+/* ---- tenant networks (net.c, netstate.c) ---- */
+
+/* How this host takes part in tenant networks. */
+struct agent_net {
+	const char *dir;           /* net/ under the state dir: per-network files */
+	const char *underlay_ip;   /* VXLAN's local address */
+	const char *external_if;   /* faces the external network, or NULL: no NAT */
+	struct md_server **md;     /* metadata servers, one per network (metadata.c) */
+	size_t nmd;
+};
+
+/* Converge this host's tenant networking (bridges, VXLAN, taps, dnsmasq,
+ * nftables) towards the "networks", "security_groups" and
+ * "external_network" members of desired, nubod's answer to the poll, and
+ * remove what nubod no longer wants. A desired state without "networks"
+ * (a nubod without tenant networks) changes nothing. Returns 0, or -1
+ * when a step failed (logged; the next pass tries again). */
+int agent_net_converge(struct agent_net *cfg, json_t *desired);
+/* Stop the metadata servers and free what cfg holds (the host's networking
+ * stays as it is). */
+void agent_net_release(struct agent_net *cfg);
 
 /* ---- reconciling ---- */
 
@@ -169,6 +207,7 @@ struct agent_ctx {
 	unsigned image_cache_ttl_s; /* unused cached images live this long */
 	struct storage_pool *pools; /* local storage first, then shared pools */
 	size_t npools;
+	struct agent_net net;      /* tenant networking; net.dir NULL: none here */
 	void *volumes;             /* this pass's volumes (a borrowed json_t array) */
 	/* the version of the desired state last fetched ("" for none): the
 	 * next fetch waits until nubod has a newer one */

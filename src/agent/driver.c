@@ -90,25 +90,6 @@ static void embed_config(const char *uri)
 	free(conf);
 }
 
-/* Whether process pid's command line (arguments joined by spaces) holds needle. */
-static bool cmdline_has(long pid, const char *needle)
-{
-	char path[64], line[8192];
-	str_printf(path, sizeof(path), "/proc/%ld/cmdline", pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	ssize_t n = read(fd, line, sizeof(line) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	for (ssize_t i = 0; i < n; i++)
-		if (line[i] == '\0')
-			line[i] = ' ';
-	line[n] = '\0';
-	return strstr(line, needle) != NULL;
-}
-
 /* When process pid started, in clock ticks since boot (0: unknown). */
 static uint64_t start_ticks(long pid)
 {
@@ -150,19 +131,13 @@ static void end_probe(const char *dir)
 		pid = 0;
 	/* the pid must still be that QEMU (its command line names dir), and
 	 * not a probe libvirt started for us since we connected */
-	if (!pid || !cmdline_has((long)pid, dir))
+	if (!pid || !agent_cmdline_has((long)pid, dir))
 		return;
 	uint64_t t = start_ticks((long)pid), me = start_ticks((long)getpid());
 	if (!t || !me || t > me || kill((pid_t)pid, SIGKILL) < 0)
 		return;
 	log_line(LOGL_INFO, "ended the QEMU capability probe of a killed agent", "dir", dir, NULL);
-	DIR *d = opendir(dir);
-	for (struct dirent *e; d && (e = readdir(d));)
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			unlinkat(dirfd(d), e->d_name, 0);
-	if (d)
-		closedir(d);
-	rmdir(dir);
+	agent_remove_dir(dir);
 }
 
 /* An embedded driver probes QEMU's capabilities with a QEMU of its own
@@ -232,20 +207,32 @@ static char *domain_xml(const char *type, const struct domain_spec *sp)
 			   "      <readonly/>\n"
 			   "    </disk>\n",
 			   sp->cidata);
-	/* until tenant networks come: QEMU's own user-mode network, which
-	 * answers the guest's DHCP inside the QEMU process */
+	/* tenant NICs are taps the agent made and plugged into their
+	 * network's bridge; an instance without any gets QEMU's own user-mode
+	 * network, which answers the guest's DHCP inside the QEMU process */
+	for (size_t k = 0; k < sp->nnics; k++)
+		buf_printf(&b,
+			   "    <interface type='ethernet'>\n"
+			   "      <mac address='%s'/>\n"
+			   "      <target dev='%s' managed='no'/>\n"
+			   "      <model type='virtio'/>\n"
+			   "    </interface>\n",
+			   sp->nics[k].mac, sp->nics[k].tap);
+	if (!sp->nnics)
+		buf_printf(&b,
+			   "    <interface type='user'>\n"
+			   "      <mac address='52:54:00:%.2s:%.2s:%.2s'/>\n"
+			   "      <model type='virtio'/>\n"
+			   "    </interface>\n",
+			   sp->id, sp->id + 2, sp->id + 4);
 	buf_printf(&b,
-		   "    <interface type='user'>\n"
-		   "      <mac address='52:54:00:%.2s:%.2s:%.2s'/>\n"
-		   "      <model type='virtio'/>\n"
-		   "    </interface>\n"
 		   "    <serial type='file'><source path='%s'/><target port='0'/></serial>\n"
 		   "    <console type='file'><source path='%s'/>"
 		   "<target type='serial' port='0'/></console>\n"
 		   "    <memballoon model='none'/>\n"
 		   "  </devices>\n"
 		   "</domain>\n",
-		   sp->id, sp->id + 2, sp->id + 4, sp->console, sp->console);
+		   sp->console, sp->console);
 	return buf_detach(&b, NULL);
 }
 

@@ -1,6 +1,8 @@
 /* hostinfo: the capacity an agent reports: CPUs online, memory, free disk
  * under the agent's state dir, the CPU model and the virtualisation type. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -48,4 +50,33 @@ int agent_host_info(const char *dir, const char *virt_type, struct agent_host_in
 	str_copy(h.virt_type, sizeof(h.virt_type), virt_type);
 	*ret = h;
 	return 0;
+}
+
+bool agent_cmdline_has(long pid, const char *needle)
+{
+	char path[64], line[8192];
+	str_printf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, line, sizeof(line) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	for (ssize_t i = 0; i < n; i++)
+		if (line[i] == '\0')
+			line[i] = ' ';
+	line[n] = '\0';
+	return strstr(line, needle) != NULL;
+}
+
+void agent_remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	for (struct dirent *e; d && (e = readdir(d));)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			unlinkat(dirfd(d), e->d_name, 0);
+	if (d)
+		closedir(d);
+	rmdir(dir);
 }

@@ -15,6 +15,7 @@
  * off (1 s doubling up to 30 s); a refused credential (the host was
  * deleted) ends the agent with an error, since only a new enrollment can
  * fix that. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -54,6 +55,8 @@ struct agent_config {
 	uint64_t interval;  /* seconds between heartbeats */
 	uint64_t image_cache_ttl; /* seconds an unused cached image is kept */
 	char *storage_pools; /* NAME=DIR,... of the shared storage pools mounted here */
+	char *underlay_ip;  /* VXLAN's local address; "" for none */
+	char *external_if;  /* the interface facing the external network; "" for none */
 	char *log_level;
 	char *log_file;
 };
@@ -82,6 +85,12 @@ static const struct config_opt options[] = {
 	    "seconds a cached image no instance of this host uses is kept"),
 	OPT(NULL, NULL, "storage-pools", CONFIG_STRING, storage_pools, "", 0, 0,
 	    "shared storage pools mounted here, as NAME=DIR,... (NAME as nubod knows it)"),
+	OPT(NULL, NULL, "underlay-ip", CONFIG_STRING, underlay_ip, "", 0, 0,
+	    "IPv4 address of this host that VXLAN of tenant networks leaves from and "
+	    "arrives at (none: the host takes no part in tenant networks)"),
+	OPT(NULL, NULL, "external-interface", CONFIG_STRING, external_if, "", 0, 0,
+	    "network interface facing the external network (outbound SNAT, floating IPs; "
+	    "none: no routing to it)"),
 	OPT(NULL, NULL, "log-level", CONFIG_STRING, log_level, "info", 0, 0,
 	    "debug, info, warn or error"),
 	OPT(NULL, NULL, "log-file", CONFIG_STRING, log_file, "-", 0, 0, "log file; - for stderr"),
@@ -155,6 +164,8 @@ static int add_report(const struct agent *a, json_t *o)
 	json_object_set_new(o, "cpu_model", json_string(hi.cpu_model));
 	json_object_set_new(o, "virt_type", json_string(hi.virt_type));
 	json_object_set_new(o, "agent_version", json_string(AGENT_VERSION));
+	if (*a->cfg.underlay_ip)
+		json_object_set_new(o, "underlay_ip", json_string(a->cfg.underlay_ip));
 	return 0;
 }
 
@@ -285,6 +296,12 @@ static int start_driver(struct agent *a)
 	a->rc.drv = a->drv;
 	a->rc.stop_timeout_s = (unsigned)a->cfg.stop_timeout;
 	a->rc.image_cache_ttl_s = (unsigned)a->cfg.image_cache_ttl;
+	/* without an underlay the host takes no part in tenant networks (and
+	 * leaves any device of theirs alone: agents sharing a network
+	 * namespace, as in tests, must not undo each other) */
+	a->rc.net.dir = *a->cfg.underlay_ip ? xasprintf("%s/net", a->cfg.state_dir) : NULL;
+	a->rc.net.underlay_ip = a->cfg.underlay_ip;
+	a->rc.net.external_if = *a->cfg.external_if ? a->cfg.external_if : NULL;
 	return 0;
 }
 
@@ -462,6 +479,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nubo-agent: --virt-type must be auto, kvm or qemu\n");
 		goto out;
 	}
+	struct in_addr underlay;
+	if (*a.cfg.underlay_ip && inet_pton(AF_INET, a.cfg.underlay_ip, &underlay) != 1) {
+		fprintf(stderr, "nubo-agent: --underlay-ip must be an IPv4 address\n");
+		goto out;
+	}
+	if (strlen(a.cfg.external_if) > 11 || !str_only(a.cfg.external_if, true, "-_.")) {
+		fprintf(stderr, "nubo-agent: --external-interface must be an interface name of at "
+				"most 11 characters\n");
+		goto out;
+	}
 	if (log_level_parse(a.cfg.log_level, &level) < 0 || log_open(a.cfg.log_file, level) < 0) {
 		fprintf(stderr, "nubo-agent: bad --log-level or --log-file\n");
 		goto out;
@@ -474,6 +501,8 @@ out:
 	free(a.rc.image_dir);
 	free(a.rc.disk_dir);
 	storage_pools_free(a.rc.pools, a.rc.npools);
+	agent_net_release(&a.rc.net);
+	free((char *)a.rc.net.dir);
 	free(a.rc.sent);
 	explicit_bzero(a.credential, sizeof(a.credential));
 	config_release(options, ARRAY_SIZE(options), &a.cfg);

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent-priv.h"
 #include "agent.h"
 #include "lib/crypto.h"
 #include "lib/httpc.h"
@@ -111,8 +112,19 @@ static void spec_of(struct agent_ctx *a, json_t *it, struct domain_spec *sp)
 	}
 	sp->cidata = cidata;
 	sp->nvols = 0;
+	sp->nnics = 0;
 	size_t k;
 	json_t *v;
+	json_array_foreach(json_object_get(it, "nics"), k, v) {
+		const char *port = json_string_value(json_object_get(v, "port"));
+		char mac[18], sfx[12];
+		if (!port || !uuid_valid(port) ||
+		    !net_mac_parse(json_string_value(json_object_get(v, "mac")), mac) ||
+		    sp->nnics == DOMAIN_NICS_MAX)
+			continue;
+		net_suffix(port, sfx);
+		sp->nics[sp->nnics++] = (struct domain_nic){ xasprintf("nt-%s", sfx), xstrdup(mac) };
+	}
 	json_array_foreach((json_t *)a->volumes, k, v) {
 		const char *inst = json_string_value(json_object_get(v, "instance_id"));
 		const char *vid = json_string_value(json_object_get(v, "id"));
@@ -130,6 +142,10 @@ static void spec_release(struct domain_spec *sp)
 {
 	for (size_t k = 0; k < sp->nvols; k++)
 		free((char *)sp->vols[k].path);
+	for (size_t k = 0; k < sp->nnics; k++) {
+		free((char *)sp->nics[k].tap);
+		free((char *)sp->nics[k].mac);
+	}
 	free((char *)sp->disk);
 	free((char *)sp->console);
 	free((char *)sp->cidata);
@@ -182,10 +198,15 @@ static int make_cidata(struct agent_ctx *a, json_t *it, char *why, size_t why_si
 		buf_printf(&meta, "public-keys:\n  - %s\n", q);
 		free(q);
 	}
+	/* the first NIC: the first tenant port's, else QEMU's user network's */
+	char mac[18];
+	json_t *nic0 = json_array_get(json_object_get(it, "nics"), 0);
+	if (!net_mac_parse(json_string_value(json_object_get(nic0, "mac")), mac))
+		str_printf(mac, sizeof(mac), "52:54:00:%.2s:%.2s:%.2s", id, id + 2, id + 4);
 	char *net = xasprintf("version: 2\nethernets:\n  nic0:\n    match:\n"
-			      "      macaddress: \"52:54:00:%.2s:%.2s:%.2s\"\n"
+			      "      macaddress: \"%s\"\n"
 			      "    set-name: eth0\n    dhcp4: true\n",
-			      id, id + 2, id + 4);
+			      mac);
 	int r = 0;
 	mkdir(dir, 0755);
 	if (write_file(dir, "meta-data", meta.data) < 0 ||
@@ -801,6 +822,9 @@ int agent_reconcile(struct agent_ctx *a, unsigned wait_s)
 	json_t *vols = json_object_get(list, "volumes");
 	json_t *none = json_array();
 	a->volumes = json_is_array(vols) ? vols : none;
+	/* networks first: a domain defined below finds its taps */
+	if (a->net.dir)
+		agent_net_converge(&a->net, list);
 	json_t *reports = json_array(), *vreports = json_array(), *sreports = json_array();
 	json_t *snaps = json_object_get(list, "snapshots");
 	size_t k;

@@ -772,6 +772,24 @@ static void describe_metrics(struct metrics *m)
 	metrics_gauge_set(m, "nubo_http_waiting_requests", "", 0);
 }
 
+/* A listening TCP socket on ss bound to device dev; the fd or a negative
+ * errno. */
+static int listen_on_device(const struct sockaddr_storage *ss, socklen_t len, const char *dev)
+{
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, (socklen_t)strlen(dev)) < 0 ||
+	    bind(fd, (const struct sockaddr *)ss, len) < 0 || listen(fd, 64) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
 /* Read the whole PEM file at path (at most 1 MiB) into a new string. */
 static int pem_read(const char *path, char **ret)
 {
@@ -885,11 +903,28 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
 			 MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	/* the options that depend on opts, as an array: a connection limit only
-	 * when one is set (MHD's default otherwise), the certificate and key
-	 * only with TLS */
-	struct MHD_OptionItem extra[4];
+	/* the options that depend on opts, as an array: where to listen (the
+	 * address, or a socket of ours bound to a device, which MHD closes
+	 * when it stops), a pool only for more than one thread (MHD warns
+	 * about a pool of one or none), a connection limit only when one is
+	 * set (MHD's default otherwise), the certificate and key only with TLS */
+	int fd = opts->bind_dev ? listen_on_device(&ss, sslen, opts->bind_dev) : -1;
+	if (opts->bind_dev && fd < 0) {
+		r = fd;
+		watcher_join(s);
+		watcher_release(s);
+		tls_release(s);
+		free(s);
+		return r;
+	}
+	s->opts.bind_dev = NULL;
+	struct MHD_OptionItem extra[6];
 	size_t nextra = 0;
+	extra[nextra++] = fd >= 0 ? (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, fd, NULL }
+				  : (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
+	if (opts->threads > 1)
+		extra[nextra++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
+							   (intptr_t)opts->threads, NULL };
 	if (opts->max_conns)
 		extra[nextra++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
 							   (intptr_t)opts->max_conns, NULL };
@@ -903,8 +938,6 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
 	extra[nextra] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	s->mhd = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_access, s,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(opts->threads ? opts->threads : 1),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)opts->timeout_s,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 		MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
@@ -913,6 +946,8 @@ int http_server_start(const struct http_server_opts *opts, struct http_server **
 		MHD_OPTION_END);
 	if (!s->mhd) {
 		int e = errno ? errno : EADDRINUSE;
+		if (fd >= 0)
+			close(fd);
 		watcher_join(s);
 		watcher_release(s);
 		tls_release(s);

@@ -95,6 +95,8 @@ typedef void (*http_prepare_fn)(struct http_req *req, void *userdata);
 
 struct http_server_opts {
 	const char *listen;        /* "HOST:PORT"; "[::1]:PORT" for IPv6; port 0 picks one */
+	const char *bind_dev;      /* listen on this network device only
+				    * (SO_BINDTODEVICE; answers leave through it), or NULL */
 	unsigned threads;          /* worker threads in the pool */
 	size_t body_limit;         /* largest request body accepted, bytes */
 	unsigned timeout_s;        /* idle connection timeout, seconds */
