@@ -161,8 +161,8 @@ int project_delete(struct store_conn *c, const char *id_or_name, struct err *err
 	r = store_run(c, "DELETE FROM projects WHERE id = ?", "s", p.id);
 	if (r == -EINVAL) /* a foreign key: instances, server groups, networks... */
 		return err_set(err, ERR_CONFLICT, "",
-			       "project '%s' still has instances, volumes or networks; delete them "
-			       "first", p.name);
+			       "project '%s' still has instances, volumes, networks or buckets; "
+			       "delete them first", p.name);
 	return r < 0 ? store_fail(c, r, err) : 0;
 }
 

@@ -88,6 +88,18 @@ def test_bucket_must_be_empty_to_delete(env):
     env.s3.delete_bucket(Bucket="full")
 
 
+def test_a_project_with_a_bucket_is_not_deleted(env):
+    admin = env.tenancy.admin
+    env.s3.create_bucket(Bucket="keeps-project")
+    r = admin.delete("/v1/projects/alpha")
+    assert r.status_code == 409, r.text
+    assert "buckets" in r.json()["error"]["message"]
+    assert env.s3.head_bucket(Bucket="keeps-project")
+    assert admin.get("/v1/projects/alpha").status_code == 200
+    env.s3.delete_bucket(Bucket="keeps-project")  # the bucket was what held it
+    assert admin.delete("/v1/projects/alpha").status_code == 204
+
+
 def test_bucket_quota_is_enforced(env):
     admin = env.tenancy.admin
     r = admin.patch("/v1/projects/alpha/quotas", {"buckets": 1})
